@@ -1,0 +1,75 @@
+"""Store one page of issues in one transaction, together with the cursor that covers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from connectors.base import SyncCounts
+from connectors.jira.client import JiraSite
+from connectors.jira.fields import FieldMap
+from connectors.jira.normalize import PageRows, normalize_issue
+from connectors.jira.search import complete_changelog
+from store import Store, schema
+from store.writes import replace_item_children, save_cursor, upsert
+
+
+@dataclass
+class PageWriter:
+    """Normalizes pages of issues and writes each atomically with its checkpoint."""
+
+    site: JiraSite
+    store: Store
+    source_id: int
+    fields: FieldMap
+    counts: SyncCounts
+    now: Callable[[], datetime]
+
+    def write(
+        self,
+        issues: list[dict[str, Any]],
+        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        out_of_scope: frozenset[str] = frozenset(),
+    ) -> None:
+        """Write the issues (full histories fetched as needed) and, in the same transaction,
+        the stream cursor that says they are stored."""
+        page = PageRows()
+        synced_at = self.now()
+        for issue in issues:
+            histories = complete_changelog(self.site, issue)
+            normalize_issue(
+                issue, histories, page, self.source_id, self.site.source.url, self.fields, synced_at
+            )
+        with self.store.transaction() as conn:
+            known = {
+                row.item_id: row
+                for row in conn.execute(
+                    select(schema.items.c.item_id, schema.items.c.key, schema.items.c.previous_key)
+                    .where(schema.items.c.source_id == self.source_id)
+                    .where(schema.items.c.item_id.in_(page.item_ids))
+                )
+            }
+            for row in page.items:
+                before = known.get(row["item_id"])
+                row["previous_key"] = before.previous_key if before is not None else None
+                if before is None:
+                    self.counts.new += 1
+                elif before.key != row["key"]:
+                    self.counts.moved += 1
+                    row["previous_key"] = before.key
+                else:
+                    self.counts.updated += 1
+                if row["project_key"] in out_of_scope:
+                    row["out_of_scope_at"] = synced_at
+            upsert(conn, schema.statuses, list(page.statuses.values()))
+            upsert(conn, schema.people, list(page.people.values()))
+            upsert(conn, schema.items, page.items)
+            replace_item_children(conn, self.source_id, page.item_ids, page.children)
+            if cursor is not None:
+                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+        self.counts.transitions += page.transition_count
+        self.counts.pages += 1

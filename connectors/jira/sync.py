@@ -1,0 +1,262 @@
+"""One sync of one Jira source: structures, then issues stream by stream, then the census.
+
+Each project (and the optional JQL filter) is a stream with its own cursor. A pass reads
+`updated >= last pass start − overlap` in creation order, so updates made during the pass never
+move an issue between pages; every page is stored with its checkpoint in one transaction, so a
+killed sync resumes where it stopped, and the next window starts at this pass's start (server
+time), so anything updated while we read is read again next time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jira import JIRAError
+from requests import RequestException
+from sqlalchemy import select
+
+from connectors.base import NoProgress, Progress, SourceError, SyncCounts
+from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
+from connectors.jira.agile import read_agile
+from connectors.jira.census import run_census
+from connectors.jira.client import JiraSite, connect, describe_error
+from connectors.jira.fields import FieldMap, discover_fields
+from connectors.jira.pages import PageWriter
+from connectors.jira.search import approximate_count, search_page, window_jql
+from settings import JiraSource
+from store import Store, schema
+from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+
+BASE_FIELDS = [
+    "summary",
+    "status",
+    "issuetype",
+    "project",
+    "created",
+    "updated",
+    "resolutiondate",
+    "assignee",
+    "reporter",
+    "parent",
+    "duedate",
+    "labels",
+    "components",
+    "fixVersions",
+    "issuelinks",
+]
+CENSUS_STREAM = "census"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A slice of the source with its own cursor: one project, or the configured JQL."""
+
+    name: str
+    scope: str
+    label: str
+
+
+def streams_for(source: JiraSource) -> list[Stream]:
+    """Per-project streams (restricted by the JQL filter when both are set), or the JQL alone."""
+    extra = f" AND ({source.jql})" if source.jql else ""
+    if source.projects:
+        return [Stream(f"issues:{key}", f'project = "{key}"{extra}', key) for key in source.projects]
+    return [Stream("issues:jql", f"({source.jql})", "jql")]
+
+
+def fetch_fields(fields: FieldMap) -> list[str]:
+    """The issue fields a sync asks for: the built-ins plus every discovered custom field."""
+    return BASE_FIELDS + sorted({choice.id for choice in fields.choices.values()})
+
+
+@dataclass
+class JiraSync:
+    """Runs one sync of a Jira source against the store."""
+
+    source: JiraSource
+    store: Store
+    source_id: int
+    progress: Progress
+    stop: threading.Event
+    counts: SyncCounts
+    now: Callable[[], datetime]
+
+    def run(self, full: bool) -> None:
+        stats = RequestStats()
+        policy = HttpPolicy(
+            timeout=self.source.duration("timeout").total_seconds(),
+            max_retry_time=self.source.duration("max_retry_time").total_seconds(),
+        )
+        try:
+            site = connect(self.source, policy, stats, self.stop)
+            self._run(site, full)
+        except (JIRAError, RequestException, ValueError) as exc:
+            raise describe_error(self.source, exc) from None
+        finally:
+            self.counts.requests = stats.requests
+            self.counts.retries = stats.retries
+
+    def _run(self, site: JiraSite, full: bool) -> None:
+        fields = discover_fields(site.jira.fields(), self.source.fields)
+        # The library translates field names through its own cache; seed it so it asks no more.
+        site.jira._fields_cache_value = {c.name: c.id for c in fields.choices.values()} or {"": ""}
+        with self.store.transaction() as conn:
+            update_source(
+                conn,
+                self.source_id,
+                deployment=site.deployment,
+                server_title=site.title,
+                user_timezone=site.user_zone.key,
+                fields=fields.as_status(),
+            )
+        self._sync_agile(site)
+        writer = PageWriter(site, self.store, self.source_id, fields, self.counts, self.now)
+        wanted = fetch_fields(fields)
+        for stream in streams_for(self.source):
+            self._sync_stream(site, writer, stream, wanted, full)
+        self._maybe_census(writer, wanted, full, site.server_time)
+
+    def _sync_agile(self, site: JiraSite) -> None:
+        keys = list(self.source.projects) or self._known_projects()
+        rows = read_agile(site, self.source_id, keys)
+        for key in rows.inaccessible:
+            if key in self.source.projects and not self._has_items(key):
+                raise SourceError(
+                    f"{self.source.name}: project {key} not found or not visible to this user "
+                    "(config sources.projects)"
+                )
+        with self.store.transaction() as conn:
+            upsert(conn, schema.projects, rows.projects)
+            upsert(conn, schema.boards, rows.boards)
+            upsert(conn, schema.sprints, rows.sprints)
+            upsert(conn, schema.versions, rows.versions)
+            board_ids = [row["board_id"] for row in rows.boards]
+            delete_missing(
+                conn, schema.sprints, self.source_id, "sprint_id", [r["sprint_id"] for r in rows.sprints],
+                where=schema.sprints.c.board_id.in_(board_ids),
+            )
+        self.counts.sprints = len(rows.sprints)
+        self.counts.boards = len(rows.boards)
+        self.counts.versions = len(rows.versions)
+
+    def _sync_stream(
+        self, site: JiraSite, writer: PageWriter, stream: Stream, wanted: list[str], full: bool
+    ) -> None:
+        with self.store.engine.connect() as conn:
+            state = load_cursor(conn, self.source_id, stream.name)
+        current = None if full else state.get("pass")
+        if current is None:
+            since = None if full else state.get("since")
+            current = {"since": since, "started": site.server_time.astimezone(UTC).isoformat(), "after": None}
+        overlap = self.source.duration("overlap")
+        since_at = _parse(current["since"])
+        jql = window_jql(
+            stream.scope,
+            site.user_zone,
+            updated_since=None if since_at is None else since_at - overlap,
+            created_from=_parse(current["after"]),
+        )
+        self.progress.begin(stream.label, approximate_count(site, jql))
+        position: str | int | None = None
+        previous_total: int | None = None
+        while True:
+            if self.stop.is_set():
+                raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
+            page = search_page(site, jql, wanted, position, self.source.page_size)
+            if previous_total is not None and page.total is not None and page.total < previous_total:
+                # Issues left the result set mid-pass (offset paging): step back so none is skipped.
+                shrink = previous_total - page.total
+                position = max(0, int(position or 0) - shrink)
+                previous_total = page.total
+                continue
+            previous_total = page.total if page.total is not None else previous_total
+            if page.total is not None and position is None:
+                self.progress.begin(stream.label, page.total)
+            last_created = _last_created(page.issues)
+            if last_created is not None:
+                current = {**current, "after": last_created}
+            done = page.next is None
+            cursor_state: dict[str, Any] = (
+                {"since": current["started"], "pass": None} if done else {"since": state.get("since"), "pass": current}
+            )
+            writer.write(page.issues, cursor=(stream.name, cursor_state))
+            self.progress.advance(stream.label, len(page.issues))
+            if done:
+                break
+            position = page.next
+        self.progress.end(stream.label)
+
+    def _maybe_census(self, writer: PageWriter, wanted: list[str], full: bool, server_time: datetime) -> None:
+        with self.store.engine.connect() as conn:
+            state = load_cursor(conn, self.source_id, CENSUS_STREAM)
+        last = _parse(state.get("last"))
+        due = last is None or server_time - last >= self.source.duration("census_every")
+        if not (full or due):
+            return
+        self.progress.begin("census", None)
+        scopes = [s.scope for s in streams_for(self.source)]
+        in_scope = frozenset(self.source.projects) if self.source.projects else None
+        result = run_census(writer, scopes, in_scope, wanted)
+        with self.store.transaction() as conn:
+            save_cursor(conn, self.source_id, CENSUS_STREAM, {"last": server_time.astimezone(UTC).isoformat()})
+        self.counts.census = True
+        self.counts.deleted += len(result.deleted)
+        self.counts.access_lost += len(result.access_lost)
+        self.progress.end("census")
+
+    def _known_projects(self) -> list[str]:
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.items.c.project_key)
+                .where(schema.items.c.source_id == self.source_id)
+                .distinct()
+            )
+            return sorted(str(r[0]) for r in rows if r[0])
+
+    def _has_items(self, project_key: str) -> bool:
+        with self.store.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(schema.items.c.item_id)
+                    .where(schema.items.c.source_id == self.source_id)
+                    .where(schema.items.c.project_key == project_key)
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _last_created(issues: list[dict[str, Any]]) -> str | None:
+    created = [(i.get("fields") or {}).get("created") for i in issues]
+    stamps = [datetime.fromisoformat(c) for c in created if c]
+    return max(stamps).astimezone(UTC).isoformat() if stamps else None
+
+
+def sync_jira(
+    source: JiraSource,
+    store: Store,
+    source_id: int,
+    full: bool = False,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> SyncCounts:
+    """Sync one Jira source into the store and return what changed."""
+    counts = SyncCounts()
+    JiraSync(
+        source=source,
+        store=store,
+        source_id=source_id,
+        progress=progress or NoProgress(),
+        stop=stop or threading.Event(),
+        counts=counts,
+        now=lambda: datetime.now(UTC),
+    ).run(full)
+    return counts

@@ -1,0 +1,376 @@
+"""Pulse configuration: a TOML file validated into typed settings.
+
+Secrets are `${ENV_VAR}` references resolved from the environment at load time; a literal secret
+is refused. Every error names the key, the file and the line, so a user can fix it in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG = "pulse.toml"
+SECRET_KEYS = frozenset({"token", "key", "password", "smtp_password"})
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the key, file and line."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read a duration such as "15m", "2h", "1d" or "30s"."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Model):
+    """Where the normalized store lives: a SQLAlchemy URL (SQLite file or PostgreSQL)."""
+
+    url: str = "sqlite:///pulse.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("store url must start with sqlite:/// or postgresql+psycopg://")
+        return url
+
+
+class ReportSettings(_Model):
+    """Report defaults: the time zone that sets day boundaries, and where workbooks go."""
+
+    timezone: str = "UTC"
+    out_dir: str = "reports"
+    weeks: int = Field(default=12, ge=1, le=104)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return _check_zone(name)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Column(_Model):
+    """One workflow column and the statuses (Jira) or lists (Trello) that map onto it."""
+
+    name: str = Field(min_length=1)
+    statuses: list[str] = Field(default_factory=list)
+
+
+class WorkflowSettings(_Model):
+    """Ordered columns plus the committed (cycle time starts) and done columns."""
+
+    columns: list[Column] = Field(default_factory=list)
+    committed: str | None = None
+    done: str | None = None
+
+    @model_validator(mode="after")
+    def _special_columns_exist(self) -> WorkflowSettings:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("workflow column names must be unique")
+        for role in ("committed", "done"):
+            value = getattr(self, role)
+            if value is not None and self.columns and value not in names:
+                raise ValueError(f"{role} = {value!r} is not one of the columns {names}")
+        return self
+
+
+class JiraFields(_Model):
+    """Overrides for custom-field discovery; each value is a field id like customfield_10016."""
+
+    story_points: str | None = None
+    sprint: str | None = None
+    epic_link: str | None = None
+    flagged: str | None = None
+    start_date: str | None = None
+    target_date: str | None = None
+
+
+class TrelloFields(_Model):
+    """How Trello cards carry points and blockers: a custom field name or a label pattern."""
+
+    points: str | None = None
+    blocked_label: str = "Blocked"
+
+    @field_validator("points")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None and "(" in value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"points pattern does not compile: {exc}") from None
+        return value
+
+
+class _SourceBase(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    team: str | None = None
+    teams: dict[str, str] = Field(default_factory=dict)
+    sync_every: Duration | None = None
+    census_every: Duration = "24h"
+    overlap: Duration = "10m"
+    timeout: Duration = "30s"
+    max_retry_time: Duration = "5m"
+    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
+
+    def duration(self, attribute: str) -> timedelta:
+        """Return a duration-valued attribute as a timedelta."""
+        return parse_duration(getattr(self, attribute))
+
+    def team_for(self, group: str) -> str:
+        """The team owning a project (Jira) or board (Trello): mapping, then default, then name."""
+        return self.teams.get(group) or self.team or group
+
+
+class JiraSource(_SourceBase):
+    """A Jira Cloud or Data Center site."""
+
+    kind: Literal["jira"]
+    url: str = Field(pattern=r"^https?://")
+    auth: Literal["basic", "bearer"] = "basic"
+    user: str | None = None
+    token: SecretStr
+    projects: list[str] = Field(default_factory=list)
+    jql: str | None = None
+    api_version: Literal["auto", "2", "3"] = "auto"
+    page_size: int = Field(default=100, ge=1, le=1000)
+    fields: JiraFields = Field(default_factory=JiraFields)
+
+    @field_validator("projects")
+    @classmethod
+    def _valid_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not _PROJECT_KEY.match(key):
+                raise ValueError(f"{key!r} is not a Jira project key (A-Z, 0-9, _)")
+        return keys
+
+    @model_validator(mode="after")
+    def _scope_and_auth(self) -> JiraSource:
+        if not self.projects and not self.jql:
+            raise ValueError("a jira source needs projects = [...] and/or jql = \"...\"")
+        if self.auth == "basic" and not self.user:
+            raise ValueError("auth = \"basic\" needs user (the account e-mail or username)")
+        return self
+
+
+class TrelloSource(_SourceBase):
+    """A set of Trello boards read with one key and token."""
+
+    kind: Literal["trello"]
+    key: SecretStr
+    token: SecretStr
+    boards: list[str] = Field(min_length=1)
+    url: str = Field(default="https://api.trello.com", pattern=r"^https?://")
+    roadmap_boards: list[str] = Field(default_factory=list)
+    roadmap_lists: list[str] = Field(default_factory=list)
+    fields: TrelloFields = Field(default_factory=TrelloFields)
+
+
+Source = Annotated[JiraSource | TrelloSource, Field(discriminator="kind")]
+
+
+class ScheduleSettings(_Model):
+    """When the service syncs and writes the Monday workbook."""
+
+    timezone: str = "UTC"
+    sync_every: Duration = "15m"
+    weekly_report: str = Field(default="mon 07:00", pattern=r"^(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d$")
+    report_grace: Duration = "6h"
+    deliver_to: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return _check_zone(name)
+
+
+class Settings(_Model):
+    """The whole configuration file."""
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    sources: list[Source] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Settings:
+        names = [s.name for s in self.sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def source(self, name: str) -> JiraSource | TrelloSource:
+        """Find a configured source by name."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+    def sync_interval(self, source: JiraSource | TrelloSource) -> timedelta:
+        """How often a source is synced: its own sync_every, else the schedule's."""
+        return parse_duration(source.sync_every or self.schedule.sync_every)
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from None
+    return name
+
+
+def load_settings(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Settings:
+    """Read, interpolate and validate a config file; raise ConfigError with key, file and line."""
+    path = Path(path)
+    env = dict(os.environ) if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found (copy config.example.toml to {DEFAULT_CONFIG})"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    locate = _KeyLocator(text)
+    resolved = _interpolate(raw, (), env, path, locate)
+    try:
+        return Settings.model_validate(resolved)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p in ("jira", "trello")))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        if error["type"] == "union_tag_invalid":
+            message = "kind must be \"jira\" or \"trello\""
+        raise ConfigError(_where(path, loc, locate) + f": {message}") from None
+
+
+def _interpolate(
+    value: Any, loc: tuple[str | int, ...], env: dict[str, str], path: Path, locate: _KeyLocator
+) -> Any:
+    """Replace ${VAR} references by the environment's values; secrets must be references."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*loc, k), env, path, locate) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*loc, i), env, path, locate) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    if loc and loc[-1] in SECRET_KEYS and not _ENV_REF.fullmatch(value.strip()):
+        raise ConfigError(
+            _where(path, loc, locate)
+            + ": secrets must be an environment reference like \"${JIRA_TOKEN}\", not a literal"
+        )
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(_where(path, loc, locate) + f": environment variable {name} is not set")
+        return env[name]
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _where(path: Path, loc: Sequence[str | int], locate: _KeyLocator) -> str:
+    line = locate.line_of(tuple(loc))
+    at = f"{path}:{line}" if line else str(path)
+    return f"{at}: {_dotted(loc)}" if loc else at
+
+
+class _KeyLocator:
+    """Finds the line that defines a key path, e.g. ("sources", 1, "token"), in TOML text.
+
+    tomllib keeps no positions, so this scans headers and `key =` lines; it is only used to
+    point error messages at the right line, never to read values.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self._entries: list[tuple[tuple[str | int, ...], int]] = []
+        table: tuple[str | int, ...] = ()
+        counts: dict[tuple[str | int, ...], int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                parts = tuple(p.strip().strip('"') for p in header.group(2).split("."))
+                table = self._resolve(parts, counts, table, array=header.group(1) == "[[")
+                self._entries.append((table, number))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self._entries.append(((*table, key.group(1)), number))
+
+    @staticmethod
+    def _resolve(
+        parts: tuple[str, ...],
+        counts: dict[tuple[str | int, ...], int],
+        current: tuple[str | int, ...],
+        array: bool,
+    ) -> tuple[str | int, ...]:
+        # A sub-table of an array of tables ([sources.workflow]) belongs to its latest element.
+        resolved: tuple[str | int, ...] = ()
+        for i, part in enumerate(parts):
+            resolved = (*resolved, part)
+            last = i == len(parts) - 1
+            if last and array:
+                counts[resolved] = counts.get(resolved, -1) + 1
+                resolved = (*resolved, counts[resolved])
+            elif not last and resolved in counts:
+                resolved = (*resolved, counts[resolved])
+        return resolved
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
+        """The line of the longest defined prefix of `loc`, or None when nothing matches."""
+        for length in range(len(loc), 0, -1):
+            prefix = loc[:length]
+            for entry, number in self._entries:
+                if entry == prefix:
+                    return number
+        return None

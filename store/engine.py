@@ -1,0 +1,109 @@
+"""Open the store: create it private (0600), tune SQLite for WAL, migrate to the latest schema."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from store.schema import sources
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message names the URL (without password)."""
+
+
+@dataclass
+class Store:
+    """A migrated database and the one engine used to reach it."""
+
+    engine: Engine
+    url: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One database transaction: everything in it commits together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        database = make_url(self.url).database
+        return Path(database) if self.is_sqlite and database else None
+
+    def source_ids(self) -> dict[str, int]:
+        """Registered sources by name."""
+        with self.engine.connect() as conn:
+            return {row.name: row.id for row in conn.execute(select(sources.c.name, sources.c.id))}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does, so it is never world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite files are created private and run in WAL mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise StoreError("the store must be a file (sqlite:///pulse.db), not an in-memory database")
+        _create_private_sqlite_file(Path(parsed.database))
+        engine = create_engine(parsed, poolclass=NullPool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def open_store(url: str) -> Store:
+    """Open (creating and migrating if needed) the store at a SQLAlchemy URL."""
+    safe = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreError(f"cannot open store {safe}: {reason}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot open store {safe}: {exc.strerror}") from None
+    return Store(engine=engine, url=url)

@@ -1,0 +1,158 @@
+"""Idempotent writes: upserts by primary key and wholesale replacement of an item's history.
+
+A sync may deliver the same item many times (overlap windows, retries, resumed runs); every
+write here gives the same store whatever the number of deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.schema import ITEM_CHILD_TABLES, sources, sync_cursors, sync_runs
+
+Row = Mapping[str, Any]
+_CHUNK = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert rows, or update every non-key column of the rows that already exist."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), _CHUNK):
+        chunk = list(rows[start : start + _CHUNK])
+        statement = dialect.insert(table)
+        columns = [name for name in chunk[0] if name not in keys]
+        if columns:
+            statement = statement.on_conflict_do_update(
+                index_elements=keys, set_={name: statement.excluded[name] for name in columns}
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        conn.execute(statement, chunk)
+
+
+def replace_item_children(
+    conn: Connection, source_id: int, item_ids: Iterable[str], rows: Mapping[Table, list[Row]]
+) -> None:
+    """Replace the histories, memberships, links and labels of these items with `rows`."""
+    ids = list(item_ids)
+    for table in ITEM_CHILD_TABLES:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            conn.execute(
+                delete(table).where(table.c.source_id == source_id, table.c.item_id.in_(chunk))
+            )
+        if rows.get(table):
+            conn.execute(insert(table), rows[table])
+
+
+def delete_missing(
+    conn: Connection, table: Table, source_id: int, key: str, keep: Iterable[Any], where: Any = None
+) -> None:
+    """Delete a source's rows of `table` whose `key` column is not in `keep` (e.g. removed sprints)."""
+    kept = set(keep)
+    query = select(table.c[key]).where(table.c.source_id == source_id)
+    if where is not None:
+        query = query.where(where)
+    gone = [value for (value,) in conn.execute(query) if value not in kept]
+    for start in range(0, len(gone), _CHUNK):
+        conn.execute(
+            delete(table).where(
+                table.c.source_id == source_id, table.c[key].in_(gone[start : start + _CHUNK])
+            )
+        )
+
+
+def register_source(conn: Connection, name: str, kind: str, url: str) -> int:
+    """The id of a configured source, registering it on first sight."""
+    found = conn.execute(select(sources.c.id, sources.c.kind).where(sources.c.name == name)).first()
+    if found is not None:
+        conn.execute(update(sources).where(sources.c.id == found.id).values(kind=kind, url=url))
+        return int(found.id)
+    result = conn.execute(
+        insert(sources).values(name=name, kind=kind, url=url, created_at=utcnow())
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def update_source(conn: Connection, source_id: int, **values: Any) -> None:
+    """Record what a sync learnt about its source (deployment, time zone, fields chosen)."""
+    if "fields" in values and not isinstance(values["fields"], str):
+        values["fields"] = json.dumps(values["fields"], sort_keys=True)
+    conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+
+def load_cursor(conn: Connection, source_id: int, stream: str) -> dict[str, Any]:
+    """A stream's saved state, or {} when it has never been synced."""
+    value = conn.execute(
+        select(sync_cursors.c.value).where(
+            tuple_(sync_cursors.c.source_id, sync_cursors.c.stream) == (source_id, stream)
+        )
+    ).scalar()
+    return dict(json.loads(value)) if value else {}
+
+
+def save_cursor(conn: Connection, source_id: int, stream: str, state: Mapping[str, Any]) -> None:
+    """Save a stream's state in the caller's transaction, beside the rows it covers."""
+    upsert(
+        conn,
+        sync_cursors,
+        [
+            {
+                "source_id": source_id,
+                "stream": stream,
+                "value": json.dumps(dict(state), sort_keys=True),
+                "updated_at": utcnow(),
+            }
+        ],
+    )
+
+
+def start_run(conn: Connection, source_id: int | None, job: str, trigger: str, full: bool) -> int:
+    """Open a run-history row in state `running`."""
+    result = conn.execute(
+        insert(sync_runs).values(
+            source_id=source_id,
+            job=job,
+            trigger=trigger,
+            full=full,
+            started_at=utcnow(),
+            status="running",
+            requests=0,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    status: str,
+    counts: Mapping[str, Any] | None = None,
+    requests: int = 0,
+    error: str | None = None,
+) -> None:
+    """Close a run-history row with its outcome."""
+    conn.execute(
+        update(sync_runs)
+        .where(sync_runs.c.id == run_id)
+        .values(
+            finished_at=utcnow(),
+            status=status,
+            counts=json.dumps(dict(counts or {}), sort_keys=True),
+            requests=requests,
+            error=error,
+        )
+    )

@@ -1,0 +1,100 @@
+"""The store: private file, WAL, migrations, aware timestamps, idempotent writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from store import Store, StoreError, open_store, schema
+from store.writes import load_cursor, register_source, replace_item_children, save_cursor, upsert
+
+
+def item(source_id: int, item_id: str, key: str, title: str = "t") -> dict[str, object]:
+    now = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+    return {
+        "source_id": source_id,
+        "item_id": item_id,
+        "key": key,
+        "title": title,
+        "created": now,
+        "synced_at": now,
+        "is_subtask": False,
+        "archived": False,
+        "census_misses": 0,
+    }
+
+
+def test_sqlite_store_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "pulse.db"
+    store = open_store(f"sqlite:///{path}")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        conn.execute(text("select 1"))
+        for extra in (path.with_name("pulse.db-wal"), path.with_name("pulse.db-shm")):
+            if extra.exists():
+                assert stat.S_IMODE(os.stat(extra).st_mode) & 0o077 == 0
+
+
+def test_reopening_migrates_nothing_and_keeps_data(store: Store) -> None:
+    with store.transaction() as conn:
+        register_source(conn, "acme", "jira", "https://acme.test")
+    reopened = open_store(store.url)
+    assert reopened.source_ids() == {"acme": 1}
+
+
+def test_in_memory_and_unreachable_stores_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="must be a file"):
+        open_store("sqlite://")
+    with pytest.raises(StoreError, match=r"cannot open store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x"):
+        open_store("postgresql+psycopg://nobody:secret@127.0.0.1:1/x")
+
+
+def test_timestamps_round_trip_as_aware_utc(store: Store) -> None:
+    berlin = timezone(timedelta(hours=1))
+    with store.transaction() as conn:
+        sid = register_source(conn, "acme", "jira", "https://acme.test")
+        row = item(sid, "1", "WEB-1")
+        row["created"] = datetime(2026, 11, 1, 0, 30, tzinfo=berlin)
+        upsert(conn, schema.items, [row])
+    with store.engine.connect() as conn:
+        created = conn.execute(select(schema.items.c.created)).scalar_one()
+    assert created == datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
+    assert created.tzinfo is not None
+
+
+def test_upsert_and_child_replacement_are_idempotent(store: Store) -> None:
+    for _ in range(3):
+        with store.transaction() as conn:
+            sid = register_source(conn, "acme", "jira", "https://acme.test")
+            upsert(conn, schema.items, [item(sid, "1", "WEB-1", "first"), item(sid, "2", "WEB-2")])
+            at = datetime(2026, 11, 2, tzinfo=UTC)
+            transitions = [
+                {"source_id": sid, "item_id": "1", "change_id": "10", "seq": 0, "at": at,
+                 "from_status": "To Do", "to_status": "In Progress"},
+            ]
+            replace_item_children(conn, sid, ["1", "2"], {schema.transitions: transitions})
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.items)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(schema.transitions)).scalar_one() == 1
+    with store.transaction() as conn:
+        upsert(conn, schema.items, [item(sid, "1", "MOB-7", "moved")])
+    with store.engine.connect() as conn:
+        assert conn.execute(select(schema.items.c.key).where(schema.items.c.item_id == "1")).scalar_one() == "MOB-7"
+
+
+def test_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:
+    with store.transaction() as conn:
+        sid = register_source(conn, "acme", "jira", "https://acme.test")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        upsert(conn, schema.items, [item(sid, "1", "WEB-1")])
+        save_cursor(conn, sid, "issues:WEB", {"since": "2026-11-01T00:00:00+00:00"})
+        raise RuntimeError("killed mid-page")
+    with store.engine.connect() as conn:
+        assert load_cursor(conn, sid, "issues:WEB") == {}
+        assert conn.execute(select(func.count()).select_from(schema.items)).scalar_one() == 0
