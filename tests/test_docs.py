@@ -1,0 +1,38 @@
+"""Docs that cannot drift: every settings key is documented, and every documented key exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS: list[type[BaseModel]] = [
+    settings.StoreSettings,
+    settings.ReportSettings,
+    settings.ScheduleSettings,
+    settings.JiraSource,
+    settings.TrelloSource,
+    settings.WorkflowSettings,
+    settings.JiraFields,
+    settings.TrelloFields,
+]
+NESTED = {"store", "report", "schedule", "sources", "workflow", "fields"}
+
+
+def documented_keys() -> set[str]:
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.MULTILINE))
+
+
+def test_every_settings_key_is_documented() -> None:
+    model_keys = {name for model in MODELS for name in model.model_fields} - NESTED
+    assert model_keys - documented_keys() == set()
+
+
+def test_every_documented_key_exists() -> None:
+    model_keys = {name for model in MODELS for name in model.model_fields}
+    assert documented_keys() - model_keys == set()
