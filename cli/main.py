@@ -13,6 +13,7 @@ from rich.table import Table
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
 from connectors.runner import sync_source
+from settings import ConfigError
 from store.export import EXPORTS, export_rows, write_csv, write_json
 from store.status import source_status
 
@@ -58,7 +59,10 @@ def sync(config: str, names: tuple[str, ...], full: bool, no_progress: bool) -> 
     settings = load(config)
     if not settings.sources:
         fail(f"{config}: no [[sources]] configured")
-    chosen = [settings.source(n) for n in names] if names else settings.sources
+    try:
+        chosen = [settings.source(n) for n in names] if names else settings.sources
+    except ConfigError as exc:
+        fail(str(exc))
     store = open_configured_store(settings)
     failed = False
     for source in chosen:

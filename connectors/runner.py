@@ -40,7 +40,8 @@ class SourceResult:
         """The summary line a user reads at the end of `pulse sync`."""
         if self.status == "ok":
             return f"{self.source}: {self.counts.summary()} in {self.seconds:.1f}s"
-        return f"{self.source}: {self.status}: {self.error}"
+        reason = (self.error or "").removeprefix(f"{self.source}: ")
+        return f"{self.source}: {self.status}: {reason}"
 
 
 def sync_source(

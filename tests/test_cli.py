@@ -1,0 +1,64 @@
+"""The `pulse` command as a user runs it: one-line errors, exit codes, help with examples."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+
+PULSE = [sys.executable, "-m", "cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PULSE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False
+    )
+
+
+def config(tmp_path: Path, url: str, extra: str = "") -> Path:
+    path = tmp_path / "pulse.toml"
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "pulse.db"}"\n\n'
+        f'[[sources]]\nname = "acme"\nkind = "jira"\nurl = "{url}"\nuser = "pm@acme.test"\n'
+        f'token = "${{PULSE_TEST_TOKEN}}"\nprojects = ["WEB"]\nmax_retry_time = "1s"\ntimeout = "2s"\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help_with_examples(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    if command != "demo":
+        assert "Examples:" in result.output
+
+
+def test_missing_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run("sync", "--config", str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "config file not found" in result.stderr
+
+
+def test_dead_server_gives_one_line_nonzero_exit_and_no_data(tmp_path: Path) -> None:
+    path = config(tmp_path, "http://127.0.0.1:9")
+    env = {"PULSE_TEST_TOKEN": "x", "PATH": "/usr/bin:/bin"}
+    result = run("sync", "--config", str(path), "--no-progress", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "acme: failed: cannot reach http://127.0.0.1:9 (connection failed)"
+    status = run("status", "--config", str(path), "--format", "json", env=env)
+    assert '"items": 0' in status.stdout
+    assert "cannot reach" in status.stdout
+
+
+def test_unknown_source_is_refused(tmp_path: Path) -> None:
+    path = config(tmp_path, "http://127.0.0.1:9")
+    result = run("sync", "--config", str(path), "--source", "nope", env={"PULSE_TEST_TOKEN": "x"})
+    assert result.returncode == 2
+    assert "unknown source 'nope' (known: acme)" in result.stderr
