@@ -181,9 +181,9 @@ class JiraSource(_SourceBase):
     @model_validator(mode="after")
     def _scope_and_auth(self) -> JiraSource:
         if not self.projects and not self.jql:
-            raise ValueError("a jira source needs projects = [...] and/or jql = \"...\"")
+            raise ValueError('a jira source needs projects = [...] and/or jql = "..."')
         if self.auth == "basic" and not self.user:
-            raise ValueError("auth = \"basic\" needs user (the account e-mail or username)")
+            raise ValueError('auth = "basic" needs user (the account e-mail or username)')
         return self
 
 
@@ -208,7 +208,9 @@ class ScheduleSettings(_Model):
 
     timezone: str = "UTC"
     sync_every: Duration = "15m"
-    weekly_report: str = Field(default="mon 07:00", pattern=r"^(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d$")
+    weekly_report: str = Field(
+        default="mon 07:00", pattern=r"^(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d$"
+    )
     report_grace: Duration = "6h"
     deliver_to: str | None = None
 
@@ -251,7 +253,9 @@ def _check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from None
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from None
     return name
 
 
@@ -280,7 +284,7 @@ def load_settings(path: str | os.PathLike[str], environ: dict[str, str] | None =
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         if error["type"] == "union_tag_invalid":
-            message = "kind must be \"jira\" or \"trello\""
+            message = 'kind must be "jira" or "trello"'
         raise ConfigError(_where(path, loc, locate) + f": {message}") from None
 
 
@@ -297,13 +301,15 @@ def _interpolate(
     if loc and loc[-1] in SECRET_KEYS and not _ENV_REF.fullmatch(value.strip()):
         raise ConfigError(
             _where(path, loc, locate)
-            + ": secrets must be an environment reference like \"${JIRA_TOKEN}\", not a literal"
+            + ': secrets must be an environment reference like "${JIRA_TOKEN}", not a literal'
         )
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
-            raise ConfigError(_where(path, loc, locate) + f": environment variable {name} is not set")
+            raise ConfigError(
+                _where(path, loc, locate) + f": environment variable {name} is not set"
+            )
         return env[name]
 
     return _ENV_REF.sub(substitute, value)

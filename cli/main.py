@@ -36,7 +36,9 @@ def cli(log_level: str) -> None:
       pulse export items --format csv --out items.csv
     """
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     # The jira library logs request headers (credentials) at DEBUG: never let it.
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
@@ -79,7 +81,9 @@ def sync(config: str, names: tuple[str, ...], full: bool, no_progress: bool) -> 
 
 @cli.command()
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def status(config: str, fmt: str) -> None:
     """Per source: last successful sync, item counts, custom fields chosen, last error.
 
@@ -95,7 +99,16 @@ def status(config: str, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="Pulse sources", title_justify="left")
-    for column in ("source", "kind", "last success", "items", "deleted", "transitions", "sprints", "last error"):
+    for column in (
+        "source",
+        "kind",
+        "last success",
+        "items",
+        "deleted",
+        "transitions",
+        "sprints",
+        "last error",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -112,7 +125,9 @@ def status(config: str, fmt: str) -> None:
     console.print(table)
     for row in rows:
         if row["fields"]:
-            chosen = ", ".join(f"{role}={f['id']} ({f['how']})" for role, f in row["fields"].items())
+            chosen = ", ".join(
+                f"{role}={f['id']} ({f['how']})" for role, f in row["fields"].items()
+            )
             console.print(f"[dim]{row['source']} fields:[/dim] {chosen}")
     click.echo(f"{len(rows)} sources, {sum(r['items'] for r in rows)} items")
 
@@ -120,8 +135,12 @@ def status(config: str, fmt: str) -> None:
 @cli.command("export")
 @config_option
 @click.argument("table", type=click.Choice(sorted(EXPORTS)))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--out", "-o", default=None, help="Write to this file (atomically) instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--out", "-o", default=None, help="Write to this file (atomically) instead of stdout."
+)
 def export(config: str, table: str, fmt: str, out: str | None) -> None:
     """Write a normalized table for ad hoc analysis in any tool.
 
@@ -143,7 +162,9 @@ def export(config: str, table: str, fmt: str, out: str | None) -> None:
 @cli.command()
 def demo() -> None:
     """Start the built-in emulators, sync them and write the Monday workbook (coming next)."""
-    click.echo("pulse demo: not yet — the demo lands with the emulators; run `make test` meanwhile.")
+    click.echo(
+        "pulse demo: not yet — the demo lands with the emulators; run `make test` meanwhile."
+    )
 
 
 def main() -> None:

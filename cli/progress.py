@@ -34,7 +34,9 @@ class BarProgress:
         self._bars.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._bars.stop()
 
     def begin(self, task: str, total: int | None) -> None:

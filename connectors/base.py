@@ -47,7 +47,9 @@ class SyncCounts:
         if self.access_lost:
             parts.append(f"{self.access_lost} access lost")
         parts += [f"{self.transitions} transitions", f"{self.sprints} sprints"]
-        parts.append(f"{self.requests} requests" + (f" ({self.retries} retried)" if self.retries else ""))
+        parts.append(
+            f"{self.requests} requests" + (f" ({self.retries} retried)" if self.retries else "")
+        )
         if self.census:
             parts.append("census run")
         return ", ".join(parts)

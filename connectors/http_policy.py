@@ -139,14 +139,26 @@ class PolicyAdapter(HTTPAdapter):
                 wait = self._backoff(attempt)
                 if time.monotonic() + wait > deadline:
                     raise
-                log.info("%s %s failed (%s); retrying in %.1fs", request.method, path, type(exc).__name__, wait)
+                log.info(
+                    "%s %s failed (%s); retrying in %.1fs",
+                    request.method,
+                    path,
+                    type(exc).__name__,
+                    wait,
+                )
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 wait = self._wait_for(response, attempt)
-                if wait is None or time.monotonic() + wait > deadline:
+                if time.monotonic() + wait > deadline:
                     return response
-                log.info("%s %s answered %s; retrying in %.1fs", request.method, path, response.status_code, wait)
+                log.info(
+                    "%s %s answered %s; retrying in %.1fs",
+                    request.method,
+                    path,
+                    response.status_code,
+                    wait,
+                )
                 response.close()
             self.stats.wait(wait)
             self._sleep(wait)
@@ -157,7 +169,7 @@ class PolicyAdapter(HTTPAdapter):
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * (2**attempt))
         return max(self.policy.backoff_base / 2, random.uniform(0, ceiling))
 
-    def _wait_for(self, response: requests.Response, attempt: int) -> float | None:
+    def _wait_for(self, response: requests.Response, attempt: int) -> float:
         told = retry_after_seconds(response.headers.get("Retry-After"))
         if told is not None:
             return told + random.uniform(0, 0.25)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from connectors.base import NoProgress, Progress, SourceError, SyncCounts
@@ -70,7 +70,14 @@ def sync_source(
         status, error = "failed", str(exc)
     except Exception as exc:  # unexpected: record it, then let the caller see the traceback
         with store.transaction() as conn:
-            finish_run(conn, run_id, "failed", counts.as_dict(), counts.requests, f"{type(exc).__name__}: {exc}")
+            finish_run(
+                conn,
+                run_id,
+                "failed",
+                counts.as_dict(),
+                counts.requests,
+                f"{type(exc).__name__}: {exc}",
+            )
         raise
     seconds = time.monotonic() - started
     with store.transaction() as conn:
@@ -80,12 +87,12 @@ def sync_source(
     return result
 
 
-def _connector(source: JiraSource | TrelloSource):  # type: ignore[no-untyped-def]
+def _connector(source: JiraSource | TrelloSource) -> Callable[..., SyncCounts]:
     if isinstance(source, JiraSource):
         from connectors.jira import sync_jira
 
         return sync_jira
-    from connectors.trello import sync_trello  # type: ignore[attr-defined]
+    from connectors.trello import sync_trello
 
     return sync_trello
 

@@ -78,7 +78,9 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
-            raise StoreError("the store must be a file (sqlite:///pulse.db), not an in-memory database")
+            raise StoreError(
+                "the store must be a file (sqlite:///pulse.db), not an in-memory database"
+            )
         _create_private_sqlite_file(Path(parsed.database))
         engine = create_engine(parsed, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)

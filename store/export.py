@@ -107,7 +107,11 @@ def write_json(columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO) -
     count = 0
     for row in rows:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps({c: _plain(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False))
+        out.write(
+            json.dumps(
+                {c: _plain(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False
+            )
+        )
         count += 1
     out.write("\n]\n")
     return count

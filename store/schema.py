@@ -64,7 +64,9 @@ metadata = MetaData(
 
 
 def _source_fk() -> Column[int]:
-    return Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    return Column(
+        "source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 sources = Table(

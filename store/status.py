@@ -33,7 +33,9 @@ def source_status(store: Store) -> list[dict[str, Any]]:
                 select(
                     func.count().label("all"),
                     func.sum(case((items.c.deleted_at.is_not(None), 1), else_=0)).label("deleted"),
-                    func.sum(case((items.c.access_lost_at.is_not(None), 1), else_=0)).label("access_lost"),
+                    func.sum(case((items.c.access_lost_at.is_not(None), 1), else_=0)).label(
+                        "access_lost"
+                    ),
                     func.sum(case((items.c.archived, 1), else_=0)).label("archived"),
                 ).where(items.c.source_id == src.id)
             ).one()

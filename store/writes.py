@@ -44,7 +44,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
 
 
 def replace_item_children(
-    conn: Connection, source_id: int, item_ids: Iterable[str], rows: Mapping[Table, list[Row]]
+    conn: Connection, source_id: int, item_ids: Iterable[str], rows: Mapping[Table, Sequence[Row]]
 ) -> None:
     """Replace the histories, memberships, links and labels of these items with `rows`."""
     ids = list(item_ids)
@@ -61,7 +61,7 @@ def replace_item_children(
 def delete_missing(
     conn: Connection, table: Table, source_id: int, key: str, keep: Iterable[Any], where: Any = None
 ) -> None:
-    """Delete a source's rows of `table` whose `key` column is not in `keep` (e.g. removed sprints)."""
+    """Delete a source's rows whose `key` column is not in `keep` (e.g. sprints now gone)."""
     kept = set(keep)
     query = select(table.c[key]).where(table.c.source_id == source_id)
     if where is not None:
@@ -84,7 +84,7 @@ def register_source(conn: Connection, name: str, kind: str, url: str) -> int:
     result = conn.execute(
         insert(sources).values(name=name, kind=kind, url=url, created_at=utcnow())
     )
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def update_source(conn: Connection, source_id: int, **values: Any) -> None:
@@ -133,7 +133,7 @@ def start_run(conn: Connection, source_id: int | None, job: str, trigger: str, f
             requests=0,
         )
     )
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def finish_run(

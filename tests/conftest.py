@@ -30,7 +30,9 @@ def postgres_available() -> str:
             conn.execute(text("select 1"))
         engine.dispose()
     except Exception as exc:  # any driver or network failure means: no PostgreSQL here
-        pytest.skip(f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {type(exc).__name__}")
+        pytest.skip(
+            f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {type(exc).__name__}"
+        )
     return url
 
 

@@ -25,7 +25,9 @@ DATA_TABLES = (
 )
 
 
-def snapshot(store: Store, tables: tuple[Any, ...] = DATA_TABLES) -> dict[str, list[tuple[Any, ...]]]:
+def snapshot(
+    store: Store, tables: tuple[Any, ...] = DATA_TABLES
+) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every data table, as sorted tuples without bookkeeping columns."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     with store.engine.connect() as conn:
@@ -42,5 +44,6 @@ def diff(left: dict[str, list[tuple[Any, ...]]], right: dict[str, list[tuple[Any
     for name in sorted(set(left) | set(right)):
         a, b = set(left.get(name, [])), set(right.get(name, []))
         if a != b:
-            lines.append(f"{name}: {len(a - b)} only left, {len(b - a)} only right; e.g. {sorted(a ^ b, key=repr)[:2]}")
+            sample = sorted(a ^ b, key=repr)[:2]
+            lines.append(f"{name}: {len(a - b)} only left, {len(b - a)} only right; e.g. {sample}")
     return "\n".join(lines)

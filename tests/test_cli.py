@@ -14,7 +14,9 @@ from cli.main import cli
 PULSE = [sys.executable, "-m", "cli"]
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*PULSE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False
     )
@@ -25,7 +27,8 @@ def config(tmp_path: Path, url: str, extra: str = "") -> Path:
     path.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "pulse.db"}"\n\n'
         f'[[sources]]\nname = "acme"\nkind = "jira"\nurl = "{url}"\nuser = "pm@acme.test"\n'
-        f'token = "${{PULSE_TEST_TOKEN}}"\nprojects = ["WEB"]\nmax_retry_time = "1s"\ntimeout = "2s"\n{extra}',
+        f'token = "${{PULSE_TEST_TOKEN}}"\nprojects = ["WEB"]\n'
+        f'max_retry_time = "1s"\ntimeout = "2s"\n{extra}',
         encoding="utf-8",
     )
     return path
@@ -51,7 +54,9 @@ def test_dead_server_gives_one_line_nonzero_exit_and_no_data(tmp_path: Path) -> 
     env = {"PULSE_TEST_TOKEN": "x", "PATH": "/usr/bin:/bin"}
     result = run("sync", "--config", str(path), "--no-progress", env=env)
     assert result.returncode == 1
-    assert result.stderr.strip() == "acme: failed: cannot reach http://127.0.0.1:9 (connection failed)"
+    assert (
+        result.stderr.strip() == "acme: failed: cannot reach http://127.0.0.1:9 (connection failed)"
+    )
     status = run("status", "--config", str(path), "--format", "json", env=env)
     assert '"items": 0' in status.stdout
     assert "cannot reach" in status.stdout

@@ -44,7 +44,9 @@ def test_missing_environment_variable_names_key_file_and_line(tmp_path: Path) ->
     )
     with pytest.raises(ConfigError) as err:
         load_settings(path, {})
-    assert str(err.value) == f"{path}:6: sources[0].token: environment variable NOPE_TOKEN is not set"
+    assert (
+        str(err.value) == f"{path}:6: sources[0].token: environment variable NOPE_TOKEN is not set"
+    )
 
 
 def test_literal_secret_is_refused(tmp_path: Path) -> None:
@@ -53,15 +55,17 @@ def test_literal_secret_is_refused(tmp_path: Path) -> None:
         '[[sources]]\nname = "j"\nkind = "jira"\nurl = "https://x.test"\nuser = "u"\n'
         'token = "hunter2"\nprojects = ["WEB"]\n',
     )
-    with pytest.raises(ConfigError, match=r":6: sources\[0\]\.token: secrets must be an environment"):
+    with pytest.raises(
+        ConfigError, match=r":6: sources\[0\]\.token: secrets must be an environment"
+    ):
         load_settings(path, {})
 
 
 def test_validation_error_points_at_the_second_source_subtable(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        '[[sources]]\nname = "a"\nkind = "jira"\nurl = "https://x.test"\nuser = "u"\ntoken = "${T}"\n'
-        'projects = ["WEB"]\n\n[[sources]]\nname = "b"\nkind = "jira"\nurl = "https://y.test"\n'
+        '[[sources]]\nname = "a"\nkind = "jira"\nurl = "https://x.test"\nuser = "u"\n'
+        'token = "${T}"\nprojects = ["WEB"]\n\n[[sources]]\nname = "b"\nkind = "jira"\nurl = "https://y.test"\n'
         'user = "u"\ntoken = "${T}"\nprojects = ["MOB"]\n[sources.workflow]\n'
         'columns = [{ name = "A" }]\ncommitted = "Nope"\n',
     )
@@ -76,12 +80,20 @@ def test_validation_error_points_at_the_second_source_subtable(tmp_path: Path) -
     ("snippet", "expected"),
     [
         ('[store]\nurl = "mysql://x"\n', "store.url: store url must start with"),
-        ('[report]\ntimezone = "Mars/Olympus"\n', "report.timezone: unknown time zone 'Mars/Olympus'"),
+        (
+            '[report]\ntimezone = "Mars/Olympus"\n',
+            "report.timezone: unknown time zone 'Mars/Olympus'",
+        ),
         ('[report]\ncolour = "red"\n', "report.colour: unknown key"),
-        ('[[sources]]\nname = "x"\nkind = "asana"\n', 'sources[0]: kind must be "jira" or "trello"'),
+        (
+            '[[sources]]\nname = "x"\nkind = "asana"\n',
+            'sources[0]: kind must be "jira" or "trello"',
+        ),
     ],
 )
-def test_bad_values_give_one_line_naming_the_key(tmp_path: Path, snippet: str, expected: str) -> None:
+def test_bad_values_give_one_line_naming_the_key(
+    tmp_path: Path, snippet: str, expected: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, snippet), {})
     assert expected in str(err.value)

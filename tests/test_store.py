@@ -51,7 +51,9 @@ def test_reopening_migrates_nothing_and_keeps_data(store: Store) -> None:
 def test_in_memory_and_unreachable_stores_are_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="must be a file"):
         open_store("sqlite://")
-    with pytest.raises(StoreError, match=r"cannot open store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x"):
+    with pytest.raises(
+        StoreError, match=r"cannot open store postgresql\+psycopg://nobody:\*\*\*@127.0.0.1:1/x"
+    ):
         open_store("postgresql+psycopg://nobody:secret@127.0.0.1:1/x")
 
 
@@ -75,8 +77,15 @@ def test_upsert_and_child_replacement_are_idempotent(store: Store) -> None:
             upsert(conn, schema.items, [item(sid, "1", "WEB-1", "first"), item(sid, "2", "WEB-2")])
             at = datetime(2026, 11, 2, tzinfo=UTC)
             transitions = [
-                {"source_id": sid, "item_id": "1", "change_id": "10", "seq": 0, "at": at,
-                 "from_status": "To Do", "to_status": "In Progress"},
+                {
+                    "source_id": sid,
+                    "item_id": "1",
+                    "change_id": "10",
+                    "seq": 0,
+                    "at": at,
+                    "from_status": "To Do",
+                    "to_status": "In Progress",
+                },
             ]
             replace_item_children(conn, sid, ["1", "2"], {schema.transitions: transitions})
     with store.engine.connect() as conn:
@@ -85,7 +94,12 @@ def test_upsert_and_child_replacement_are_idempotent(store: Store) -> None:
     with store.transaction() as conn:
         upsert(conn, schema.items, [item(sid, "1", "MOB-7", "moved")])
     with store.engine.connect() as conn:
-        assert conn.execute(select(schema.items.c.key).where(schema.items.c.item_id == "1")).scalar_one() == "MOB-7"
+        assert (
+            conn.execute(
+                select(schema.items.c.key).where(schema.items.c.item_id == "1")
+            ).scalar_one()
+            == "MOB-7"
+        )
 
 
 def test_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:

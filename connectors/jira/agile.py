@@ -31,11 +31,15 @@ class AgileRows:
     inaccessible: list[str] = field(default_factory=list)
 
 
-def paged(site: JiraSite, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+def paged(
+    site: JiraSite, path: str, params: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
     """Every value of an agile list endpoint, page by page until isLast."""
     start = 0
     while True:
-        page = site.get(path, {**(params or {}), "startAt": start, "maxResults": AGILE_PAGE}, agile=True)
+        page = site.get(
+            path, {**(params or {}), "startAt": start, "maxResults": AGILE_PAGE}, agile=True
+        )
         values = list(page.get("values") or [])
         yield from values
         start += len(values)

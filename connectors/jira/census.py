@@ -40,7 +40,10 @@ class CensusResult:
 
 
 def run_census(
-    writer: PageWriter, scopes: Iterable[str], in_scope_projects: frozenset[str] | None, fetch_fields: list[str]
+    writer: PageWriter,
+    scopes: Iterable[str],
+    in_scope_projects: frozenset[str] | None,
+    fetch_fields: list[str],
 ) -> CensusResult:
     """List every id in scope, repair stale or missing rows, and classify the vanished."""
     site, store, source_id = writer.site, writer.store, writer.source_id
@@ -52,7 +55,9 @@ def run_census(
         while True:
             page = search_page(site, jql, ["updated"], position, CENSUS_PAGE, expand=None)
             for issue in page.issues:
-                listed[str(issue["id"])] = parse_jira_time((issue.get("fields") or {}).get("updated"))
+                listed[str(issue["id"])] = parse_jira_time(
+                    (issue.get("fields") or {}).get("updated")
+                )
             position = page.next
             if position is None:
                 break
@@ -79,7 +84,10 @@ def run_census(
         item_id
         for item_id, updated in listed.items()
         if item_id not in stored
-        or (updated is not None and (stored[item_id].updated is None or stored[item_id].updated < updated))
+        or (
+            updated is not None
+            and (stored[item_id].updated is None or stored[item_id].updated < updated)
+        )
     ]
     for start in range(0, len(stale), REFETCH_BATCH):
         batch = stale[start : start + REFETCH_BATCH]
@@ -96,11 +104,11 @@ def run_census(
     project_visible: dict[str, bool] = {}
     now = writer.now()
     for row in vanished:
-        issue = _get_issue(site, row.item_id, fetch_fields)
-        if issue is not None:
-            project = str(((issue.get("fields") or {}).get("project") or {}).get("key") or "")
+        visible = _get_issue(site, row.item_id, fetch_fields)
+        if visible is not None:
+            project = str(((visible.get("fields") or {}).get("project") or {}).get("key") or "")
             outside = in_scope_projects is not None and project not in in_scope_projects
-            writer.write([issue], out_of_scope=frozenset({project}) if outside else frozenset())
+            writer.write([visible], out_of_scope=frozenset({project}) if outside else frozenset())
             if outside:
                 result.moved_out.append(row.item_id)
             continue
@@ -110,7 +118,10 @@ def run_census(
         (result.deleted if project_visible[key] else result.access_lost).append(row.item_id)
 
     with store.transaction() as conn:
-        for ids, column in ((result.deleted, items.c.deleted_at), (result.access_lost, items.c.access_lost_at)):
+        for ids, column in (
+            (result.deleted, items.c.deleted_at),
+            (result.access_lost, items.c.access_lost_at),
+        ):
             for start in range(0, len(ids), 500):
                 conn.execute(
                     update(items)
@@ -132,7 +143,9 @@ def run_census(
 
 def _get_issue(site: JiraSite, item_id: str, fetch_fields: list[str]) -> dict[str, Any] | None:
     try:
-        issue = site.get(f"issue/{item_id}", {"fields": ",".join(fetch_fields), "expand": "changelog"})
+        issue = site.get(
+            f"issue/{item_id}", {"fields": ",".join(fetch_fields), "expand": "changelog"}
+        )
     except JIRAError as exc:
         if exc.status_code == 404:
             return None

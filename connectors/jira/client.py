@@ -64,7 +64,9 @@ def describe_error(source: JiraSource, exc: Exception) -> SourceError:
     if isinstance(exc, requests.ConnectionError):
         return SourceError(f"{source.name}: cannot reach {source.url} (connection failed)")
     if isinstance(exc, ValueError):
-        return SourceError(f"{source.name}: {source.url} did not answer with JSON; is it a Jira site?")
+        return SourceError(
+            f"{source.name}: {source.url} did not answer with JSON; is it a Jira site?"
+        )
     return SourceError(f"{source.name}: {type(exc).__name__}: {exc}")
 
 
@@ -93,7 +95,7 @@ def connect(
         cloud = jira.deploymentType == "Cloud"
         if not cloud and version == "3":
             raise SourceError(
-                f"{source.name}: api_version = \"3\" needs Jira Cloud; this site is Data Center"
+                f'{source.name}: api_version = "3" needs Jira Cloud; this site is Data Center'
             )
         if cloud and source.api_version == "auto":
             version = "3"

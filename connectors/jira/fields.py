@@ -62,7 +62,9 @@ class FieldMap:
         return None
 
     def as_status(self) -> dict[str, dict[str, str]]:
-        return {role: {"id": c.id, "name": c.name, "how": c.how} for role, c in self.choices.items()}
+        return {
+            role: {"id": c.id, "name": c.name, "how": c.how} for role, c in self.choices.items()
+        }
 
 
 def discover_fields(fields: list[dict[str, Any]], overrides: JiraFields) -> FieldMap:
@@ -77,7 +79,9 @@ def discover_fields(fields: list[dict[str, Any]], overrides: JiraFields) -> Fiel
             continue
         found = _by_type(fields, types) or _by_name(fields, names)
         if found is not None:
-            choices[role] = FieldChoice(str(found["id"]), str(found.get("name") or found["id"]), "discovered")
+            choices[role] = FieldChoice(
+                str(found["id"]), str(found.get("name") or found["id"]), "discovered"
+            )
     return FieldMap(choices)
 
 

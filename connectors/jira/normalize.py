@@ -260,7 +260,14 @@ def _histories(
                 old, new = _sprint_value(old), _sprint_value(new)
             elif normalized == "flagged":
                 old, new = _flag_value(entry.get("fromString")), _flag_value(entry.get("toString"))
-            elif normalized in ("key", "project", "labels", "due_date", "start_date", "target_date"):
+            elif normalized in (
+                "key",
+                "project",
+                "labels",
+                "due_date",
+                "start_date",
+                "target_date",
+            ):
                 old = old if old is not None else entry.get("fromString")
                 new = new if new is not None else entry.get("toString")
             page.children[schema.changes].append(

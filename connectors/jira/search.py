@@ -61,7 +61,7 @@ def search_page(
     """Fetch one page of a search, on whichever API the site has."""
     jira = site.jira
     if site.cloud:
-        raw: dict[str, Any] = jira.enhanced_search_issues(  # type: ignore[assignment]
+        raw: dict[str, Any] = jira.enhanced_search_issues(
             jql,
             nextPageToken=position if isinstance(position, str) else None,
             maxResults=page_size,
@@ -75,7 +75,7 @@ def search_page(
         done = raw.get("isLast", token is None) or not token or not issues
         return SearchPage(issues, None if done else str(token), None)
     start = int(position or 0)
-    raw = jira.search_issues(  # type: ignore[assignment]
+    raw = jira.search_issues(
         jql,
         startAt=start,
         maxResults=page_size,

@@ -64,7 +64,9 @@ def streams_for(source: JiraSource) -> list[Stream]:
     """Per-project streams (restricted by the JQL filter when both are set), or the JQL alone."""
     extra = f" AND ({source.jql})" if source.jql else ""
     if source.projects:
-        return [Stream(f"issues:{key}", f'project = "{key}"{extra}', key) for key in source.projects]
+        return [
+            Stream(f"issues:{key}", f'project = "{key}"{extra}', key) for key in source.projects
+        ]
     return [Stream("issues:jql", f"({source.jql})", "jql")]
 
 
@@ -136,7 +138,11 @@ class JiraSync:
             upsert(conn, schema.versions, rows.versions)
             board_ids = [row["board_id"] for row in rows.boards]
             delete_missing(
-                conn, schema.sprints, self.source_id, "sprint_id", [r["sprint_id"] for r in rows.sprints],
+                conn,
+                schema.sprints,
+                self.source_id,
+                "sprint_id",
+                [r["sprint_id"] for r in rows.sprints],
                 where=schema.sprints.c.board_id.in_(board_ids),
             )
         self.counts.sprints = len(rows.sprints)
@@ -151,7 +157,11 @@ class JiraSync:
         current = None if full else state.get("pass")
         if current is None:
             since = None if full else state.get("since")
-            current = {"since": since, "started": site.server_time.astimezone(UTC).isoformat(), "after": None}
+            current = {
+                "since": since,
+                "started": site.server_time.astimezone(UTC).isoformat(),
+                "after": None,
+            }
         overlap = self.source.duration("overlap")
         since_at = _parse(current["since"])
         jql = window_jql(
@@ -167,7 +177,11 @@ class JiraSync:
             if self.stop.is_set():
                 raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
             page = search_page(site, jql, wanted, position, self.source.page_size)
-            if previous_total is not None and page.total is not None and page.total < previous_total:
+            if (
+                previous_total is not None
+                and page.total is not None
+                and page.total < previous_total
+            ):
                 # Issues left the result set mid-pass (offset paging): step back so none is skipped.
                 shrink = previous_total - page.total
                 position = max(0, int(position or 0) - shrink)
@@ -181,7 +195,9 @@ class JiraSync:
                 current = {**current, "after": last_created}
             done = page.next is None
             cursor_state: dict[str, Any] = (
-                {"since": current["started"], "pass": None} if done else {"since": state.get("since"), "pass": current}
+                {"since": current["started"], "pass": None}
+                if done
+                else {"since": state.get("since"), "pass": current}
             )
             writer.write(page.issues, cursor=(stream.name, cursor_state))
             self.progress.advance(stream.label, len(page.issues))
@@ -190,7 +206,9 @@ class JiraSync:
             position = page.next
         self.progress.end(stream.label)
 
-    def _maybe_census(self, writer: PageWriter, wanted: list[str], full: bool, server_time: datetime) -> None:
+    def _maybe_census(
+        self, writer: PageWriter, wanted: list[str], full: bool, server_time: datetime
+    ) -> None:
         with self.store.engine.connect() as conn:
             state = load_cursor(conn, self.source_id, CENSUS_STREAM)
         last = _parse(state.get("last"))
@@ -202,7 +220,12 @@ class JiraSync:
         in_scope = frozenset(self.source.projects) if self.source.projects else None
         result = run_census(writer, scopes, in_scope, wanted)
         with self.store.transaction() as conn:
-            save_cursor(conn, self.source_id, CENSUS_STREAM, {"last": server_time.astimezone(UTC).isoformat()})
+            save_cursor(
+                conn,
+                self.source_id,
+                CENSUS_STREAM,
+                {"last": server_time.astimezone(UTC).isoformat()},
+            )
         self.counts.census = True
         self.counts.deleted += len(result.deleted)
         self.counts.access_lost += len(result.access_lost)

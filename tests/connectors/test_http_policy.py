@@ -39,7 +39,9 @@ def session_for(policy: HttpPolicy, **kwargs: object) -> tuple[requests.Session,
     return policy_session(policy, stats, **kwargs), stats  # type: ignore[arg-type]
 
 
-FAST = HttpPolicy(timeout=2.0, max_retry_time=10.0, backoff_base=0.05, backoff_cap=0.2, rate_limit_wait=0.2)
+FAST = HttpPolicy(
+    timeout=2.0, max_retry_time=10.0, backoff_base=0.05, backoff_cap=0.2, rate_limit_wait=0.2
+)
 
 
 def test_retry_after_seconds_is_honoured(server: EmulatorServer) -> None:
@@ -121,7 +123,13 @@ def test_throttle_keeps_under_the_window_limit() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("5", 5.0), ("0", 0.0), ("garbage", None), (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+    [
+        ("5", 5.0),
+        ("0", 0.0),
+        ("garbage", None),
+        (None, None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
 )
 def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
     assert retry_after_seconds(header) == expected
