@@ -1,0 +1,401 @@
+"""Monte Carlo forecasts: 'when will it be done' and 'how many by date D', vectorised over trials.
+
+Model. Each trial draws the team's throughput per period (week or day) at random, with
+replacement, from its last W weeks of history. The team's throughput is shared evenly, like a
+processor-sharing queue, by the roadmap items it works on concurrently: by default as many as are
+in progress at as_of (at least one), or a configured epic WIP. Queued items start, in order, when
+an active one finishes, and capacity freed by a finished item goes to the others.
+
+Because every active item gets the same share, the order in which items finish does not depend on
+the random draws: each item finishes once the team's *cumulative* throughput reaches a fixed
+amount ``C_i`` (computed once by :func:`sharing_schedule`). A trial's finish period for item i is
+then a ``searchsorted`` of ``C_i`` in that trial's cumulative throughput, done for all trials and
+items at once. With scope growth (new child items sampled per period from the item's own history)
+the order becomes random and a per-period simulation (vectorised over trials) is used instead.
+
+Results are period counts from as_of's calendar day: an item finishing during period n is dated at
+the end of it (``today + n x period``). Seeds: each team gets its own stream derived from
+``(seed, crc32(team))`` so adding a team never changes another team's answer.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Period = Literal["week", "day"]
+PERIOD_DAYS = {"week": 7, "day": 1}
+_BLOCK = {"week": 26, "day": 182}
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Monte Carlo settings; defaults follow METRICS §4."""
+
+    trials: int = 10_000
+    seed: int = 0
+    weeks: int = 12
+    period: Period = "week"
+    epic_wip: int | Mapping[str, int] | None = None
+    scope_growth: bool = False
+    max_periods: int | None = None
+    quantiles: tuple[float, ...] = (0.5, 0.85, 0.95)
+    confidence: float = 0.85
+    horizon_days: int = field(default=3650)
+
+    def horizon(self) -> int:
+        """Maximum number of periods simulated before giving up (result 'beyond horizon')."""
+        if self.max_periods is not None:
+            return self.max_periods
+        return math.ceil(self.horizon_days / PERIOD_DAYS[self.period])
+
+    def wip_for(self, team: str) -> int | None:
+        """Configured epic WIP of a team, None for the default (items in progress)."""
+        if isinstance(self.epic_wip, Mapping):
+            return self.epic_wip.get(team)
+        return self.epic_wip
+
+
+def team_rng(seed: int, team: str, stream: int = 0) -> np.random.Generator:
+    """A generator stable per (seed, team, stream): one dataset + seed = one answer."""
+    return np.random.default_rng([seed, zlib.crc32(team.encode("utf-8")), stream])
+
+
+def sharing_schedule(remaining: np.ndarray, wip: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative team capacity at which each item finishes under even sharing with a WIP limit.
+
+    Items are served in the given order; at most ``wip`` are active at once and share capacity
+    evenly. Returns (finish capacity per item, breakpoint capacities X, work done W[X, item]) so
+    that the work done on item i at capacity x is ``np.interp(x, X, W[:, i])``.
+    """
+    rem = np.asarray(remaining, dtype=np.float64).copy()
+    n = len(rem)
+    finish = np.zeros(n, dtype=np.float64)
+    wip = max(1, int(wip))
+    queue = [i for i in range(n) if rem[i] > _EPS]
+    active = queue[:wip]
+    waiting = queue[wip:]
+    done_work = np.zeros(n, dtype=np.float64)
+    xs = [0.0]
+    ws = [done_work.copy()]
+    x = 0.0
+    while active:
+        k = len(active)
+        step = min(rem[i] for i in active)
+        x += step * k
+        for i in active:
+            rem[i] -= step
+            done_work[i] += step
+        still = []
+        for i in active:
+            if rem[i] <= _EPS:
+                finish[i] = x
+            else:
+                still.append(i)
+        while len(still) < wip and waiting:
+            still.append(waiting.pop(0))
+        active = still
+        xs.append(x)
+        ws.append(done_work.copy())
+    return finish, np.array(xs), np.vstack(ws)
+
+
+def _draw_block(
+    rng: np.random.Generator, samples: np.ndarray, trials: int, size: int
+) -> np.ndarray:
+    idx = rng.integers(0, len(samples), size=(trials, size))
+    return samples[idx]
+
+
+def cumulative_throughput(
+    samples: np.ndarray,
+    trials: int,
+    need: float,
+    period: Period,
+    horizon: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Cumulative throughput per trial (trials x periods), extended block by block until every
+    trial reaches ``need`` or the horizon; the first blocks never depend on ``need``."""
+    samples = np.asarray(samples, dtype=np.float64)
+    block = _BLOCK[period]
+    if len(samples) == 0:
+        return np.zeros((trials, 1))
+    parts = [_draw_block(rng, samples, trials, block)]
+    total = np.cumsum(parts[0], axis=1)
+    while total[:, -1].min() < need and total.shape[1] < horizon:
+        nxt = _draw_block(rng, samples, trials, block)
+        total = np.hstack([total, total[:, -1:] + np.cumsum(nxt, axis=1)])
+    return total[:, :horizon]
+
+
+def periods_to_reach(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Periods needed per (trial, target): first period whose cumulative value reaches the
+    target (0 for targets <= 0); ``inf`` when never within the horizon."""
+    trials, periods = cum.shape
+    targets = np.asarray(targets, dtype=np.float64)
+    if len(targets) == 0:
+        return np.zeros((trials, 0))
+    span = float(max(cum[:, -1].max(), targets.max(), 0.0)) + 1.0
+    offset = (np.arange(trials, dtype=np.float64) * span)[:, None]
+    flat = (cum + offset).ravel()
+    queries = (targets[None, :] - _EPS + offset).ravel()
+    pos = np.searchsorted(flat, queries, side="left").reshape(trials, len(targets))
+    n = pos - (np.arange(trials) * periods)[:, None] + 1
+    out = n.astype(np.float64)
+    out[n > periods] = np.inf
+    out[:, targets <= _EPS] = 0.0
+    return out
+
+
+def simulate_with_growth(
+    remaining: np.ndarray,
+    wip: int,
+    draws: np.ndarray,
+    growth: Sequence[np.ndarray],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Per-period simulation (vectorised over trials) with scope growth; finish period per
+    (trial, item), ``inf`` when unfinished at the end of ``draws``.
+
+    Each period, every active (started, unfinished) item first grows by a draw from its own
+    history of child additions per period, then the period's throughput is shared evenly among
+    the active items, with capacity freed by finishing items passed on (water-filling) and queued
+    items admitted in order as slots free up.
+    """
+    trials, periods = draws.shape
+    n = len(remaining)
+    rem = np.tile(np.asarray(remaining, dtype=np.float64), (trials, 1))
+    out = np.where(rem <= _EPS, 0.0, np.inf)
+    order = [i for i in range(n) if remaining[i] > _EPS]
+    wip = max(1, int(wip))
+    active = np.zeros((trials, n), dtype=bool)
+    for i in order[:wip]:
+        active[:, i] = True
+    next_ptr = np.full(trials, min(wip, len(order)), dtype=np.int64)
+    order_arr = np.array([*order, -1], dtype=np.int64)
+    lengths = np.array([len(g) for g in growth], dtype=np.int64)
+    width = max(1, int(lengths.max()) if n else 1)
+    table = np.zeros((n, width))
+    for i, g in enumerate(growth):
+        table[i, : len(g)] = g
+    for p in range(periods):
+        rows = np.flatnonzero(active.any(axis=1))
+        if len(rows) == 0:
+            break
+        cols = np.flatnonzero(active[rows].any(axis=0))
+        grid = np.ix_(rows, cols)
+        r = rem[grid]
+        a = active[grid]
+        o = out[grid]
+        lens = lengths[cols]
+        if lens.any():
+            u = rng.random((len(rows), len(cols)))
+            idx = np.minimum((u * lens).astype(np.int64), np.maximum(lens - 1, 0))
+            grow = np.where(lens > 0, table[cols, idx], 0.0)
+            r += np.where(a, grow, 0.0)
+        cap = draws[rows, p].astype(np.float64)
+        freed = np.zeros(len(rows), dtype=np.int64)
+        while True:
+            k = a.sum(axis=1)
+            live = (k > 0) & (cap > _EPS)
+            if not live.any():
+                break
+            share = np.where(live, cap / np.maximum(k, 1), 0.0)
+            smallest = np.where(a, r, np.inf).min(axis=1)
+            step = np.where(live, np.minimum(share, smallest), 0.0)
+            r -= np.where(a, step[:, None], 0.0)
+            cap -= step * k
+            done_now = a & (r <= _EPS)
+            if not done_now.any():
+                break
+            o[done_now] = p + 1
+            a &= ~done_now
+            freed += done_now.sum(axis=1)
+            # admitted items join next period (they were not in this period's column set)
+        rem[grid] = r
+        active[grid] = a
+        out[grid] = o
+        for _slot in range(int(freed.max()) if len(freed) else 0):
+            admit = (freed > 0) & (next_ptr[rows] < len(order))
+            if not admit.any():
+                break
+            t_idx = rows[admit]
+            who = order_arr[next_ptr[t_idx]]
+            active[t_idx, who] = True
+            next_ptr[t_idx] += 1
+            freed -= 1
+    return out
+
+
+def _quantile_days(periods: np.ndarray, quantiles: Sequence[float], period: Period) -> np.ndarray:
+    """Linear-interpolation quantiles of finish periods per item, in whole days (ceil); NaN when
+    the quantile falls on trials that never finish within the horizon."""
+    srt = np.sort(periods, axis=0)
+    trials = srt.shape[0]
+    out = np.full((len(quantiles), srt.shape[1]), np.nan)
+    for j, q in enumerate(quantiles):
+        pos = q * (trials - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, trials - 1)
+        frac = pos - lo
+        a, b = srt[lo], srt[hi]
+        with np.errstate(invalid="ignore"):
+            val = a if frac <= _EPS else a + (b - a) * frac
+        val = np.where(np.isfinite(val), val, np.nan)
+        out[j] = np.ceil(val * PERIOD_DAYS[period] - _EPS)
+    return out
+
+
+def forecast_team(
+    remaining: np.ndarray,
+    samples: np.ndarray,
+    config: ForecastConfig,
+    team: str,
+    wip: int,
+    growth: Sequence[np.ndarray] | None = None,
+    until_periods: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Finish-period percentiles (in days from today) for one team's ordered roadmap items.
+
+    Returns ``days`` (quantiles x items, NaN = beyond horizon), ``periods`` (trials x items) and,
+    when ``until_periods`` is given, ``done_by`` (items of each roadmap item completed by then with
+    ``config.confidence``).
+    """
+    remaining = np.asarray(remaining, dtype=np.float64)
+    rng = team_rng(config.seed, team, 0)
+    horizon = config.horizon()
+    samples = np.asarray(samples, dtype=np.float64)
+    result: dict[str, np.ndarray] = {}
+    if len(samples) == 0 or samples.max() <= 0:
+        periods = np.where(remaining[None, :] > _EPS, np.inf, 0.0)
+        periods = np.repeat(periods, config.trials, axis=0)
+        cum = np.zeros((config.trials, 1))
+        finish = None
+        xs = ws = None
+    elif growth is None or not any(len(g) and np.any(g) for g in growth):
+        finish, xs, ws = sharing_schedule(remaining, wip)
+        need = float(finish.max()) if len(finish) else 0.0
+        cum = cumulative_throughput(samples, config.trials, need, config.period, horizon, rng)
+        periods = periods_to_reach(cum, finish)
+    else:
+        need = float(remaining.sum()) * 4 + 1
+        cum = cumulative_throughput(samples, config.trials, need, config.period, horizon, rng)
+        draws = np.diff(np.c_[np.zeros(config.trials), cum], axis=1)
+        growth_rng = team_rng(config.seed, team, 1)
+        periods = simulate_with_growth(remaining, wip, draws, growth, growth_rng)
+        finish = xs = ws = None
+    result["periods"] = periods
+    result["days"] = _quantile_days(periods, config.quantiles, config.period)
+    if until_periods is not None:
+        if xs is not None and ws is not None and until_periods > 0:
+            col = min(until_periods, cum.shape[1]) - 1
+            cap = cum[:, col]
+            done = np.vstack([np.interp(cap, xs, ws[:, i]) for i in range(len(remaining))]).T
+            whole = np.floor(done + _EPS)
+        else:
+            whole = np.zeros((config.trials, len(remaining)))
+            if until_periods > 0:
+                whole = np.where(periods <= until_periods, remaining[None, :], 0.0)
+        result["done_by"] = at_least(whole, config.confidence)
+    return result
+
+
+def at_least(values: np.ndarray, confidence: float) -> np.ndarray:
+    """Per column, the largest x with P(value >= x) >= confidence across trials (rows)."""
+    values = np.sort(np.atleast_2d(values), axis=0)
+    j = math.floor((1.0 - confidence) * values.shape[0] + _EPS)
+    j = min(max(j, 0), values.shape[0] - 1)
+    return values[j]
+
+
+def forecast_how_many(
+    samples: np.ndarray,
+    today: pd.Timestamp,
+    until: pd.Timestamp,
+    config: ForecastConfig,
+    team: str = "",
+) -> int:
+    """Items the team completes from today to ``until`` (a local day) with config.confidence.
+
+    Only whole periods before ``until`` count (a partial last period is not credited).
+    """
+    days = (pd.Timestamp(until).normalize() - pd.Timestamp(today).normalize()).days
+    n = max(0, days // PERIOD_DAYS[config.period])
+    samples = np.asarray(samples, dtype=np.float64)
+    if n == 0 or len(samples) == 0:
+        return 0
+    rng = team_rng(config.seed, team, 0)
+    idx = rng.integers(0, len(samples), size=(config.trials, n))
+    totals = samples[idx].sum(axis=1)
+    return int(at_least(totals[:, None], config.confidence)[0])
+
+
+def forecast_when(
+    plan: pd.DataFrame,
+    samples: Mapping[str, np.ndarray],
+    today: pd.Timestamp,
+    config: ForecastConfig | None = None,
+    until: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """p50/p85/p95 finish days per roadmap item from a plan frame.
+
+    ``plan`` columns: ``roadmap_id``, ``team``, ``remaining`` (items or points), ``started``
+    (bool: in progress at as_of), ``rank`` (sortable priority within a team, lower first) and
+    optionally ``growth`` (array of per-period child additions since it started). ``samples`` maps
+    team -> throughput history. Result: roadmap_id, team, share (1 / concurrent items at as_of),
+    wip, p50/p85/p95 (local days, NaT beyond horizon), and ``done_by`` when ``until`` is given.
+    """
+    config = config or ForecastConfig()
+    today = pd.Timestamp(today).normalize()
+    labels = [f"p{round(q * 100)}" for q in config.quantiles]
+    until_periods = None
+    if until is not None:
+        until_periods = (
+            max(0, (pd.Timestamp(until).normalize() - today).days) // PERIOD_DAYS[config.period]
+        )
+    out_parts = []
+    for team, part in plan.groupby("team", sort=True):
+        part = part.sort_values(["started", "rank"], ascending=[False, True], kind="stable")
+        remaining = part["remaining"].to_numpy(dtype=np.float64)
+        started = part["started"].to_numpy(dtype=bool) & (remaining > _EPS)
+        configured = config.wip_for(str(team))
+        wip = configured if configured is not None else max(1, int(started.sum()))
+        growth = None
+        if config.scope_growth and "growth" in part.columns:
+            growth = [
+                np.asarray(g, dtype=np.float64) if g is not None else np.zeros(0)
+                for g in part["growth"]
+            ]
+        res = forecast_team(
+            remaining,
+            samples.get(str(team), np.zeros(0)),
+            config,
+            str(team),
+            wip,
+            growth,
+            until_periods,
+        )
+        frame = pd.DataFrame({"roadmap_id": part["roadmap_id"].to_numpy(), "team": team})
+        frame["wip"] = wip
+        concurrent = min(wip, max(1, int((remaining > _EPS).sum())))
+        frame["share"] = np.where(remaining > _EPS, 1.0 / concurrent, 0.0)
+        for lab, days in zip(labels, res["days"], strict=True):
+            frame[lab] = [
+                today + pd.Timedelta(days=int(d)) if not np.isnan(d) else pd.NaT for d in days
+            ]
+            frame[lab] = pd.to_datetime(frame[lab])
+        if "done_by" in res:
+            frame["done_by"] = res["done_by"]
+        out_parts.append(frame)
+    if not out_parts:
+        cols = ["roadmap_id", "team", "wip", "share", *labels]
+        return pd.DataFrame({c: [] for c in cols})
+    return pd.concat(out_parts, ignore_index=True)

@@ -1,0 +1,486 @@
+"""Roadmap health: status, reason codes with plain-language evidence, severity, snapshot rows.
+
+Status (METRICS §5): ``done``; ``no target``; ``off track`` when the target has passed or is
+before p50 (or there is no forecast); ``at risk`` when p50 <= target < p85; ``on track`` when
+p85 <= target. Reasons are listed for every roadmap item that is not done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .column_dates import ColumnDates
+from .frames import SNAPSHOT, validate_baselines, validate_links
+from .roadmap import RoadmapScope, day_to_instant, target_days
+from .timeutil import local_day
+
+REASONS: tuple[str, ...] = (
+    "OVERDUE",
+    "FORECAST_LATE",
+    "SCOPE_GROWTH",
+    "STALLED",
+    "BLOCKED",
+    "LATE_DEPENDENCY",
+    "AGING_WIP",
+    "UNESTIMATED",
+    "NO_TARGET",
+)
+STATUS_RANK = {"off track": 4, "at risk": 3, "no target": 2, "on track": 1, "done": 0}
+
+
+def _records(frame: pd.DataFrame) -> list[Any]:
+    """Rows as named tuples (typed loosely for mypy)."""
+    return list(frame.itertuples(index=False))
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """Thresholds and weights of the health rules."""
+
+    scope_growth: float = 0.20
+    stalled_days: int = 14
+    weights: dict[str, int] = field(
+        default_factory=lambda: {
+            "OVERDUE": 50,
+            "FORECAST_LATE": 40,
+            "LATE_DEPENDENCY": 30,
+            "BLOCKED": 25,
+            "SCOPE_GROWTH": 20,
+            "STALLED": 15,
+            "AGING_WIP": 10,
+            "UNESTIMATED": 5,
+            "NO_TARGET": 5,
+        }
+    )
+    max_listed: int = 3
+
+
+def _d(day: Any) -> str:
+    return pd.Timestamp(day).strftime("%Y-%m-%d")
+
+
+def _listing(parts: list[str], limit: int) -> str:
+    if len(parts) <= limit:
+        return "; ".join(parts)
+    return "; ".join(parts[:limit]) + f"; and {len(parts) - limit} more"
+
+
+def status_of(done: bool, target: Any, p50: Any, p85: Any, today: pd.Timestamp) -> str:
+    """One roadmap item's status from its done flag, target and forecast days."""
+    if done:
+        return "done"
+    if pd.isna(target):
+        return "no target"
+    target = pd.Timestamp(target)
+    if target < today or pd.isna(p50) or target < pd.Timestamp(p50):
+        return "off track"
+    if pd.isna(p85) or target < pd.Timestamp(p85):
+        return "at risk"
+    return "on track"
+
+
+def _stage(pos: int, committed: int, done: int) -> str:
+    if pos < 0:
+        return "in an unmapped status"
+    if pos >= done:
+        return "done"
+    if pos >= committed:
+        return "in progress"
+    return "not started"
+
+
+def roadmap_health(
+    scope: RoadmapScope,
+    forecasts: pd.DataFrame,
+    cd: ColumnDates,
+    baselines: pd.DataFrame | None = None,
+    blocked: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
+    ageing: pd.DataFrame | None = None,
+    config: HealthConfig | None = None,
+    weeks: int = 12,
+) -> pd.DataFrame:
+    """This week's snapshot rows (see :data:`frames.SNAPSHOT`), worst first."""
+    config = config or HealthConfig()
+    today = local_day(cd.as_of, cd.tz)
+    rm = scope.roadmap
+    fc = forecasts.set_index("roadmap_id") if len(forecasts) else pd.DataFrame()
+    base = _baselines(baselines, cd.tz)
+    items = cd.items
+    by_key = {
+        (s, k): i
+        for i, (s, k) in enumerate(
+            zip(items["source"].astype(str), items["key"].astype(str), strict=True)
+        )
+    }
+    kids = scope.children
+    kids_by = {r: part for r, part in kids.groupby("roadmap_id")}
+    parent_of = dict(zip(kids["row"].astype(int), kids["roadmap_id"], strict=True))
+    rm_by_row = {
+        int(r): rid for r, rid in zip(rm["row"], rm["roadmap_id"], strict=True) if int(r) >= 0
+    }
+    p85_of: dict[str, Any] = {str(k): v for k, v in fc["p85"].items()} if "p85" in fc else {}
+    flagged = _flag_lookup(blocked, cd)
+    blockers = _blocker_lookup(links, cd, by_key)
+    aging = _aging_lookup(ageing)
+
+    rows = []
+    for rec in _records(rm):
+        rid = rec.roadmap_id
+        done = pd.notna(rec.done_at)
+        target = rec.target_day if pd.notna(rec.target_day) else pd.NaT
+        p50 = fc["p50"].get(rid, pd.NaT) if "p50" in fc else pd.NaT
+        p85 = fc["p85"].get(rid, pd.NaT) if "p85" in fc else pd.NaT
+        p95 = fc["p95"].get(rid, pd.NaT) if "p95" in fc else pd.NaT
+        if done:
+            p50 = p85 = p95 = pd.NaT
+        status = status_of(done, target, p50, p85, today)
+        reasons: list[tuple[str, str]] = []
+        mine = kids_by.get(rid)
+        if not done:
+            open_kids = mine[~mine["completed"].to_numpy(dtype=bool)] if mine is not None else None
+            reasons += _target_reasons(rec, target, p85, today, weeks)
+            reasons += _scope_reason(rec, base.get((rec.source, rid)), config)
+            reasons += _stalled_reason(rec, mine, today, cd, config)
+            own_row = int(rec.row)
+            subjects = ([own_row] if own_row >= 0 else []) + (
+                list(open_kids["row"].astype(int)) if open_kids is not None else []
+            )
+            reasons += _blocked_reasons(subjects, flagged, blockers, items, config)
+            reasons += _dependency_reasons(
+                subjects, blockers, target, items, parent_of, rm_by_row, p85_of, config
+            )
+            reasons += _aging_reason(open_kids, aging, config)
+            reasons += _estimate_reason(rec)
+        codes = [c for c, _ in reasons]
+        severity = STATUS_RANK[status] * 100 + sum(config.weights.get(c, 0) for c in codes)
+        rows.append(
+            {
+                "snapshot_at": cd.as_of,
+                "source": rec.source,
+                "roadmap_id": rid,
+                "kind": rec.kind,
+                "key": rec.key,
+                "title": rec.title,
+                "team": rec.team,
+                "target": target,
+                "p50": p50,
+                "p85": p85,
+                "p95": p95,
+                "done_at": rec.done_at,
+                "scope": int(rec.scope),
+                "remaining": int(rec.remaining),
+                "pct_complete": float(rec.pct_complete),
+                "status": status,
+                "reasons": ",".join(codes),
+                "evidence": "\n".join(e for _, e in reasons),
+                "severity": int(severity),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=SNAPSHOT.names)
+    for col in ("target", "p50", "p85", "p95"):
+        frame[col] = day_to_instant(pd.to_datetime(frame[col]), cd.tz)
+    frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
+    frame["snapshot_at"] = pd.to_datetime(frame["snapshot_at"], utc=True)
+    for col in ("scope", "remaining", "severity"):
+        frame[col] = frame[col].astype("int64")
+    frame["pct_complete"] = frame["pct_complete"].astype("float64")
+    frame = frame.sort_values(["severity", "key"], ascending=[False, True], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def _baselines(baselines: pd.DataFrame | None, tz: str) -> dict[tuple[str, str], tuple]:
+    if baselines is None or len(baselines) == 0:
+        return {}
+    validate_baselines(baselines)
+    days = target_days(baselines["baseline_target"], tz)
+    return {
+        (str(s), str(r)): (int(sc), t, b)
+        for s, r, sc, t, b in zip(
+            baselines["source"],
+            baselines["roadmap_id"],
+            baselines["baseline_scope"],
+            days,
+            baselines["baseline_at"],
+            strict=True,
+        )
+    }
+
+
+def _target_reasons(
+    rec: Any, target: Any, p85: Any, today: pd.Timestamp, weeks: int
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if pd.isna(target):
+        what = "version has no release date" if rec.kind == "version" else "no due date set"
+        out.append(("NO_TARGET", f"no target: {what}"))
+        return out
+    target = pd.Timestamp(target)
+    if target < today:
+        late = (today - target).days
+        out.append(
+            (
+                "OVERDUE",
+                f"target {_d(target)} passed {late} days ago with {int(rec.remaining)} of "
+                f"{int(rec.scope)} items open",
+            )
+        )
+    if pd.isna(p85):
+        out.append(
+            (
+                "FORECAST_LATE",
+                f"no forecast before the horizon: too little throughput in the last {weeks} "
+                f"weeks to finish {int(rec.remaining)} items (target {_d(target)})",
+            )
+        )
+    elif pd.Timestamp(p85) > target:
+        gap = (pd.Timestamp(p85) - target).days
+        out.append(("FORECAST_LATE", f"p85 {_d(p85)} is {gap} days after target {_d(target)}"))
+    return out
+
+
+def _scope_reason(rec: Any, base: tuple | None, config: HealthConfig) -> list[tuple[str, str]]:
+    if base is None:
+        return []
+    base_scope, _target, base_at = base
+    scope = int(rec.scope)
+    if base_scope == 0:
+        if scope > 0:
+            return [
+                (
+                    "SCOPE_GROWTH",
+                    f"scope 0 -> {scope} items since baseline {_d(base_at)}",
+                )
+            ]
+        return []
+    growth = (scope - base_scope) / base_scope
+    if growth > config.scope_growth + 1e-12:
+        return [
+            (
+                "SCOPE_GROWTH",
+                f"scope +{round(growth * 100)}% since baseline ({base_scope} -> {scope} items, "
+                f"baseline {_d(base_at)})",
+            )
+        ]
+    return []
+
+
+def _stalled_reason(
+    rec: Any,
+    mine: pd.DataFrame | None,
+    today: pd.Timestamp,
+    cd: ColumnDates,
+    config: HealthConfig,
+) -> list[tuple[str, str]]:
+    if mine is None or len(mine) == 0:
+        return []
+    last = mine["last_move_at"].max()
+    if pd.isna(last):
+        ref = rec.created if pd.notna(rec.created) else mine["added_at"].min()
+        if pd.isna(ref):
+            return []
+        idle = (today - local_day(ref, cd.tz)).days
+        if idle >= config.stalled_days:
+            return [("STALLED", f"no child has moved since it was created {idle} days ago")]
+        return []
+    idle = (today - local_day(last, cd.tz)).days
+    if idle >= config.stalled_days:
+        who = mine.loc[mine["last_move_at"] == last, "key"].iloc[0]
+        return [
+            (
+                "STALLED",
+                f"no child moved in {idle} days (last: {who} on {_d(local_day(last, cd.tz))})",
+            )
+        ]
+    return []
+
+
+def _flag_lookup(blocked: pd.DataFrame | None, cd: ColumnDates) -> dict[int, int]:
+    """Row -> days flagged so far, for items flagged at as_of."""
+    if blocked is None or len(blocked) == 0:
+        return {}
+    now = blocked[blocked["flagged_now"].to_numpy(dtype=bool)]
+    rows = cd.rows_of(now)
+    today = local_day(cd.as_of, cd.tz)
+    out = {}
+    for r, since in zip(rows, now["flagged_since"], strict=True):
+        if r >= 0:
+            out[int(r)] = (today - local_day(since, cd.tz)).days if pd.notna(since) else 0
+    return out
+
+
+def _blocker_lookup(
+    links: pd.DataFrame | None, cd: ColumnDates, by_key: dict[tuple[str, str], int]
+) -> dict[int, list[tuple[str, int]]]:
+    """Row -> [(blocking key, blocking row or -1)] for inward 'blocks' links."""
+    if links is None or len(links) == 0:
+        return {}
+    validate_links(links)
+    sel = links[
+        links["link_type"].astype(str).str.casefold().str.contains("block")
+        & (links["direction"].astype(str).str.casefold() == "inward")
+    ]
+    rows = cd.rows_of(sel)
+    out: dict[int, list[tuple[str, int]]] = {}
+    for r, s, k in zip(rows, sel["source"].astype(str), sel["other_key"].astype(str), strict=True):
+        if r >= 0:
+            out.setdefault(int(r), []).append((k, by_key.get((s, k), -1)))
+    return out
+
+
+def _is_open(row: int, items: pd.DataFrame) -> bool:
+    if row < 0:
+        return True
+    pos = int(items["position"].to_numpy()[row])
+    return not (pos >= 0 and pos >= int(items["done_index"].to_numpy()[row]))
+
+
+def _blocked_reasons(
+    subjects: list[int],
+    flagged: dict[int, int],
+    blockers: dict[int, list[tuple[str, int]]],
+    items: pd.DataFrame,
+    config: HealthConfig,
+) -> list[tuple[str, str]]:
+    parts = []
+    for r in subjects:
+        key = str(items["key"].to_numpy()[r])
+        open_blockers = [(k, b) for k, b in blockers.get(r, []) if _is_open(b, items)]
+        days = flagged.get(r)
+        if open_blockers:
+            for k, b in open_blockers:
+                state = (
+                    "status unknown to Pulse"
+                    if b < 0
+                    else _stage(
+                        int(items["position"].to_numpy()[b]),
+                        int(items["committed_index"].to_numpy()[b]),
+                        int(items["done_index"].to_numpy()[b]),
+                    )
+                )
+                lead = f"{key} blocked {days} days" if days is not None else f"{key} blocked"
+                parts.append(f"{lead} by {k}, itself {state}")
+        elif days is not None:
+            parts.append(f"{key} flagged as blocked for {days} days")
+    if not parts:
+        return []
+    return [("BLOCKED", _listing(parts, config.max_listed))]
+
+
+def _dependency_reasons(
+    subjects: list[int],
+    blockers: dict[int, list[tuple[str, int]]],
+    target: Any,
+    items: pd.DataFrame,
+    parent_of: dict[int, str],
+    rm_by_row: dict[int, str],
+    p85_of: dict[str, Any],
+    config: HealthConfig,
+) -> list[tuple[str, str]]:
+    if pd.isna(target):
+        return []
+    target = pd.Timestamp(target)
+    parts = []
+    seen = set()
+    for r in subjects:
+        for k, b in blockers.get(r, []):
+            if b < 0 or not _is_open(b, items) or k in seen:
+                continue
+            owner = rm_by_row.get(b) or parent_of.get(b)
+            if owner is None or owner not in p85_of:
+                continue
+            p85 = p85_of[owner]
+            via = "" if rm_by_row.get(b) else f" (via {items['key'].iat[b]}'s roadmap item)"
+            if pd.isna(p85):
+                parts.append(f"blocked by {k}{via}, which has no forecast before the horizon")
+                seen.add(k)
+            elif pd.Timestamp(p85) > target:
+                gap = (pd.Timestamp(p85) - target).days
+                parts.append(
+                    f"blocked by {k}{via} forecast p85 {_d(p85)}, {gap} days after target "
+                    f"{_d(target)}"
+                )
+                seen.add(k)
+    if not parts:
+        return []
+    return [("LATE_DEPENDENCY", _listing(parts, config.max_listed))]
+
+
+def _aging_lookup(ageing: pd.DataFrame | None) -> dict[tuple[str, str], tuple[int, float]]:
+    if ageing is None or len(ageing) == 0:
+        return {}
+    over = ageing[ageing["over_p85"].to_numpy(dtype=bool)]
+    return {
+        (str(s), str(i)): (int(a), float(p))
+        for s, i, a, p in zip(
+            over["source"], over["item_id"], over["age_days"], over["p85_days"], strict=True
+        )
+    }
+
+
+def _aging_reason(
+    open_kids: pd.DataFrame | None,
+    aging: dict[tuple[str, str], tuple[int, float]],
+    config: HealthConfig,
+) -> list[tuple[str, str]]:
+    if open_kids is None or not aging:
+        return []
+    parts = []
+    for s, i, k in zip(open_kids["source"], open_kids["item_id"], open_kids["key"], strict=True):
+        hit = aging.get((str(s), str(i)))
+        if hit:
+            parts.append(f"{k} in progress {hit[0]} days (team p85 {hit[1]:g} days)")
+    if not parts:
+        return []
+    return [("AGING_WIP", _listing(parts, config.max_listed))]
+
+
+def _estimate_reason(rec: Any) -> list[tuple[str, str]]:
+    if int(rec.scope) == 0:
+        return [("UNESTIMATED", "no child items yet: scope unknown")]
+    missing = int(rec.unestimated_remaining)
+    if missing and int(rec.estimated_children) > 0:
+        return [("UNESTIMATED", f"{missing} of {int(rec.remaining)} open items have no estimate")]
+    return []
+
+
+def snapshot_rows(
+    scope: RoadmapScope,
+    forecasts: pd.DataFrame,
+    cd: ColumnDates,
+    baselines: pd.DataFrame | None = None,
+    blocked: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
+    ageing: pd.DataFrame | None = None,
+    config: HealthConfig | None = None,
+) -> pd.DataFrame:
+    """This week's roadmap snapshot (one row per roadmap item) ready to be stored."""
+    return roadmap_health(scope, forecasts, cd, baselines, blocked, links, ageing, config)
+
+
+def update_baselines(baselines: pd.DataFrame | None, snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Baselines plus a row for every snapshot item seen with a target for the first time."""
+    cols = ["source", "roadmap_id", "baseline_at", "baseline_scope", "baseline_target"]
+    old = baselines[cols] if baselines is not None and len(baselines) else None
+    have = set() if old is None else set(zip(old["source"], old["roadmap_id"], strict=True))
+    new = snapshot[snapshot["target"].notna()]
+    fresh = [(s, r) not in have for s, r in zip(new["source"], new["roadmap_id"], strict=True)]
+    new = new[np.asarray(fresh, dtype=bool)]
+    add = pd.DataFrame(
+        {
+            "source": new["source"].to_numpy(),
+            "roadmap_id": new["roadmap_id"].to_numpy(),
+            "baseline_at": new["snapshot_at"].to_numpy(),
+            "baseline_scope": new["scope"].astype("int64").to_numpy(),
+            "baseline_target": new["target"].to_numpy(),
+        }
+    )
+    add["baseline_at"] = pd.to_datetime(add["baseline_at"], utc=True)
+    add["baseline_target"] = pd.to_datetime(add["baseline_target"], utc=True)
+    if old is None:
+        return add.reset_index(drop=True)
+    return pd.concat([old, add], ignore_index=True)

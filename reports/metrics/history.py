@@ -1,0 +1,235 @@
+"""Point-in-time lookups over item histories: 'what was this field at instant t', vectorised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .timeutil import to_ms
+
+_NAT = np.iinfo(np.int64).min
+
+
+def item_rows(items: pd.DataFrame, other: pd.DataFrame) -> np.ndarray:
+    """Row number in ``items`` of each (source, item_id) in ``other``; -1 when unknown."""
+    if len(other) == 0:
+        return np.empty(0, dtype=np.int64)
+    index = pd.MultiIndex.from_arrays(
+        [items["source"].astype(object).to_numpy(), items["item_id"].astype(object).to_numpy()]
+    )
+    query = pd.MultiIndex.from_arrays(
+        [other["source"].astype(object).to_numpy(), other["item_id"].astype(object).to_numpy()]
+    )
+    return np.asarray(index.get_indexer(query), dtype=np.int64)
+
+
+def asof_index(
+    ev_row: np.ndarray, ev_ms: np.ndarray, q_row: np.ndarray, q_ms: np.ndarray
+) -> np.ndarray:
+    """Index of the last event of the same row at or before each query time, -1 when none.
+
+    Events must be sorted by (row, time). Times are int64 milliseconds.
+    """
+    out = np.full(len(q_row), -1, dtype=np.int64)
+    if len(ev_row) == 0 or len(q_row) == 0:
+        return out
+    ok_q = q_ms != _NAT
+    if not ok_q.any():
+        return out
+    base = min(int(ev_ms.min()), int(q_ms[ok_q].min()))
+    span = max(int(ev_ms.max()), int(q_ms[ok_q].max())) - base + 1
+    top = max(int(ev_row.max()), int(q_row.max())) + 1
+    if top * span >= 2**62:  # pragma: no cover - only for absurd time spans
+        raise OverflowError("time span too large for the as-of index")
+    ev_key = ev_row.astype(np.int64) * span + (ev_ms - base)
+    q_key = q_row[ok_q].astype(np.int64) * span + (q_ms[ok_q] - base)
+    pos = np.searchsorted(ev_key, q_key, side="right") - 1
+    good = pos >= 0
+    good[good] = ev_row[pos[good]] == q_row[ok_q][good]
+    res = np.where(good, pos, -1)
+    out[ok_q] = res
+    return out
+
+
+def split_values(value: object) -> frozenset[str]:
+    """'12,13' -> {'12', '13'}; empty / missing -> empty set."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return frozenset()
+    return frozenset(v.strip() for v in str(value).split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class FieldHistory:
+    """One field's changes keyed by item row, sorted by time, with initial and current values."""
+
+    row: np.ndarray
+    at_ms: np.ndarray
+    to_value: np.ndarray
+    initial: np.ndarray
+    has_changes: np.ndarray
+    current: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        items: pd.DataFrame,
+        changes: pd.DataFrame,
+        field: str,
+        current: np.ndarray | pd.Series | None = None,
+        as_of_ms: int | None = None,
+    ) -> FieldHistory:
+        """Collect the ``field`` changes of the known items; later-than-as_of changes are dropped.
+
+        The value before the first change (the initial value) is that change's ``from_value``
+        even when the change itself is after ``as_of``; an item with no change has its current
+        value all along.
+        """
+        n = len(items)
+        sel = changes[changes["field"].astype(object) == field]
+        rows = item_rows(items, sel)
+        keep = rows >= 0
+        sel = sel[keep]
+        rows = rows[keep]
+        at = to_ms(sel["at"])
+        order = np.lexsort((np.arange(len(rows)), at, rows))
+        rows, at = rows[order], at[order]
+        from_v = sel["from_value"].astype(object).to_numpy()[order]
+        to_v = sel["to_value"].astype(object).to_numpy()[order]
+        initial = np.full(n, None, dtype=object)
+        has = np.zeros(n, dtype=bool)
+        if len(rows):
+            first = np.r_[True, rows[1:] != rows[:-1]]
+            initial[rows[first]] = from_v[first]
+            has[rows[first]] = True
+        if as_of_ms is not None:
+            cut = at <= as_of_ms
+            rows, at, to_v = rows[cut], at[cut], to_v[cut]
+        if current is None:
+            cur = np.full(n, None, dtype=object)
+        else:
+            cur = np.asarray(current, dtype=object)
+        return cls(rows, at, to_v, initial, has, cur)
+
+    def value_at(self, rows: np.ndarray, times_ms: np.ndarray) -> np.ndarray:
+        """Value of the field for each (row, time): last change at or before, else initial."""
+        idx = asof_index(self.row, self.at_ms, rows, times_ms)
+        out = np.where(self.has_changes[rows], self.initial[rows], self.current[rows])
+        hit = idx >= 0
+        out[hit] = self.to_value[idx[hit]]
+        return out
+
+    def change_rows(self) -> np.ndarray:
+        """Item rows having at least one change up to as_of."""
+        return np.unique(self.row)
+
+
+def to_float(values: np.ndarray) -> np.ndarray:
+    """Text estimates ('3', '0.5', '', None) -> float64 with NaN for missing or non-numeric."""
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Membership of items in named sets over time (sprints, parent, fix versions).
+
+    ``pairs``: pair, row, member. For every pair the events of its item are stored in time order
+    with ``member`` (in the set after the event), ``enter`` and ``leave`` flags. The first event
+    of every item is its creation, carrying the initial value.
+    """
+
+    pairs: pd.DataFrame
+    ev_pair: np.ndarray
+    ev_ms: np.ndarray
+    ev_member: np.ndarray
+    enter: np.ndarray
+    leave: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        items: pd.DataFrame,
+        changes: pd.DataFrame,
+        field: str,
+        current: np.ndarray,
+        eligible: np.ndarray,
+        as_of_ms: int,
+        universe: set[str] | None = None,
+    ) -> Membership:
+        """Replay ``field`` (comma-separated values) for the eligible item rows up to as_of."""
+        hist = FieldHistory.build(items, changes, field, current=current, as_of_ms=as_of_ms)
+        rows = np.flatnonzero(eligible)
+        init = np.where(hist.has_changes[rows], hist.initial[rows], hist.current[rows])
+        created = to_ms(items["created"])
+        keep = eligible[hist.row] if len(hist.row) else np.zeros(0, dtype=bool)
+        ev_row = np.r_[rows, hist.row[keep]].astype(np.int64)
+        ev_ms = np.r_[created[rows], hist.at_ms[keep]].astype(np.int64)
+        ev_seq = np.r_[np.zeros(len(rows)), np.arange(1, int(keep.sum()) + 1)].astype(np.int64)
+        values = np.r_[init, hist.to_value[keep]]
+        eid = np.arange(len(ev_row))
+        sets = [split_values(v) for v in values]
+        long = pd.DataFrame(
+            [
+                (e, m)
+                for e, sset in zip(eid, sets, strict=True)
+                for m in sset
+                if universe is None or m in universe
+            ],
+            columns=["eid", "member"],
+        )
+        long["row"] = ev_row[long["eid"].to_numpy(dtype=np.int64)]
+        pairs = long[["row", "member"]].drop_duplicates().reset_index(drop=True)
+        pairs["pair"] = np.arange(len(pairs))
+        ev = pd.DataFrame({"row": ev_row, "eid": eid, "at_ms": ev_ms, "seq": ev_seq})
+        pe = pairs.merge(ev, on="row", how="inner")
+        pe = pe.merge(long.assign(flag=True), on=["eid", "member", "row"], how="left")
+        pe = pe.sort_values(["pair", "at_ms", "seq"], kind="stable")
+        p_pair = pe["pair"].to_numpy(dtype=np.int64)
+        p_ms = pe["at_ms"].to_numpy(dtype=np.int64)
+        p_mem = pe["flag"].notna().to_numpy(dtype=bool)
+        prev = np.r_[False, p_mem[:-1]] & np.r_[False, p_pair[1:] == p_pair[:-1]]
+        return cls(pairs, p_pair, p_ms, p_mem, p_mem & ~prev, ~p_mem & prev)
+
+    def member_at(self, pair_ids: np.ndarray, times_ms: np.ndarray) -> np.ndarray:
+        """Whether each pair's item was in the set at each instant."""
+        idx = asof_index(self.ev_pair, self.ev_ms, pair_ids, times_ms)
+        return (idx >= 0) & self.ev_member[np.maximum(idx, 0)]
+
+    def _edge(self, flags: np.ndarray, lo: np.ndarray, hi: np.ndarray, how: str) -> np.ndarray:
+        pair = self.ev_pair[flags]
+        ms = self.ev_ms[flags]
+        ok = (ms > lo[pair]) & (ms <= hi[pair])
+        out = np.full(len(self.pairs), np.iinfo(np.int64).min, dtype=np.int64)
+        agg = pd.DataFrame({"pair": pair[ok], "ms": ms[ok]}).groupby("pair")["ms"].agg(how)
+        out[agg.index.to_numpy(dtype=np.int64)] = agg.to_numpy(dtype=np.int64)
+        return out
+
+    def first_enter(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per pair, the first entry in (lo, hi] (int64 min when none); lo/hi indexed by pair."""
+        return self._edge(self.enter, lo, hi, "min")
+
+    def last_enter(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per pair, the last entry in (lo, hi]."""
+        return self._edge(self.enter, lo, hi, "max")
+
+    def last_leave(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Per pair, the last exit in (lo, hi]."""
+        return self._edge(self.leave, lo, hi, "max")
+
+
+def current_values(items: pd.DataFrame, links: pd.DataFrame, column: str) -> np.ndarray:
+    """Comma-joined current values per item row from a (source, item_id, column) frame."""
+    out = np.full(len(items), "", dtype=object)
+    rows = item_rows(items, links)
+    ok = rows >= 0
+    if ok.any():
+        joined = (
+            pd.DataFrame({"r": rows[ok], "v": links[column].astype(str).to_numpy()[ok]})
+            .groupby("r")["v"]
+            .agg(",".join)
+        )
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out

@@ -1,0 +1,195 @@
+"""Data freshness (last successful sync per source) and data-quality findings."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .column_dates import ColumnDates
+from .flow import estimates_at_as_of
+from .frames import validate_items, validate_sync_runs
+from .history import FieldHistory, Membership, current_values
+from .roadmap import ROADMAP_TYPES, RoadmapScope
+from .sprints import sprints_at
+from .timeutil import as_utc
+
+
+def _records(frame: pd.DataFrame) -> list[Any]:
+    """Rows as named tuples (typed loosely for mypy)."""
+    return list(frame.itertuples(index=False))
+
+
+def freshness(
+    sync_runs: pd.DataFrame, intervals: Mapping[str, timedelta], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Per source: last successful sync by as_of, its age and whether it is older than twice
+    the configured sync interval (or missing)."""
+    validate_sync_runs(sync_runs)
+    as_of = as_utc(as_of)
+    ok = sync_runs[
+        sync_runs["succeeded"].to_numpy(dtype=bool) & (sync_runs["finished_at"] <= as_of)
+    ]
+    last = ok.groupby(ok["source"].astype(str))["finished_at"].max()
+    rows = []
+    for source in sorted(set(intervals) | set(sync_runs["source"].astype(str))):
+        when = last.get(source, pd.NaT)
+        interval = intervals.get(source)
+        age = (as_of - when) if pd.notna(when) else None
+        stale = age is None or (interval is not None and age > 2 * interval)
+        rows.append(
+            {
+                "source": source,
+                "last_success": when,
+                "age_hours": age.total_seconds() / 3600 if age is not None else np.nan,
+                "interval_hours": interval.total_seconds() / 3600 if interval else np.nan,
+                "stale": bool(stale),
+            }
+        )
+    out = pd.DataFrame(
+        rows, columns=["source", "last_success", "age_hours", "interval_hours", "stale"]
+    )
+    out["last_success"] = pd.to_datetime(out["last_success"], utc=True)
+    return out
+
+
+def _issue(check: str, source: Any, key: Any, item_id: Any, detail: str) -> dict[str, Any]:
+    return {"check": check, "source": source, "key": key, "item_id": item_id, "detail": detail}
+
+
+def data_quality(
+    cd: ColumnDates,
+    changes: pd.DataFrame,
+    sprints: pd.DataFrame,
+    item_sprints: pd.DataFrame,
+    scope: RoadmapScope | None = None,
+    all_items: pd.DataFrame | None = None,
+    deleted_since: pd.Timestamp | None = None,
+    roadmap_types: Collection[str] = ROADMAP_TYPES,
+) -> pd.DataFrame:
+    """Findings: unmapped statuses, unestimated items in open sprints, open items without epic,
+    open roadmap items without target, items deleted at the source since ``deleted_since``."""
+    out: list[dict[str, Any]] = []
+    for rec in _records(cd.unmapped):
+        out.append(
+            _issue(
+                "unmapped_status",
+                rec.source,
+                None,
+                None,
+                f"status '{rec.status}' in project {rec.project} maps to no column "
+                f"({rec.items} items, {rec.events} moves ignored)",
+            )
+        )
+    items = cd.items
+    folded = {t.casefold() for t in roadmap_types}
+    is_roadmap = items["type"].astype(object).map(lambda t: str(t).casefold() in folded)
+    is_roadmap_arr = is_roadmap.to_numpy(dtype=bool)
+    subtask = items["is_subtask"].to_numpy(dtype=bool)
+    pos = items["position"].to_numpy()
+    open_ = ~((pos >= 0) & (pos >= items["done_index"].to_numpy()))
+    est = estimates_at_as_of(cd, changes).to_numpy()
+
+    # unestimated items in active or future sprints at as_of
+    started = sprints_at(sprints, cd.as_of)
+    active = set(started.loc[started["state_at"] == "active", "sprint_id"].astype(str))
+    not_started = sprints[sprints["start"].isna() | (sprints["start"] > cd.as_of)]
+    open_sprints = active | set(not_started["sprint_id"].astype(str))
+    if open_sprints:
+        mem = Membership.build(
+            items,
+            changes,
+            "sprint",
+            current_values(items, item_sprints, "sprint_id"),
+            ~subtask,
+            cd.as_of_ms,
+            universe=open_sprints,
+        )
+        pairs = mem.pairs
+        now = np.full(len(pairs), cd.as_of_ms, dtype=np.int64)
+        inside = pairs[mem.member_at(pairs["pair"].to_numpy(dtype=np.int64), now)]
+        names = dict(
+            zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True)
+        )
+        for r, sid in zip(inside["row"], inside["member"], strict=True):
+            if np.isnan(est[r]) and open_[r]:
+                out.append(
+                    _issue(
+                        "unestimated_in_sprint",
+                        items["source"].iat[r],
+                        items["key"].iat[r],
+                        items["item_id"].iat[r],
+                        f"no estimate, in sprint {names.get(sid, sid)}",
+                    )
+                )
+
+    # open items without an epic / roadmap parent at as_of
+    parent = FieldHistory.build(
+        items,
+        changes,
+        "parent",
+        current=items["parent_key"].astype(object).to_numpy(),
+        as_of_ms=cd.as_of_ms,
+    )
+    rows = np.flatnonzero(open_ & ~subtask & ~is_roadmap_arr)
+    values = parent.value_at(rows, np.full(len(rows), cd.as_of_ms, dtype=np.int64))
+    missing = pd.Series(values, dtype=object).fillna("").astype(str).str.strip() == ""
+    for r in rows[missing.to_numpy(dtype=bool)]:
+        out.append(
+            _issue(
+                "no_epic",
+                items["source"].iat[r],
+                items["key"].iat[r],
+                items["item_id"].iat[r],
+                "open item without epic / roadmap parent",
+            )
+        )
+
+    if scope is not None:
+        rm = scope.roadmap
+        for rec in _records(rm[rm["target_day"].isna() & rm["done_at"].isna()]):
+            out.append(
+                _issue(
+                    "roadmap_no_target",
+                    rec.source,
+                    rec.key,
+                    rec.roadmap_id,
+                    f"{rec.kind} '{rec.title}' has no target date",
+                )
+            )
+
+    if all_items is not None and deleted_since is not None:
+        validate_items(all_items)
+        since = as_utc(deleted_since, "deleted_since")
+        gone = all_items[
+            all_items["deleted_at"].notna()
+            & (all_items["deleted_at"] > since)
+            & (all_items["deleted_at"] <= cd.as_of)
+        ]
+        for rec in _records(gone):
+            out.append(
+                _issue(
+                    "deleted_at_source",
+                    rec.source,
+                    rec.key,
+                    rec.item_id,
+                    f"deleted at the source on {rec.deleted_at:%Y-%m-%d}",
+                )
+            )
+    return pd.DataFrame(out, columns=["check", "source", "key", "item_id", "detail"])
+
+
+def quality_summary(findings: pd.DataFrame) -> pd.DataFrame:
+    """Number of findings per check."""
+    checks = [
+        "unmapped_status",
+        "unestimated_in_sprint",
+        "no_epic",
+        "roadmap_no_target",
+        "deleted_at_source",
+    ]
+    counts = findings["check"].value_counts()
+    return pd.DataFrame({"check": checks, "count": [int(counts.get(c, 0)) for c in checks]})
