@@ -522,6 +522,7 @@ class TrelloApp:
             members=members,
             pos=pos_value,
             source=params.get("idCardSource") or None,
+            keep_from_source=str(params.get("keepFromSource") or "all"),
         )
         return _json(shapes.card_json(self.world.cards[card_id], self.world))
 

@@ -261,7 +261,7 @@ class HistoryGenerator:
             else:
                 idx += 1
             steps.append(("move", idx))
-        extra_mean = max(0.0, self.spec.actions_per_card - 4.2)
+        extra_mean = max(0.0, self.spec.actions_per_card - 3.5)
         n_extra = int(rng.expovariate(1 / extra_mean)) if extra_mean > 0 else 0
         for _ in range(min(n_extra, 40)):
             steps.insert(rng.randint(0, len(steps)), self._extra_step(plan))
@@ -524,15 +524,7 @@ class HistoryGenerator:
                 card, "Deliverables", [(url, "incomplete")], at, self._actor(item)
             )
         else:
-            deliverables.items.append(
-                CheckItem(
-                    self.ops.world.ids.new(at),
-                    deliverables.id,
-                    url,
-                    16384.0 * (len(deliverables.items) + 1),
-                )
-            )
-            self.ops.refresh_card_truth(card)
+            self.ops.add_check_item(card, deliverables, url, at)
 
     def _finish_roadmap(self) -> None:
         """Tick roadmap check items whose linked card reached a done list."""

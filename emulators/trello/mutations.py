@@ -207,7 +207,7 @@ class Mutator:
     def create_card(
         self,
         list_id: str,
-        name: str,
+        name: str = "",
         *,
         desc: str = "",
         due: datetime | str | None = None,
@@ -219,33 +219,34 @@ class Mutator:
         attachments: Iterable[str] = (),
         pos: float | None = None,
         source: CardRef | None = None,
+        keep_from_source: str = "all",
         by: str | None = None,
     ) -> str:
         """Create a card (copyCard when `source` is given); returns the new card id.
 
         `labels` are label ids or names of the list's board; `custom` maps custom field names
         to values (number, datetime or ISO text, option text); `checklist` item names make an
-        "Acceptance criteria" checklist; `attachments` are link URLs.
+        "Acceptance criteria" checklist; `attachments` are link URLs. A copy takes the source's
+        name and description unless given, plus what `keep_from_source` names (Trello's
+        `attachments, checklists, customFields, due, labels, members`, or `all`).
         """
         with self._world.lock:
             lst = self.get_list(list_id)
             board = self._world.boards[lst.board_id]
+            source_card = self.card(source) if source is not None else None
+            copied: dict[str, Any] = {}
+            if source_card is not None:
+                copied = self._copied(source_card, board, keep_from_source)
+                name = name or source_card.name
+                desc = desc or source_card.desc
             if not str(name).strip():
                 raise Invalid("name")
-            by_name = {label.name: label.id for label in board.labels}
-            label_ids = []
-            for label in labels:
-                if label in by_name:
-                    label_ids.append(by_name[label])
-                elif any(lab.id == label for lab in board.labels):
-                    label_ids.append(label)
-                else:
-                    raise Invalid("idLabels")
-            member_ids = list(members)
+            label_ids = self._label_ids(board, labels) or copied.get("labels", [])
+            member_ids = list(members) or copied.get("members", [])
             for member_id in member_ids:
                 if member_id not in self._world.members:
                     raise Invalid("idMembers")
-            values: dict[str, str] = {}
+            values: dict[str, str] = dict(copied.get("custom", {}))
             for field_name, value in (custom or {}).items():
                 if isinstance(value, datetime):
                     values[field_name] = iso_ms(to_ms(value))
@@ -255,26 +256,73 @@ class Mutator:
                     values[field_name] = f"{value:g}"
                 else:
                     values[field_name] = str(value)
-            source_card = self.card(source) if source is not None else None
             items = [(item, "incomplete") for item in checklist]
+            checklists = [("Acceptance criteria", items)] if items else copied.get("checklists", [])
+            links = [(url, url, False, "", None) for url in attachments]
+            due_ms = _when_ms(due, "due")
+            if due_ms is None:
+                due_ms = copied.get("due")
             card = self._ops.create_card(
                 lst,
                 name,
                 self._clock.now_ms(),
                 self._actor(by),
                 desc=desc,
-                due_ms=_when_ms(due, "due"),
+                due_ms=due_ms,
                 due_complete=due_complete,
                 label_ids=label_ids,
                 member_ids=member_ids,
                 custom=values,
-                checklists=[("Acceptance criteria", items)] if items else (),
-                attachments=[(url, url, False, "", None) for url in attachments],
+                checklists=checklists,
+                attachments=links or copied.get("attachments", []),
                 how="copyCard" if source_card is not None else "createCard",
                 source=source_card,
                 pos=pos,
             )
             return card.id
+
+    def _label_ids(self, board: Board, labels: Iterable[str]) -> list[str]:
+        by_name = {label.name: label.id for label in board.labels}
+        ids = {label.id for label in board.labels}
+        out = []
+        for label in labels:
+            if label in ids:
+                out.append(label)
+            elif label in by_name:
+                out.append(by_name[label])
+            else:
+                raise Invalid("idLabels")
+        return out
+
+    def _copied(self, source: Card, board: Board, keep: str) -> dict[str, Any]:
+        """What a copy takes from its source card, per keepFromSource."""
+        wanted = {part.strip() for part in keep.split(",") if part.strip()}
+        every = "all" in wanted
+        copied: dict[str, Any] = {}
+        world = self._world
+        if every or "labels" in wanted:
+            names = {(lab.name, lab.color): lab.id for lab in board.labels}
+            copied["labels"] = [
+                names[key]
+                for key in ((world.labels[i].name, world.labels[i].color) for i in source.label_ids)
+                if key in names
+            ]
+        if every or "members" in wanted:
+            copied["members"] = list(source.member_ids)
+        if every or "due" in wanted:
+            copied["due"] = source.due_ms
+        if every or "checklists" in wanted:
+            copied["checklists"] = [
+                (cl.name, [(item.name, item.state) for item in cl.items])
+                for cl in source.checklists
+            ]
+        if every or "attachments" in wanted:
+            copied["attachments"] = [
+                (a.name, a.url, a.is_upload, a.mime_type, a.size) for a in source.attachments
+            ]
+        if every or "customFields" in wanted:
+            copied["custom"] = self._ops.custom_values(source)
+        return copied
 
     # -- lists ----------------------------------------------------------------------------
 

@@ -379,6 +379,20 @@ class Ops:
         self._refresh_truth(card, self.truth.card(card.id), "c")
         return checklist
 
+    def add_check_item(self, card: Card, checklist: Checklist, name: str, at_ms: int) -> CheckItem:
+        """Append a check item (no action: Trello lists none for it in nested resources)."""
+        item = CheckItem(
+            self.world.ids.new(at_ms), checklist.id, name, POS_STEP * (len(checklist.items) + 1)
+        )
+        checklist.items.append(item)
+        truth = self.truth.card(card.id)
+        truth.checklist_total += 1
+        for short in CARD_URL_RE.findall(name):
+            target = self.world.short_links.get(short)
+            if target is not None and target not in truth.linked_card_ids:
+                truth.linked_card_ids = (*truth.linked_card_ids, target)
+        return item
+
     def add_attachment(
         self,
         card: Card,
@@ -564,8 +578,11 @@ class Ops:
         card.attachments.append(att)
         return att
 
+    def custom_values(self, card: Card) -> dict[str, str]:
+        """A card's custom field values keyed by field name (list options as their text)."""
+        return self._custom_values(card, self.world.boards[card.board_id])
+
     def _custom_values(self, card: Card, board: Board) -> dict[str, str]:
-        """A card's custom field values keyed by field name, list options as their text."""
         values: dict[str, str] = {}
         for definition in board.custom_fields:
             if definition.id not in card.custom:
@@ -671,14 +688,25 @@ class Ops:
             card.id if card is not None else None,
         )
         world.actions[action.id] = action
-        insert_action(board.actions, board.action_ids, action)
+        ids = board.action_ids
+        if not ids or ids[-1] < action.id:  # the usual case, inlined: ids grow with time
+            ids.append(action.id)
+            board.actions.append(action)
+        else:
+            insert_action(board.actions, ids, action)
         if at_ms > board.last_activity_ms:
             board.last_activity_ms = at_ms
         if card is not None:
             insert_action(world.card_actions[card.id], world.card_action_ids[card.id], action)
             if at_ms > card.last_activity_ms:
                 card.last_activity_ms = at_ms
-        self.truth.count_action(board.id, type_)
+        board_truth = self.truth.boards[board.id]
+        board_truth.action_count += 1
+        counts = board_truth.action_types
+        counts[type_] = counts.get(type_, 0) + 1
+        by_filter = board_truth.action_filters
+        for key in keys:
+            by_filter[key] = by_filter.get(key, 0) + 1
         return action
 
 

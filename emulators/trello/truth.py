@@ -111,7 +111,8 @@ class MovedOut:
 @dataclass
 class BoardTruth:
     """One board: its lists (by position), current cards (archived included), deletions,
-    cards moved away, and how many actions its action log holds."""
+    cards moved away, and how many actions its action log holds: in all, per type, and per
+    filter name (`updateCard:idList` counts list moves, `updateCard:closed` archives...)."""
 
     id: str
     name: str
@@ -125,6 +126,11 @@ class BoardTruth:
     custom_fields: dict[str, str] = field(default_factory=dict)
     action_count: int = 0
     action_types: dict[str, int] = field(default_factory=dict)
+    action_filters: dict[str, int] = field(default_factory=dict)
+
+    def actions_matching(self, filters: str) -> int:
+        """How many of this board's actions a Trello `filter` (comma list) selects."""
+        return sum(self.action_filters.get(part, 0) for part in filters.split(",") if part)
 
     def list_by_name(self, name: str) -> ListTruth:
         """A list of this board by name."""
@@ -184,9 +190,3 @@ class Truth:
         """Take a card off its board and return it."""
         board_id = self._card_board.pop(card_id)
         return self.boards[board_id].cards.pop(card_id)
-
-    def count_action(self, board_id: str, action_type: str) -> None:
-        """Record one more action in a board's log."""
-        board = self.boards[board_id]
-        board.action_count += 1
-        board.action_types[action_type] = board.action_types.get(action_type, 0) + 1
