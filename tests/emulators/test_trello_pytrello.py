@@ -35,7 +35,7 @@ class RedirectingSession(requests.Session):
         super().__init__()
         self.base_url = base_url
 
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(url, str) and url.startswith("https://api.trello.com"):
             url = self.base_url + url[len("https://api.trello.com") :]
         kwargs.setdefault("timeout", 30)
