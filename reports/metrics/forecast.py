@@ -49,6 +49,7 @@ class ForecastConfig:
     quantiles: tuple[float, ...] = (0.5, 0.85, 0.95)
     confidence: float = 0.85
     horizon_days: int = field(default=3650)
+    growth_horizon_days: int = 1095
 
     def horizon(self) -> int:
         """Maximum number of periods simulated before giving up (result 'beyond horizon')."""
@@ -186,15 +187,22 @@ def simulate_with_growth(
     table = np.zeros((n, width))
     for i, g in enumerate(growth):
         table[i, : len(g)] = g
+    col_of = np.full(n + 1, -1, dtype=np.int64)
     for p in range(periods):
-        rows = np.flatnonzero(active.any(axis=1))
+        rows = np.flatnonzero(np.isinf(out).any(axis=1))
         if len(rows) == 0:
             break
-        cols = np.flatnonzero(active[rows].any(axis=0))
+        # active items plus the next few queued ones (the only ones that can start this period)
+        ptr_rows = next_ptr[rows]
+        window = order_arr[int(ptr_rows.min()) : min(len(order), int(ptr_rows.max()) + 2 * wip)]
+        cols = np.union1d(np.flatnonzero(active[rows].any(axis=0)), window)
+        col_of[:] = -1
+        col_of[cols] = np.arange(len(cols))
         grid = np.ix_(rows, cols)
         r = rem[grid]
         a = active[grid]
         o = out[grid]
+        ptr = next_ptr[rows]
         lens = lengths[cols]
         if lens.any():
             u = rng.random((len(rows), len(cols)))
@@ -202,7 +210,6 @@ def simulate_with_growth(
             grow = np.where(lens > 0, table[cols, idx], 0.0)
             r += np.where(a, grow, 0.0)
         cap = draws[rows, p].astype(np.float64)
-        freed = np.zeros(len(rows), dtype=np.int64)
         while True:
             k = a.sum(axis=1)
             live = (k > 0) & (cap > _EPS)
@@ -218,20 +225,25 @@ def simulate_with_growth(
                 break
             o[done_now] = p + 1
             a &= ~done_now
-            freed += done_now.sum(axis=1)
-            # admitted items join next period (they were not in this period's column set)
+            freed = done_now.sum(axis=1)
+            while True:
+                admit = (freed > 0) & (ptr < len(order))
+                if not admit.any():
+                    break
+                t_idx = np.flatnonzero(admit)
+                c_idx = col_of[order_arr[ptr[t_idx]]]
+                if (c_idx < 0).any():  # beyond the window: starts next period instead
+                    t_idx, c_idx = t_idx[c_idx >= 0], c_idx[c_idx >= 0]
+                    freed[admit & (col_of[order_arr[np.minimum(ptr, len(order))]] < 0)] = 0
+                    if len(t_idx) == 0:
+                        break
+                a[t_idx, c_idx] = True
+                ptr[t_idx] += 1
+                freed[t_idx] -= 1
         rem[grid] = r
         active[grid] = a
         out[grid] = o
-        for _slot in range(int(freed.max()) if len(freed) else 0):
-            admit = (freed > 0) & (next_ptr[rows] < len(order))
-            if not admit.any():
-                break
-            t_idx = rows[admit]
-            who = order_arr[next_ptr[t_idx]]
-            active[t_idx, who] = True
-            next_ptr[t_idx] += 1
-            freed -= 1
+        next_ptr[rows] = ptr
     return out
 
 
@@ -287,6 +299,7 @@ def forecast_team(
         periods = periods_to_reach(cum, finish)
     else:
         need = float(remaining.sum()) * 4 + 1
+        horizon = min(horizon, math.ceil(config.growth_horizon_days / PERIOD_DAYS[config.period]))
         cum = cumulative_throughput(samples, config.trials, need, config.period, horizon, rng)
         draws = np.diff(np.c_[np.zeros(config.trials), cum], axis=1)
         growth_rng = team_rng(config.seed, team, 1)

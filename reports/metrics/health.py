@@ -124,6 +124,7 @@ def roadmap_health(
         int(r): rid for r, rid in zip(rm["row"], rm["roadmap_id"], strict=True) if int(r) >= 0
     }
     p85_of: dict[str, Any] = {str(k): v for k, v in fc["p85"].items()} if "p85" in fc else {}
+    key_of = {str(r): str(k) for r, k in zip(rm["roadmap_id"], rm["key"], strict=True)}
     flagged = _flag_lookup(blocked, cd)
     blockers = _blocker_lookup(links, cd, by_key)
     aging = _aging_lookup(ageing)
@@ -152,10 +153,11 @@ def roadmap_health(
             )
             reasons += _blocked_reasons(subjects, flagged, blockers, items, config)
             reasons += _dependency_reasons(
-                subjects, blockers, target, items, parent_of, rm_by_row, p85_of, config
+                subjects, blockers, target, items, parent_of, rm_by_row, p85_of, key_of, config
             )
             reasons += _aging_reason(open_kids, aging, config)
             reasons += _estimate_reason(rec)
+        reasons.sort(key=lambda r: REASONS.index(r[0]))
         codes = [c for c, _ in reasons]
         severity = STATUS_RANK[status] * 100 + sum(config.weights.get(c, 0) for c in codes)
         rows.append(
@@ -379,6 +381,7 @@ def _dependency_reasons(
     parent_of: dict[int, str],
     rm_by_row: dict[int, str],
     p85_of: dict[str, Any],
+    key_of: dict[str, str],
     config: HealthConfig,
 ) -> list[tuple[str, str]]:
     if pd.isna(target):
@@ -394,7 +397,7 @@ def _dependency_reasons(
             if owner is None or owner not in p85_of:
                 continue
             p85 = p85_of[owner]
-            via = "" if rm_by_row.get(b) else f" (via {items['key'].iat[b]}'s roadmap item)"
+            via = "" if rm_by_row.get(b) else f" (in {key_of.get(owner, owner)})"
             if pd.isna(p85):
                 parts.append(f"blocked by {k}{via}, which has no forecast before the horizon")
                 seen.add(k)

@@ -73,7 +73,7 @@ def whole_days(later: pd.Series, earlier: pd.Series) -> pd.Series:
 def week_monday(days: pd.Series) -> pd.Series:
     """ISO week label (its Monday) of each local day."""
     d = pd.to_datetime(days)
-    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
 def to_ms(values: pd.Series | np.ndarray) -> np.ndarray:

@@ -1,0 +1,160 @@
+"""Roadmap health: status rules, every reason code with its evidence, severity, baselines."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reports.metrics import frames as F
+from reports.metrics.blocked import blocked_time
+from reports.metrics.health import roadmap_health, status_of, update_baselines
+from reports.metrics.roadmap import roadmap_scope
+
+from .factories import frame, ts
+from .roadmap_world import world, world_dates
+
+TODAY = pd.Timestamp("2026-03-20")
+D = pd.Timestamp
+
+
+@pytest.mark.parametrize(
+    ("done", "target", "p50", "p85", "expected"),
+    [
+        (True, "2026-04-30", "2026-05-01", "2026-05-09", "done"),
+        (False, None, "2026-04-01", "2026-04-09", "no target"),
+        (False, "2026-04-30", "2026-04-20", "2026-04-30", "on track"),  # p85 <= target
+        (False, "2026-04-30", "2026-04-30", "2026-05-01", "at risk"),  # p50 <= target < p85
+        (False, "2026-04-30", "2026-05-01", "2026-05-09", "off track"),  # target < p50
+        (False, "2026-03-19", "2026-03-01", "2026-03-02", "off track"),  # past target
+        (False, "2026-04-30", None, None, "off track"),  # no forecast at all
+    ],
+)
+def test_status_rules(done, target, p50, p85, expected):
+    def day(x):
+        return pd.NaT if x is None else D(x)
+
+    assert status_of(done, day(target), day(p50), day(p85), TODAY) == expected
+
+
+def forecasts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "roadmap_id": ["E1", "E2", "E3", "version:V1"],
+            "p50": pd.to_datetime(["2026-04-20", "2026-04-20", "2026-07-10", "2026-03-30"]),
+            "p85": pd.to_datetime(["2026-05-11", "2026-05-11", "2026-07-20", "2026-04-01"]),
+            "p95": pd.to_datetime(["2026-05-20", "2026-05-20", "2026-07-30", "2026-04-05"]),
+        }
+    )
+
+
+def health(as_of=None, baselines=None):
+    its, trs, ch, versions, item_versions, links = world()
+    cd = world_dates() if as_of is None else world_dates(as_of)
+    sc = roadmap_scope(cd, ch, versions, item_versions)
+    ageing = pd.DataFrame(
+        {
+            "source": ["jira"],
+            "item_id": ["c2"],
+            "age_days": [4],
+            "p85_days": [2.0],
+            "over_p85": [True],
+        }
+    )
+    base = (
+        baselines
+        if baselines is not None
+        else frame(
+            F.BASELINES,
+            {
+                "source": "jira",
+                "roadmap_id": "E1",
+                "baseline_at": "2026-03-01 08:00",
+                "baseline_scope": 2,
+                "baseline_target": "2026-04-30 00:00",
+            },
+        )
+    )
+    out = roadmap_health(sc, forecasts(), cd, base, blocked_time(cd, ch), links, ageing)
+    F.validate_snapshot(out)
+    return out.set_index("roadmap_id")
+
+
+def test_statuses_and_order():
+    h = health()
+    assert h.loc["E1", "status"] == "at risk"
+    assert h.loc["E2", "status"] == "no target"
+    assert h.loc["E3", "status"] == "off track"
+    assert h.loc["version:V1", "status"] == "on track"
+    assert list(h.index) == ["E3", "E1", "E2", "version:V1"]  # worst first
+
+
+def test_reasons_and_evidence_for_the_at_risk_epic():
+    row = health().loc["E1"]
+    assert row["reasons"].split(",") == [
+        "FORECAST_LATE",
+        "SCOPE_GROWTH",
+        "BLOCKED",
+        "LATE_DEPENDENCY",
+        "AGING_WIP",
+        "UNESTIMATED",
+    ]
+    evidence = row["evidence"].split("\n")
+    assert evidence == [
+        "p85 2026-05-11 is 11 days after target 2026-04-30",
+        "scope +50% since baseline (2 -> 3 items, baseline 2026-03-01)",
+        "WEB-c2 blocked 6 days by WEB-412, itself not started; "
+        "WEB-c3 blocked by WEB-k9, itself not started",
+        "blocked by WEB-k9 (in WEB-E3) forecast p85 2026-07-20, 81 days after target 2026-04-30",
+        "WEB-c2 in progress 4 days (team p85 2 days)",
+        "1 of 2 open items have no estimate",
+    ]
+    assert row["severity"] == 300 + 40 + 20 + 25 + 30 + 10 + 5
+    assert row["scope"] == 3 and row["remaining"] == 2
+    assert row["target"] == ts("2026-04-30 00:00")
+    assert row["p85"] == ts("2026-05-11 00:00")
+
+
+def test_stalled_and_no_target():
+    h = health()
+    assert h.loc["E2", "reasons"] == "STALLED,NO_TARGET"
+    assert h.loc["E2", "evidence"].split("\n") == [
+        "no child has moved since it was created 74 days ago",
+        "no target: no due date set",
+    ]
+    assert h.loc["E3", "reasons"] == "FORECAST_LATE,STALLED"
+
+
+def test_overdue_after_the_target_passed():
+    h = health(as_of=ts("2026-05-05 12:00"))
+    row = h.loc["E1"]
+    assert row["status"] == "off track"
+    assert row["reasons"].startswith("OVERDUE,FORECAST_LATE")
+    # c5 joined on 03-25: 4 children, 1 done
+    assert (
+        row["evidence"].split("\n")[0]
+        == "target 2026-04-30 passed 5 days ago with 3 of 4 items open"
+    )
+
+
+def test_small_scope_growth_is_not_a_risk():
+    base = frame(
+        F.BASELINES,
+        {
+            "source": "jira",
+            "roadmap_id": "E1",
+            "baseline_at": "2026-03-01 08:00",
+            "baseline_scope": 3,
+            "baseline_target": "2026-04-30 00:00",
+        },
+    )
+    assert "SCOPE_GROWTH" not in health(baselines=base).loc["E1", "reasons"]
+
+
+def test_update_baselines_adds_items_first_seen_with_a_target():
+    snap = health().reset_index()
+    base = update_baselines(None, snap)
+    assert set(base["roadmap_id"]) == {"E1", "E3", "version:V1"}  # E2 has no target
+    again = update_baselines(base.iloc[:1], snap)
+    assert len(again) == 3
+    assert again.iloc[0]["roadmap_id"] == base.iloc[0]["roadmap_id"]
+    F.validate_baselines(again)
