@@ -55,9 +55,6 @@ class PageRows:
     def item_ids(self) -> list[str]:
         return [row["item_id"] for row in self.items]
 
-    @property
-    def transition_count(self) -> int:
-        return len(self.children.get(schema.transitions, []))
 
 
 def _person(raw: dict[str, Any] | None, page: PageRows, source_id: int) -> str | None:

@@ -48,11 +48,18 @@ class PageWriter:
             known = {
                 row.item_id: row
                 for row in conn.execute(
-                    select(schema.items.c.item_id, schema.items.c.key, schema.items.c.previous_key)
+                    select(
+                        schema.items.c.item_id,
+                        schema.items.c.key,
+                        schema.items.c.previous_key,
+                        schema.items.c.updated,
+                        schema.items.c.deleted_at,
+                    )
                     .where(schema.items.c.source_id == self.source_id)
                     .where(schema.items.c.item_id.in_(page.item_ids))
                 )
             }
+            changed: set[str] = set()
             for row in page.items:
                 before = known.get(row["item_id"])
                 row["previous_key"] = before.previous_key if before is not None else None
@@ -61,8 +68,11 @@ class PageWriter:
                 elif before.key != row["key"]:
                     self.counts.moved += 1
                     row["previous_key"] = before.key
-                else:
+                elif before.updated != row["updated"] or before.deleted_at is not None:
                     self.counts.updated += 1
+                else:
+                    continue  # re-read in the overlap window: nothing new
+                changed.add(row["item_id"])
                 if row["project_key"] in out_of_scope:
                     row["out_of_scope_at"] = synced_at
             upsert(conn, schema.statuses, list(page.statuses.values()))
@@ -71,5 +81,7 @@ class PageWriter:
             replace_item_children(conn, self.source_id, page.item_ids, page.children)
             if cursor is not None:
                 save_cursor(conn, self.source_id, cursor[0], cursor[1])
-        self.counts.transitions += page.transition_count
+        self.counts.transitions += sum(
+            1 for row in page.children.get(schema.transitions, []) if row["item_id"] in changed
+        )
         self.counts.pages += 1
