@@ -291,11 +291,13 @@ class TrelloApp:
     # -- members --------------------------------------------------------------------------
 
     def on_member(self, request: Request, ref: str) -> Response:
+        """GET /1/members/{id|me|username}: the member."""
         member = self.world.members[self._member_id(ref)]
         obj = shapes.member_json(member, full=True, world=self.world)
         return _json(shapes.select(obj, _fields(request.args.get("fields"))))
 
     def on_member_boards(self, request: Request, ref: str, sub: str | None = None) -> Response:
+        """GET /1/members/{id}/boards[/{filter}]: boards (all, open, closed...), lists optional."""
         member_id = self._member_id(ref)
         board_filter = sub or request.args.get("filter", "all")
         boards = [b for b in self.world.boards.values() if member_id in b.member_ids]
@@ -332,6 +334,7 @@ class TrelloApp:
         raise BadParam("filter")
 
     def on_board(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id or shortLink}: the board, with nested lists/cards/labels if asked."""
         board = self._board(ref)
         args = request.args
         obj = shapes.select(shapes.board_json(board, self.world), _fields(args.get("fields")))
@@ -351,6 +354,7 @@ class TrelloApp:
         return _json(obj)
 
     def on_board_lists(self, request: Request, ref: str, sub: str | None = None) -> Response:
+        """GET /1/boards/{id}/lists[/{filter}]: lists by position (default open), cards if asked."""
         board = self._board(ref)
         args = request.args
         lists = self._lists(board, sub or args.get("filter", "open"))
@@ -373,6 +377,7 @@ class TrelloApp:
         return _json(out)
 
     def on_board_cards(self, request: Request, ref: str, sub: str | None = None) -> Response:
+        """GET /1/boards/{id}/cards[/{filter or card id}]: cards (never deleted ones), pageable."""
         board = self._board(ref)
         if sub is not None and sub not in CARD_FILTERS:
             card = self._card(sub)
@@ -383,10 +388,12 @@ class TrelloApp:
         return self._cards_response(request, board_cards(self.world, board, card_filter))
 
     def on_board_actions(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id}/actions: the board's actions, newest first, filtered and paged."""
         board = self._board(ref)
         return self._actions_response(request, board.actions, board.action_ids, "all")
 
     def on_board_labels(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id}/labels: labels with their use counts (default limit 50)."""
         board = self._board(ref)
         limit = parse_limit(request.args.get("limit"), 50, self.max_limit)
         uses: dict[str, int] = {}
@@ -400,6 +407,7 @@ class TrelloApp:
         )
 
     def on_board_members(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id}/members: members (default fields id, fullName, username)."""
         board = self._board(ref)
         member_filter = request.args.get("filter", "all")
         ids = list(board.member_ids)
@@ -416,10 +424,12 @@ class TrelloApp:
         return _json(out)
 
     def on_board_custom_fields(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id}/customFields: custom field definitions."""
         board = self._board(ref)
         return _json([shapes.custom_field_json(d) for d in board.custom_fields])
 
     def on_board_checklists(self, request: Request, ref: str) -> Response:
+        """GET /1/boards/{id}/checklists: checklists of the board's cards."""
         board = self._board(ref)
         out: list[dict[str, Any]] = []
         for card_id in board.card_ids:
@@ -427,6 +437,7 @@ class TrelloApp:
         return _json(out)
 
     def on_board_field(self, request: Request, ref: str, field: str) -> Response:
+        """GET /1/boards/{id}/{field}: one board field as {"_value": ...}."""
         board = self._board(ref)
         obj = shapes.board_json(board, self.world)
         if field not in obj:
@@ -436,44 +447,54 @@ class TrelloApp:
     # -- cards ----------------------------------------------------------------------------
 
     def on_card(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}: the card (404 once deleted; a moved card shows its new board)."""
         card = self._card(ref)
         return _json(shapes.card_json(card, self.world, **self._card_opts(request)))
 
     def on_card_actions(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/actions: the card's actions (default commentCard, list moves)."""
         card = self._card(ref)
         actions = self.world.card_actions.get(card.id, [])
         ids = self.world.card_action_ids.get(card.id, [])
         return self._actions_response(request, actions, ids, DEFAULT_CARD_ACTIONS)
 
     def on_card_checklists(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/checklists: the card's checklists."""
         card = self._card(ref)
         return _json([shapes.checklist_json(cl) for cl in card.checklists])
 
     def on_card_attachments(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/attachments: the card's attachments."""
         card = self._card(ref)
         fields = _fields(request.args.get("fields"))
         return _json([shapes.select(shapes.attachment_json(a), fields) for a in card.attachments])
 
     def on_card_custom_items(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/customFieldItems: the card's custom field values."""
         return _json(shapes.custom_items_json(self._card(ref)))
 
     def on_card_plugin_data(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/pluginData: always empty (no Power-Ups emulated)."""
         self._card(ref)
         return _json([])
 
     def on_card_board(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/board: the card's board."""
         card = self._card(ref)
         return _json(shapes.board_json(self.world.boards[card.board_id], self.world))
 
     def on_card_list(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/list: the card's list."""
         card = self._card(ref)
         return _json(shapes.list_json(self.world.lists[card.list_id]))
 
     def on_card_members(self, request: Request, ref: str) -> Response:
+        """GET /1/cards/{id}/members: members assigned to the card."""
         card = self._card(ref)
         return _json([shapes.member_json(self.world.members[m], False) for m in card.member_ids])
 
     def on_card_field(self, request: Request, ref: str, field: str) -> Response:
+        """GET /1/cards/{id}/{field}: one card field as {"_value": ...}."""
         card = self._card(ref)
         obj = shapes.card_json(card, self.world)
         if field not in obj:
@@ -499,6 +520,7 @@ class TrelloApp:
         return params
 
     def on_card_create(self, request: Request) -> Response:
+        """POST /1/cards: create a card (a copy with idCardSource)."""
         params = self._params(request)
         list_id = params.get("idList")
         if not list_id or not ID_RE.match(str(list_id)) or list_id not in self.world.lists:
@@ -556,11 +578,13 @@ class TrelloApp:
             mutate.update(card, **changes)
 
     def on_card_update(self, request: Request, ref: str) -> Response:
+        """PUT /1/cards/{id}: move, archive, rename, re-date or move to another board."""
         card = self._card(ref)
         self._apply(card, self._params(request))
         return _json(shapes.card_json(card, self.world))
 
     def on_card_field_update(self, request: Request, ref: str, field: str) -> Response:
+        """PUT /1/cards/{id}/{field} with value=...: py-trello's setters."""
         card = self._card(ref)
         params = self._params(request)
         if field not in (
@@ -584,11 +608,13 @@ class TrelloApp:
         return _json(shapes.card_json(card, self.world))
 
     def on_card_delete(self, request: Request, ref: str) -> Response:
+        """DELETE /1/cards/{id}: delete the card."""
         card = self._card(ref)
         self.mutate.delete(card)
         return _json({"limits": {}})
 
     def on_card_comment(self, request: Request, ref: str) -> Response:
+        """POST /1/cards/{id}/actions/comments: comment on the card."""
         card = self._card(ref)
         text = str(self._params(request).get("text") or "")
         if not text:
@@ -599,14 +625,17 @@ class TrelloApp:
     # -- lists and actions ----------------------------------------------------------------
 
     def on_list(self, request: Request, ref: str) -> Response:
+        """GET /1/lists/{id}: the list."""
         lst = self._list(ref)
         return _json(shapes.select(shapes.list_json(lst), _fields(request.args.get("fields"))))
 
     def on_list_board(self, request: Request, ref: str) -> Response:
+        """GET /1/lists/{id}/board: the list's board."""
         lst = self._list(ref)
         return _json(shapes.board_json(self.world.boards[lst.board_id], self.world))
 
     def on_list_cards(self, request: Request, ref: str) -> Response:
+        """GET /1/lists/{id}/cards: the list's cards (default open), pageable."""
         lst = self._list(ref)
         board = self.world.boards[lst.board_id]
         card_filter = request.args.get("filter", "open")
@@ -614,6 +643,7 @@ class TrelloApp:
         return self._cards_response(request, cards)
 
     def on_list_closed(self, request: Request, ref: str) -> Response:
+        """PUT /1/lists/{id}/closed with value=true|false: archive or reopen the list."""
         lst = self._list(ref)
         params = self._params(request)
         if "value" not in params:
@@ -627,6 +657,7 @@ class TrelloApp:
         return _json(shapes.list_json(lst))
 
     def on_action(self, request: Request, ref: str) -> Response:
+        """GET /1/actions/{id}: one action."""
         if not ID_RE.match(ref):
             raise TrelloError(400, "invalid id")
         action = self.world.actions.get(ref)

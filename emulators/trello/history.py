@@ -118,7 +118,7 @@ class HistoryGenerator:
     def _plan_archived(self) -> None:
         rng = self.rng
         for kit in self.org.archived:
-            count = max(3, min(40, self.spec.cards // 20))
+            count = min(40, max(3, self.spec.cards // 20)) if self.spec.cards else 0
             created = kit.board.created_ms
             close_ms = created + 120 * DAY_MS
             kit.park_ms = created + 90 * DAY_MS

@@ -211,6 +211,32 @@ def test_names_and_descriptions_include_adversarial_text(emu: TrelloEmulator) ->
     assert any("\x01" in desc for desc in descriptions)
 
 
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        ({"boards": 1}, ["Design Delivery"]),
+        ({"boards": 2, "archived_boards": 0}, ["Design Roadmap", "Design Delivery"]),
+        (
+            {"boards": 6},
+            ["Design Roadmap", "Design Delivery", "Marketing", "Platform", "Mobile App", "Growth"],
+        ),
+    ],
+)
+def test_board_count_options(options: dict[str, int], names: list[str]) -> None:
+    emu = TrelloEmulator(TrelloSpec(seed=2, cards=200, now=NOW, **options))  # type: ignore[arg-type]
+    got = [board.name for board in emu.truth.boards.values()]
+    assert got[: len(names)] == names and len(got) == len(names) + options.get("archived_boards", 1)
+    made = sum(len(b.cards) + len(b.deleted) for b in emu.truth.boards.values() if not b.closed)
+    assert 190 <= made <= 240  # copies and conversions count as cards
+
+
+def test_empty_and_plain_organisations() -> None:
+    empty = TrelloEmulator(TrelloSpec(cards=0, now=NOW))
+    assert not empty.truth.cards() and len(empty.truth.boards) == 4
+    plain = TrelloEmulator(TrelloSpec(cards=300, adversarial=False, now=NOW))
+    assert not any(card.name[:1] in "=+-@" for card in plain.world.cards.values())
+
+
 @pytest.mark.slow
 def test_twenty_thousand_cards_generate_well_under_thirty_seconds() -> None:
     started = time.perf_counter()
