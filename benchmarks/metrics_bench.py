@@ -17,7 +17,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from reports.metrics import frames as F
 from reports.metrics.forecast import ForecastConfig, forecast_when
 from reports.metrics.pipeline import MetricsConfig, MetricsInputs, compute_all
 from reports.metrics.workflow import Column, Workflow
@@ -49,7 +48,9 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
     created = np.sort(rng.integers(start_ms, end_ms + 20 * DAY_MS, n_items))
     ids = np.array([str(100000 + i) for i in range(n_items)], dtype=object)
     project = np.array([f"P{t}" for t in range(teams)], dtype=object)[team]
-    keys = np.array([f"{p}-{i}" for p, i in zip(project, range(n_items), strict=True)], dtype=object)
+    keys = np.array(
+        [f"{p}-{i}" for p, i in zip(project, range(n_items), strict=True)], dtype=object
+    )
     epic_idx = np.flatnonzero(is_epic)
     epic_team = team[epic_idx]
     parent = np.full(n_items, None, dtype=object)
@@ -98,7 +99,9 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
 
     estimate = np.where(rng.random(n_items) < 0.7, rng.choice([1, 2, 3, 5, 8], n_items), np.nan)
     types = np.where(is_epic, "Epic", np.where(is_sub, "Sub-task", "Story"))
-    due = np.where(is_epic & (rng.random(n_items) < 0.8), created + rng.integers(30, 200, n_items) * DAY_MS, -1)
+    due = np.where(
+        is_epic & (rng.random(n_items) < 0.8), created + rng.integers(30, 200, n_items) * DAY_MS, -1
+    )
     items = pd.DataFrame(
         {
             "source": "jira",
@@ -113,7 +116,13 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
             "created": _ts(created),
             "estimate": estimate.astype(float),
             "parent_key": parent,
-            "due": pd.Series(pd.to_datetime(np.where(due < 0, np.iinfo(np.int64).min, due * 1_000_000).astype("datetime64[ns]"))).dt.tz_localize("UTC"),
+            "due": pd.Series(
+                pd.to_datetime(
+                    np.where(due < 0, np.iinfo(np.int64).min, due * 1_000_000).astype(
+                        "datetime64[ns]"
+                    )
+                )
+            ).dt.tz_localize("UTC"),
             "deleted_at": pd.Series(pd.NaT, index=range(n_items), dtype="datetime64[ns, UTC]"),
             "url": keys,
         }
@@ -142,8 +151,13 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
             state = "closed" if t1 <= end_ms else ("active" if t0 <= end_ms else "future")
             sp_rows.append(
                 {
-                    "source": "jira", "sprint_id": str(sid), "board_id": str(b),
-                    "name": f"B{b} S{sid}", "state": state, "start": t0, "end": t1,
+                    "source": "jira",
+                    "sprint_id": str(sid),
+                    "board_id": str(b),
+                    "name": f"B{b} S{sid}",
+                    "state": state,
+                    "start": t0,
+                    "end": t1,
                     "complete": t1 if state == "closed" else None,
                 }
             )
@@ -174,33 +188,52 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
         idx = np.clip(np.searchsorted(starts, created[mine]), 0, len(sp) - 1)
         carry = rng.random(len(mine)) < 0.2
         for i, k, cflag in zip(mine, idx, carry, strict=True):
-            s_id, s0, s1 = sp[k]
-            ch_item.append(i); ch_at.append(created[i] + 3_600_000); ch_field.append("sprint")
-            ch_from.append(""); ch_to.append(s_id)
+            s_id, _s0, s1 = sp[k]
+            ch_item.append(i)
+            ch_at.append(created[i] + 3_600_000)
+            ch_field.append("sprint")
+            ch_from.append("")
+            ch_to.append(s_id)
             final = s_id
             if cflag and k + 1 < len(sp):
                 nxt = sp[k + 1][0]
-                ch_item.append(i); ch_at.append(s1); ch_field.append("sprint")
-                ch_from.append(s_id); ch_to.append(f"{s_id},{nxt}")
+                ch_item.append(i)
+                ch_at.append(s1)
+                ch_field.append("sprint")
+                ch_from.append(s_id)
+                ch_to.append(f"{s_id},{nxt}")
                 final = f"{s_id},{nxt}"
             for s in final.split(","):
-                memb_item.append(i); memb_sprint.append(s)
+                memb_item.append(i)
+                memb_sprint.append(s)
     # estimate changes, flags, parent moves
     re_est = np.flatnonzero(rng.random(n_items) < 0.3)
     for i in re_est:
-        ch_item.append(i); ch_at.append(created[i] + 2 * DAY_MS); ch_field.append("estimate")
-        ch_from.append("3"); ch_to.append("" if np.isnan(estimate[i]) else str(int(estimate[i])))
+        ch_item.append(i)
+        ch_at.append(created[i] + 2 * DAY_MS)
+        ch_field.append("estimate")
+        ch_from.append("3")
+        ch_to.append("" if np.isnan(estimate[i]) else str(int(estimate[i])))
     flagged = np.flatnonzero(rng.random(n_items) < 0.05)
     for i in flagged:
-        ch_item.append(i); ch_at.append(created[i] + 4 * DAY_MS); ch_field.append("flagged")
-        ch_from.append(""); ch_to.append("Impediment")
-        ch_item.append(i); ch_at.append(created[i] + 9 * DAY_MS); ch_field.append("flagged")
-        ch_from.append("Impediment"); ch_to.append("")
+        ch_item.append(i)
+        ch_at.append(created[i] + 4 * DAY_MS)
+        ch_field.append("flagged")
+        ch_from.append("")
+        ch_to.append("Impediment")
+        ch_item.append(i)
+        ch_at.append(created[i] + 9 * DAY_MS)
+        ch_field.append("flagged")
+        ch_from.append("Impediment")
+        ch_to.append("")
     moved = stories[rng.random(len(stories)) < 0.1]
     for i in moved:
         if parent[i] is not None:
-            ch_item.append(i); ch_at.append(created[i] + DAY_MS); ch_field.append("parent")
-            ch_from.append(""); ch_to.append(parent[i])
+            ch_item.append(i)
+            ch_at.append(created[i] + DAY_MS)
+            ch_field.append("parent")
+            ch_from.append("")
+            ch_to.append(parent[i])
     changes = pd.DataFrame(
         {
             "source": "jira",
@@ -212,7 +245,11 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
         }
     )
     item_sprints = pd.DataFrame(
-        {"source": "jira", "item_id": ids[np.array(memb_item, dtype=np.int64)], "sprint_id": memb_sprint}
+        {
+            "source": "jira",
+            "item_id": ids[np.array(memb_item, dtype=np.int64)],
+            "sprint_id": memb_sprint,
+        }
     )
     vers = []
     for t in range(teams):
@@ -220,8 +257,12 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
             rel = start_ms + (v + 1) * 70 * DAY_MS
             vers.append(
                 {
-                    "source": "jira", "version_id": f"{t}-{v}", "project": f"P{t}",
-                    "name": f"P{t} v{v}", "released": rel <= end_ms, "release_date": rel,
+                    "source": "jira",
+                    "version_id": f"{t}-{v}",
+                    "project": f"P{t}",
+                    "name": f"P{t} v{v}",
+                    "released": rel <= end_ms,
+                    "release_date": rel,
                 }
             )
     versions = pd.DataFrame(vers)
@@ -249,14 +290,23 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
     sync_runs = pd.DataFrame(
         {
             "source": ["jira", "trello"],
-            "finished_at": pd.to_datetime([AS_OF - pd.Timedelta(hours=1), AS_OF - pd.Timedelta(days=2)]),
+            "finished_at": pd.to_datetime(
+                [AS_OF - pd.Timedelta(hours=1), AS_OF - pd.Timedelta(days=2)]
+            ),
             "succeeded": [True, True],
         }
     )
     return MetricsInputs(
-        items=items, transitions=transitions, changes=changes, sprints=sprints,
-        item_sprints=item_sprints, boards=boards, versions=versions,
-        item_versions=item_versions, links=links, sync_runs=sync_runs,
+        items=items,
+        transitions=transitions,
+        changes=changes,
+        sprints=sprints,
+        item_sprints=item_sprints,
+        boards=boards,
+        versions=versions,
+        item_versions=item_versions,
+        links=links,
+        sync_runs=sync_runs,
     )
 
 
@@ -299,8 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({gen:.1f} s to generate)"
     )
     rss_before = peak_rss_mb()
-    config = MetricsConfig(workflows=WORKFLOW, tz="Europe/Berlin",
-                           sync_intervals={"jira": pd.Timedelta(hours=1), "trello": pd.Timedelta(hours=1)})
+    config = MetricsConfig(
+        workflows=WORKFLOW,
+        tz="Europe/Berlin",
+        sync_intervals={"jira": pd.Timedelta(hours=1), "trello": pd.Timedelta(hours=1)},
+    )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     results = compute_all(inputs, config, AS_OF, timings)
@@ -308,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, secs in timings.items():
         print(f"  {name:<20} {secs:7.2f} s")
     print(f"all metrics: {wall:.2f} s wall (target <= 20 s)")
-    print(f"peak RSS: {peak_rss_mb():.0f} MiB (after data generation: {rss_before:.0f} MiB; target <= 2048)")
+    print(
+        f"peak RSS: {peak_rss_mb():.0f} MiB "
+        f"(after data generation: {rss_before:.0f} MiB; target <= 2048)"
+    )
     mc = bench_monte_carlo()
     print(f"Monte Carlo 10,000 trials x 200 roadmap items: {mc:.2f} s (target <= 3 s)")
     print(f"roadmap items forecast in the pipeline: {len(results['forecasts']):,}")

@@ -48,7 +48,7 @@ def forecasts() -> pd.DataFrame:
 
 
 def health(as_of=None, baselines=None):
-    its, trs, ch, versions, item_versions, links = world()
+    _its, _trs, ch, versions, item_versions, links = world()
     cd = world_dates() if as_of is None else world_dates(as_of)
     sc = roadmap_scope(cd, ch, versions, item_versions)
     ageing = pd.DataFrame(

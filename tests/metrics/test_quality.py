@@ -32,7 +32,7 @@ def test_freshness_flags_sources_older_than_twice_the_interval():
 
 
 def test_quality_findings():
-    its, trs, ch, versions, item_versions, _ = world()
+    its, _trs, ch, versions, item_versions, _ = world()
     cd = world_dates()
     sc = roadmap_scope(cd, ch, versions, item_versions)
     sprints = frame(

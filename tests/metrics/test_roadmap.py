@@ -12,7 +12,7 @@ from .roadmap_world import world, world_dates
 
 
 def scope(as_of=None):
-    its, trs, ch, versions, item_versions, _ = world()
+    _its, _trs, ch, versions, item_versions, _ = world()
     cd = world_dates() if as_of is None else world_dates(as_of)
     return cd, roadmap_scope(cd, ch, versions, item_versions)
 

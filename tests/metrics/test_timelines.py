@@ -14,7 +14,7 @@ from .test_health import forecasts
 
 
 def test_roadmap_timeline_slip_is_p85_minus_target():
-    its, trs, ch, versions, item_versions, _ = world()
+    _its, _trs, ch, versions, item_versions, _ = world()
     cd = world_dates()
     tl = roadmap_timeline(roadmap_scope(cd, ch, versions, item_versions), forecasts(), cd)
     row = tl.set_index("roadmap_id").loc["E1"]
@@ -27,7 +27,7 @@ def test_roadmap_timeline_slip_is_p85_minus_target():
 
 
 def test_delivered_items_and_time_to_market():
-    its, trs, ch, versions, item_versions, _ = world()
+    _its, _trs, ch, versions, item_versions, _ = world()
     versions["released"] = True
     versions["release_date"] = pd.to_datetime(["2026-03-15 00:00"], utc=True)
     sprints = frame(
@@ -58,7 +58,7 @@ def test_delivered_items_and_time_to_market():
 
 
 def test_unreleased_version_has_no_time_to_market():
-    its, trs, ch, versions, item_versions, _ = world()
+    _its, _trs, ch, versions, item_versions, _ = world()
     out = delivered_items(
         world_dates(), ch, frame(F.SPRINTS), frame(F.ITEM_SPRINTS), versions, item_versions
     )
