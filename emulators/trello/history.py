@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from .config import TrelloSpec
 from .ids import iso_ms, to_ms
@@ -246,7 +247,9 @@ class HistoryGenerator:
             return ("Figma: screens", url, False, "", None)
         name = rng.choice(("screenshot.png", "brief.pdf", "Résumé final (2).docx"))
         mime = {"png": "image/png", "pdf": "application/pdf"}.get(name[-3:], "application/msword")
-        url = f"https://trello-attachments.s3.amazonaws.com/{rng.getrandbits(64):016x}/{name}"
+        url = (
+            f"https://trello-attachments.s3.amazonaws.com/{rng.getrandbits(64):016x}/{quote(name)}"
+        )
         return (name, url, True, mime, rng.randint(2_000, 4_000_000))
 
     def _steps(self, plan: PlanCard, role: str) -> list[tuple[str, Any]]:

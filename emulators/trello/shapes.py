@@ -260,7 +260,7 @@ def attachment_json(att: Attachment) -> dict[str, Any]:
         "pos": att.pos,
     }
     if att.is_upload:
-        obj["fileName"] = att.url.rsplit("/", 1)[-1]
+        obj["fileName"] = att.name
     return obj
 
 

@@ -108,6 +108,16 @@ def test_labels_members_checklists_and_custom_fields(
     assert checklists and all(isinstance(item["checked"], bool) for item in checklists[0].items)
 
 
+def test_list_cards_paged_by_py_trello(emu: TrelloEmulator, client: TrelloClient) -> None:
+    board = _delivery(client)
+    truth = emu.truth.board(board.id)
+    for lst in board.open_lists():
+        expected = {c.id for c in truth.cards.values() if c.list_id == lst.id and not c.closed}
+        paged = [card.id for card in lst.list_cards_iter(batch=7)]
+        assert len(paged) == len(set(paged)) and set(paged) == expected
+        assert {card.id for card in lst.list_cards()} == expected
+
+
 def test_fetch_card_with_everything(emu: TrelloEmulator, client: TrelloClient) -> None:
     truth = next(
         c
@@ -121,6 +131,9 @@ def test_fetch_card_with_everything(emu: TrelloEmulator, client: TrelloClient) -
     assert sum(item["checked"] for item in items) == truth.checklist_checked
     urls = [attachment.url for attachment in card.get_attachments()]
     assert all(any(key in url for url in urls) for key in truth.linked_jira_keys)
+    comments = card.fetch_comments(force=True)
+    assert len(comments) == card.badges["comments"]
+    assert all(comment["type"] == "commentCard" for comment in comments)
 
 
 def test_list_movements_after_fetching_all_moves(emu: TrelloEmulator, client: TrelloClient) -> None:
