@@ -384,7 +384,7 @@ class TrelloApp:
             if card.board_id != board.id:
                 raise TrelloError(404, NOT_FOUND_TEXT)
             return _json(shapes.card_json(card, self.world, **self._card_opts(request)))
-        card_filter = sub or request.args.get("filter", "open")
+        card_filter = sub or request.args.get("filter", "visible")  # open cards on open lists
         return self._cards_response(request, board_cards(self.world, board, card_filter))
 
     def on_board_actions(self, request: Request, ref: str) -> Response:
