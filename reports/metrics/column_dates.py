@@ -118,7 +118,8 @@ def column_dates(
     wf_names = assign_workflows(known, workflows)
     all_workflows = as_workflow_map(workflows).by_key()
     used = sorted({k for k in wf_names if k is not None})
-    wf_code = np.array([used.index(k) if k is not None else -1 for k in wf_names], dtype=np.int64)
+    code_of = {k: i for i, k in enumerate(used)}
+    wf_code = np.array([code_of.get(k, -1) for k in wf_names], dtype=np.int64)
 
     # -- events: creation (initial status) + transitions up to as_of -------------------------
     rows = item_rows(known, transitions)
@@ -186,27 +187,24 @@ def column_dates(
         empty = dates[:, c] == _NAT
         dates[empty, c] = dates[empty, c + 1]
 
-    committed_idx = np.array(
-        [all_workflows[used[w]].committed_index if w >= 0 else 0 for w in wf_code], dtype=np.int64
-    )
-    done_idx = np.array(
-        [all_workflows[used[w]].done_index if w >= 0 else 0 for w in wf_code], dtype=np.int64
-    )
+    wf_committed = np.array([all_workflows[k].committed_index for k in used] + [0], dtype=np.int64)
+    wf_done = np.array([all_workflows[k].done_index for k in used] + [0], dtype=np.int64)
+    committed_idx = wf_committed[wf_code]  # code -1 picks the trailing 0
+    done_idx = wf_done[wf_code]
     has_wf = wf_code >= 0
     ar = np.arange(n)
     committed_ms = np.where(has_wf, dates[ar, committed_idx] if n else _NAT, _NAT)
     done_ms = np.where(has_wf, dates[ar, done_idx] if n else _NAT, _NAT)
 
     out = known.copy()
-    out["workflow"] = pd.Series(list(wf_names), dtype=object)
+    out["workflow"] = wf_names.to_numpy(dtype=object)
     out["committed_index"] = committed_idx
     out["done_index"] = np.where(has_wf, done_idx, np.iinfo(np.int64).max)
     out["position"] = latest
-    names = [
-        all_workflows[used[w]].columns[p].name if (w >= 0 and p >= 0) else None
-        for w, p in zip(wf_code, latest, strict=True)
-    ]
-    out["column"] = pd.Series(names, dtype=object)
+    name_table = np.full((len(used) + 1, max(ncols, 1) + 1), None, dtype=object)
+    for w, key in enumerate(used):
+        name_table[w, : len(all_workflows[key].columns)] = all_workflows[key].names
+    out["column"] = pd.Series(name_table[wf_code, latest], dtype=object)
     out["created"] = _ms_to_utc(created_ms)
     out["committed_at"] = _ms_to_utc(committed_ms)
     out["done_at"] = _ms_to_utc(done_ms)

@@ -110,13 +110,12 @@ def roadmap_health(
     rm = scope.roadmap
     fc = forecasts.set_index("roadmap_id") if len(forecasts) else pd.DataFrame()
     base = _baselines(baselines, cd.tz)
-    items = cd.items
-    by_key = {
-        (s, k): i
-        for i, (s, k) in enumerate(
-            zip(items["source"].astype(str), items["key"].astype(str), strict=True)
-        )
+    frame = cd.items
+    items = {
+        c: frame[c].astype(object).to_numpy() if c in ("source", "key") else frame[c].to_numpy()
+        for c in ("source", "key", "position", "committed_index", "done_index")
     }
+    by_key = {(s, k): i for i, (s, k) in enumerate(zip(items["source"], items["key"], strict=True))}
     kids = scope.children
     kids_by = {r: part for r, part in kids.groupby("roadmap_id")}
     parent_of = dict(zip(kids["row"].astype(int), kids["roadmap_id"], strict=True))
@@ -334,23 +333,23 @@ def _blocker_lookup(
     return out
 
 
-def _is_open(row: int, items: pd.DataFrame) -> bool:
+def _is_open(row: int, items: dict[str, np.ndarray]) -> bool:
     if row < 0:
         return True
-    pos = int(items["position"].to_numpy()[row])
-    return not (pos >= 0 and pos >= int(items["done_index"].to_numpy()[row]))
+    pos = int(items["position"][row])
+    return not (pos >= 0 and pos >= int(items["done_index"][row]))
 
 
 def _blocked_reasons(
     subjects: list[int],
     flagged: dict[int, int],
     blockers: dict[int, list[tuple[str, int]]],
-    items: pd.DataFrame,
+    items: dict[str, np.ndarray],
     config: HealthConfig,
 ) -> list[tuple[str, str]]:
     parts = []
     for r in subjects:
-        key = str(items["key"].to_numpy()[r])
+        key = str(items["key"][r])
         open_blockers = [(k, b) for k, b in blockers.get(r, []) if _is_open(b, items)]
         days = flagged.get(r)
         if open_blockers:
@@ -359,9 +358,9 @@ def _blocked_reasons(
                     "status unknown to Pulse"
                     if b < 0
                     else _stage(
-                        int(items["position"].to_numpy()[b]),
-                        int(items["committed_index"].to_numpy()[b]),
-                        int(items["done_index"].to_numpy()[b]),
+                        int(items["position"][b]),
+                        int(items["committed_index"][b]),
+                        int(items["done_index"][b]),
                     )
                 )
                 lead = f"{key} blocked {days} days" if days is not None else f"{key} blocked"
@@ -377,7 +376,7 @@ def _dependency_reasons(
     subjects: list[int],
     blockers: dict[int, list[tuple[str, int]]],
     target: Any,
-    items: pd.DataFrame,
+    items: dict[str, np.ndarray],
     parent_of: dict[int, str],
     rm_by_row: dict[int, str],
     p85_of: dict[str, Any],

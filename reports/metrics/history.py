@@ -16,13 +16,25 @@ def item_rows(items: pd.DataFrame, other: pd.DataFrame) -> np.ndarray:
     """Row number in ``items`` of each (source, item_id) in ``other``; -1 when unknown."""
     if len(other) == 0:
         return np.empty(0, dtype=np.int64)
-    index = pd.MultiIndex.from_arrays(
-        [items["source"].astype(object).to_numpy(), items["item_id"].astype(object).to_numpy()]
+    n = len(items)
+    src, _ = pd.factorize(
+        np.concatenate(
+            [items["source"].astype(object).to_numpy(), other["source"].astype(object).to_numpy()]
+        )
     )
-    query = pd.MultiIndex.from_arrays(
-        [other["source"].astype(object).to_numpy(), other["item_id"].astype(object).to_numpy()]
+    ids, uniq = pd.factorize(
+        np.concatenate(
+            [items["item_id"].astype(object).to_numpy(), other["item_id"].astype(object).to_numpy()]
+        )
     )
-    return np.asarray(index.get_indexer(query), dtype=np.int64)
+    key = src.astype(np.int64) * (len(uniq) + 1) + ids
+    index = pd.Index(key[:n])
+    if not index.is_unique:
+        index = pd.Index(pd.Series(key[:n]).drop_duplicates(keep="first"))
+        first = pd.Series(np.arange(n), index=key[:n]).groupby(level=0).first()
+        hit = index.get_indexer(key[n:])
+        return np.where(hit >= 0, first.reindex(index).to_numpy()[np.maximum(hit, 0)], -1)
+    return np.asarray(index.get_indexer(key[n:]), dtype=np.int64)
 
 
 def asof_index(
@@ -170,16 +182,10 @@ class Membership:
         ev_seq = np.r_[np.zeros(len(rows)), np.arange(1, int(keep.sum()) + 1)].astype(np.int64)
         values = np.r_[init, hist.to_value[keep]]
         eid = np.arange(len(ev_row))
-        sets = [split_values(v) for v in values]
-        long = pd.DataFrame(
-            [
-                (e, m)
-                for e, sset in zip(eid, sets, strict=True)
-                for m in sset
-                if universe is None or m in universe
-            ],
-            columns=["eid", "member"],
-        )
+        long = explode_values(values)
+        if universe is not None:
+            long = long[long["member"].isin(list(universe))]
+        long = long.drop_duplicates().reset_index(drop=True)
         long["row"] = ev_row[long["eid"].to_numpy(dtype=np.int64)]
         pairs = long[["row", "member"]].drop_duplicates().reset_index(drop=True)
         pairs["pair"] = np.arange(len(pairs))
@@ -220,16 +226,30 @@ class Membership:
         return self._edge(self.leave, lo, hi, "max")
 
 
+def explode_values(values: np.ndarray) -> pd.DataFrame:
+    """Comma-separated values per event -> long frame (eid, member), blanks dropped."""
+    text = pd.Series(values, dtype=object).fillna("").astype(str)
+    simple = ~text.str.contains(",", regex=False)
+    single = pd.DataFrame({"eid": np.flatnonzero(simple.to_numpy()), "member": text[simple]})
+    multi = text[~simple].str.split(",").explode()
+    many = pd.DataFrame({"eid": multi.index.to_numpy(), "member": multi.to_numpy()})
+    long = pd.concat([single.reset_index(drop=True), many], ignore_index=True)
+    long["member"] = long["member"].astype(object).str.strip()
+    long = long[long["member"] != ""]
+    return long.astype({"eid": np.int64, "member": object}).reset_index(drop=True)
+
+
 def current_values(items: pd.DataFrame, links: pd.DataFrame, column: str) -> np.ndarray:
     """Comma-joined current values per item row from a (source, item_id, column) frame."""
     out = np.full(len(items), "", dtype=object)
     rows = item_rows(items, links)
     ok = rows >= 0
     if ok.any():
-        joined = (
-            pd.DataFrame({"r": rows[ok], "v": links[column].astype(str).to_numpy()[ok]})
-            .groupby("r")["v"]
-            .agg(",".join)
-        )
-        out[joined.index.to_numpy()] = joined.to_numpy()
+        frame = pd.DataFrame({"r": rows[ok], "v": links[column].astype(str).to_numpy()[ok]})
+        dup = frame["r"].duplicated(keep=False).to_numpy()
+        single = frame[~dup]
+        out[single["r"].to_numpy()] = single["v"].to_numpy()
+        if dup.any():
+            joined = frame[dup].groupby("r")["v"].agg(",".join)
+            out[joined.index.to_numpy()] = joined.to_numpy()
     return out

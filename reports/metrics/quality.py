@@ -56,6 +56,23 @@ def freshness(
     return out
 
 
+COLUMNS = ["check", "source", "key", "item_id", "detail"]
+
+
+def _issues(check: str, items: pd.DataFrame, rows: np.ndarray, details: list[str]) -> pd.DataFrame:
+    """Findings about item rows, one per row."""
+    return pd.DataFrame(
+        {
+            "check": check,
+            "source": items["source"].astype(object).to_numpy()[rows],
+            "key": items["key"].astype(object).to_numpy()[rows],
+            "item_id": items["item_id"].astype(object).to_numpy()[rows],
+            "detail": details,
+        },
+        columns=COLUMNS,
+    )
+
+
 def _issue(check: str, source: Any, key: Any, item_id: Any, detail: str) -> dict[str, Any]:
     return {"check": check, "source": source, "key": key, "item_id": item_id, "detail": detail}
 
@@ -73,6 +90,7 @@ def data_quality(
     """Findings: unmapped statuses, unestimated items in open sprints, open items without epic,
     open roadmap items without target, items deleted at the source since ``deleted_since``."""
     out: list[dict[str, Any]] = []
+    parts: list[pd.DataFrame] = []
     for rec in _records(cd.unmapped):
         out.append(
             _issue(
@@ -114,17 +132,17 @@ def data_quality(
         names = dict(
             zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True)
         )
-        for r, sid in zip(inside["row"], inside["member"], strict=True):
-            if np.isnan(est[r]) and open_[r]:
-                out.append(
-                    _issue(
-                        "unestimated_in_sprint",
-                        items["source"].iat[r],
-                        items["key"].iat[r],
-                        items["item_id"].iat[r],
-                        f"no estimate, in sprint {names.get(sid, sid)}",
-                    )
-                )
+        r = inside["row"].to_numpy(dtype=np.int64)
+        keep = np.isnan(est[r]) & open_[r]
+        sid = inside["member"].astype(str).to_numpy()[keep]
+        parts.append(
+            _issues(
+                "unestimated_in_sprint",
+                items,
+                r[keep],
+                [f"no estimate, in sprint {names.get(x, x)}" for x in sid],
+            )
+        )
 
     # open items without an epic / roadmap parent at as_of
     parent = FieldHistory.build(
@@ -137,16 +155,10 @@ def data_quality(
     rows = np.flatnonzero(open_ & ~subtask & ~is_roadmap_arr)
     values = parent.value_at(rows, np.full(len(rows), cd.as_of_ms, dtype=np.int64))
     missing = pd.Series(values, dtype=object).fillna("").astype(str).str.strip() == ""
-    for r in rows[missing.to_numpy(dtype=bool)]:
-        out.append(
-            _issue(
-                "no_epic",
-                items["source"].iat[r],
-                items["key"].iat[r],
-                items["item_id"].iat[r],
-                "open item without epic / roadmap parent",
-            )
-        )
+    bad = rows[missing.to_numpy(dtype=bool)]
+    parts.append(
+        _issues("no_epic", items, bad, ["open item without epic / roadmap parent"] * len(bad))
+    )
 
     if scope is not None:
         rm = scope.roadmap
@@ -179,7 +191,8 @@ def data_quality(
                     f"deleted at the source on {rec.deleted_at:%Y-%m-%d}",
                 )
             )
-    return pd.DataFrame(out, columns=["check", "source", "key", "item_id", "detail"])
+    parts.append(pd.DataFrame(out, columns=COLUMNS))
+    return pd.concat([p for p in parts if len(p)] or [parts[-1]], ignore_index=True)
 
 
 def quality_summary(findings: pd.DataFrame) -> pd.DataFrame:

@@ -150,7 +150,7 @@ def _children(cd: ColumnDates, mem: Membership, est: pd.Series) -> pd.DataFrame:
     inside = mem.member_at(pair_ids, now)
     lo = np.full(len(pairs), _NAT + 1, dtype=np.int64)
     added = mem.last_enter(lo, now)
-    sel = pairs[inside].copy()
+    sel = pairs[inside].copy().reset_index(drop=True)
     rows = sel["row"].to_numpy(dtype=np.int64)
     items = cd.items
     added_ms = added[inside]
@@ -161,12 +161,14 @@ def _children(cd: ColumnDates, mem: Membership, est: pd.Series) -> pd.DataFrame:
     sel["added_at"] = pd.to_datetime(
         np.where(added_ms == _NAT, _NAT, added_ms * 1_000_000).astype("datetime64[ns]")
     ).tz_localize("UTC")
-    sel["committed_at"] = items["committed_at"].to_numpy()[rows]
-    sel["done_at"] = items["done_at"].to_numpy()[rows]
+    sel["committed_at"] = items["committed_at"].iloc[rows].to_numpy(dtype="datetime64[ns]")
+    sel["done_at"] = items["done_at"].iloc[rows].to_numpy(dtype="datetime64[ns]")
     sel["completed"] = items["completed"].to_numpy(dtype=bool)[rows]
     sel["estimate"] = est.to_numpy()[rows]
     sel["position"] = items["position"].to_numpy()[rows]
-    sel["last_move_at"] = items["last_move_at"].to_numpy()[rows]
+    sel["last_move_at"] = items["last_move_at"].iloc[rows].to_numpy(dtype="datetime64[ns]")
+    for col in ("committed_at", "done_at", "last_move_at"):
+        sel[col] = pd.to_datetime(sel[col]).dt.tz_localize("UTC")
     return sel.reset_index(drop=True)
 
 

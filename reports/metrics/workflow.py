@@ -112,13 +112,11 @@ def as_workflow_map(workflows: WorkflowsLike) -> WorkflowMap:
 def assign_workflows(items: pd.DataFrame, workflows: WorkflowsLike) -> pd.Series:
     """Workflow name per item row (NA when no workflow applies to its source/project)."""
     wmap = as_workflow_map(workflows)
-    pairs = items[["source", "project"]].astype(object).drop_duplicates()
-    lookup = {
-        (s, p): wmap.key_for(str(s), str(p))
-        for s, p in zip(pairs["source"], pairs["project"], strict=True)
-    }
-    keys = [lookup[(s, p)] for s, p in zip(items["source"], items["project"], strict=True)]
-    return pd.Series(keys, index=items.index, dtype=object)
+    pairs = items[["source", "project"]].astype(object)
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    keys = np.array([wmap.key_for(str(s), str(p)) for s, p in uniques], dtype=object)
+    out = keys[codes] if len(codes) else np.empty(0, dtype=object)
+    return pd.Series(out, index=items.index, dtype=object)
 
 
 def position_table(
