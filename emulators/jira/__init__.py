@@ -1,8 +1,8 @@
 """Jira Cloud / Data Center emulator: deterministic organisation, real HTTP, known truth.
 
-    emu = JiraEmulator(spec=OrgSpec(seed=7, issues=600), flavour="cloud")
-    with emu.serve() as server:
-        ...  # server.url is the Jira site root; emu.credentials authenticates
+emu = JiraEmulator(spec=OrgSpec(seed=7, issues=600), flavour="cloud")
+with emu.serve() as server:
+    ...  # server.url is the Jira site root; emu.credentials authenticates
 """
 
 from emulators.jira.catalog import Flavour

@@ -28,8 +28,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--flavour", choices=("cloud", "datacenter"), default="cloud")
     p.add_argument("--issues", type=int, default=d.issues)
     p.add_argument("--projects", type=int, default=d.projects)
-    p.add_argument("--now", type=datetime.fromisoformat, default=d.now,
-                   help="ISO date-time the organisation's history ends at")
+    p.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        default=d.now,
+        help="ISO date-time the organisation's history ends at",
+    )
     p.add_argument("--plant", default="", help=f"comma list of risks: {','.join(RISKS)}")
     p.add_argument("--dc-max-results", type=int, default=d.dc_max_results)
     return p.parse_args(argv)
@@ -38,9 +42,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Generate, serve, print the connection details, wait for a signal."""
     args = parse_args(argv)
-    spec = OrgSpec(seed=args.seed, issues=args.issues, projects=args.projects, now=args.now,
-                   plant=tuple(p for p in args.plant.split(",") if p),
-                   dc_max_results=args.dc_max_results)
+    spec = OrgSpec(
+        seed=args.seed,
+        issues=args.issues,
+        projects=args.projects,
+        now=args.now,
+        plant=tuple(p for p in args.plant.split(",") if p),
+        dc_max_results=args.dc_max_results,
+    )
     emu = JiraEmulator(spec, args.flavour)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -49,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         creds = emu.credentials
         f = emu.world.fields
         info = {
-            "url": server.url if args.host == "127.0.0.1" else
-            f"http://{args.host}:{server.port}",
+            "url": server.url if args.host == "127.0.0.1" else f"http://{args.host}:{server.port}",
             "flavour": args.flavour,
             "credentials": creds if isinstance(creds, str) else list(creds),
             "user": emu.basic_auth[0],
@@ -58,8 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             "basic_auth": list(emu.basic_auth),
             "user_timezone": emu.user_timezone,
             "projects": [p.key for p in emu.world.projects.values()],
-            "custom_fields": [c.id for c in (f.estimate, f.sprint, f.flagged, f.target_start,
-                                             f.target_end, f.epic_link) if c is not None],
+            "custom_fields": [
+                c.id
+                for c in (
+                    f.estimate,
+                    f.sprint,
+                    f.flagged,
+                    f.target_start,
+                    f.target_end,
+                    f.epic_link,
+                )
+                if c is not None
+            ],
             "issues": len(emu.world.issues),
             "seed": args.seed,
         }

@@ -30,11 +30,14 @@ from emulators.jira.shapes import FieldSelection, Renderer
 if TYPE_CHECKING:
     from emulators.jira.emulator import JiraEmulator
 
-GONE = ("The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
-        "A full migration guideline is available at "
-        "https://developer.atlassian.com/changelog/#CHANGE-2046")
-UNBOUNDED = ("Unbounded JQL queries are not allowed here. Please add a search restriction to "
-             "your query.")
+GONE = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at "
+    "https://developer.atlassian.com/changelog/#CHANGE-2046"
+)
+UNBOUNDED = (
+    "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+)
 NOT_AUTHENTICATED = "Client must be authenticated to access this resource."
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 
@@ -54,12 +57,14 @@ class Limits:
     def for_flavour(cls, flavour: str, dc_max_results: int = 1000) -> Limits:
         if flavour == "cloud":
             return cls()
-        return cls(search_page=dc_max_results, search_page_id_only=dc_max_results,
-                   search_changelog=100)
+        return cls(
+            search_page=dc_max_results, search_page_id_only=dc_max_results, search_changelog=100
+        )
 
 
-def jira_error(status: int, messages: Iterable[str] = (),
-               errors: dict[str, str] | None = None) -> Response:
+def jira_error(
+    status: int, messages: Iterable[str] = (), errors: dict[str, str] | None = None
+) -> Response:
     """A Jira `ErrorCollection` response."""
     return json_response({"errorMessages": list(messages), "errors": errors or {}}, status)
 
@@ -95,12 +100,10 @@ def _url_map(cloud: bool) -> Map:
         Rule(f"{r}/search", endpoint="search", methods=["GET", "POST"]),
         Rule(f"{ag}/board", endpoint="boards", methods=["GET"]),
         Rule(f"{ag}/board/<int:board_id>", endpoint="board", methods=["GET"]),
-        Rule(f"{ag}/board/<int:board_id>/configuration", endpoint="board_config",
-             methods=["GET"]),
+        Rule(f"{ag}/board/<int:board_id>/configuration", endpoint="board_config", methods=["GET"]),
         Rule(f"{ag}/board/<int:board_id>/sprint", endpoint="board_sprints", methods=["GET"]),
         Rule(f"{ag}/board/<int:board_id>/epic", endpoint="board_epics", methods=["GET"]),
-        Rule(f"{ag}/board/<int:board_id>/version", endpoint="board_versions",
-             methods=["GET"]),
+        Rule(f"{ag}/board/<int:board_id>/version", endpoint="board_versions", methods=["GET"]),
         Rule(f"{ag}/sprint/<int:sprint_id>", endpoint="sprint", methods=["GET"]),
         Rule("/_emulator/move", endpoint="ctl_move", methods=["POST"]),
         Rule("/_emulator/restrict", endpoint="ctl_restrict", methods=["POST"]),
@@ -111,8 +114,7 @@ def _url_map(cloud: bool) -> Map:
     if cloud:
         rules += [
             Rule(f"{r}/search/jql", endpoint="search_jql", methods=["GET", "POST"]),
-            Rule(f"{r}/search/approximate-count", endpoint="approximate_count",
-                 methods=["POST"]),
+            Rule(f"{r}/search/approximate-count", endpoint="approximate_count", methods=["POST"]),
             Rule(f"{r}/issue/<ref>/changelog", endpoint="changelog", methods=["GET"]),
         ]
     return Map(rules, strict_slashes=False)
@@ -200,8 +202,12 @@ class JiraApp:
 
     @staticmethod
     def list_param(request: Request, name: str) -> list[str]:
-        return [part.strip() for raw in request.args.getlist(name)
-                for part in raw.split(",") if part.strip()]
+        return [
+            part.strip()
+            for raw in request.args.getlist(name)
+            for part in raw.split(",")
+            if part.strip()
+        ]
 
     def visible_issue(self, ref: str) -> Issue:
         issue = self.world.lookup(ref)
@@ -211,9 +217,12 @@ class JiraApp:
 
     @staticmethod
     def page(items: list[Any], start: int, size: int, total: bool = False) -> dict[str, Any]:
-        chunk = items[start:start + size]
-        out: dict[str, Any] = {"maxResults": size, "startAt": start,
-                               "isLast": start + len(chunk) >= len(items)}
+        chunk = items[start : start + size]
+        out: dict[str, Any] = {
+            "maxResults": size,
+            "startAt": start,
+            "isLast": start + len(chunk) >= len(items),
+        }
         if total:
             out["total"] = len(items)
         out["values"] = chunk
@@ -221,8 +230,11 @@ class JiraApp:
 
     # ------------------------------------------------------------------ platform
     def on_server_info(self, request: Request, api: str) -> Response:
-        return json_response(self.renderer(request, api).server_info(
-            self.emu.clock.now_ms(), self.emu.spec.server_timezone))
+        return json_response(
+            self.renderer(request, api).server_info(
+                self.emu.clock.now_ms(), self.emu.spec.server_timezone
+            )
+        )
 
     def on_myself(self, request: Request, api: str) -> Response:
         return json_response(self.renderer(request, api).user(self.world.me, full=True))
@@ -245,8 +257,9 @@ class JiraApp:
         if proj is None:
             raise BadRequest(f"No project could be found with key '{key}'.", status=404)
         r = self.renderer(request, api)
-        return json_response([r.version(self.world.versions[v], full=True)
-                              for v in proj.version_ids])
+        return json_response(
+            [r.version(self.world.versions[v], full=True) for v in proj.version_ids]
+        )
 
     # ------------------------------------------------------------------ issues
     def on_issue(self, request: Request, api: str, ref: str) -> Response:
@@ -256,19 +269,24 @@ class JiraApp:
             return Response(status=204)
         if request.method == "DELETE":
             issue = self.visible_issue(ref)
-            kids = [k for k in self.world.children.get(issue.id, []) if k in self.world.issues
-                    and cat.ISSUE_TYPES[self.world.issues[k].type_id].subtask]
+            kids = [
+                k
+                for k in self.world.children.get(issue.id, [])
+                if k in self.world.issues and cat.ISSUE_TYPES[self.world.issues[k].type_id].subtask
+            ]
             if kids and request.args.get("deleteSubtasks", "false").lower() != "true":
-                raise BadRequest("The issue has subtasks. Pass deleteSubtasks=true to delete "
-                                 "them with it.")
+                raise BadRequest(
+                    "The issue has subtasks. Pass deleteSubtasks=true to delete them with it."
+                )
             self.emu.mutate.delete(issue.id)
             return Response(status=204)
         issue = self.visible_issue(ref)
         sel = FieldSelection.parse(self.list_param(request, "fields"), "*all")
         expand = frozenset(self.list_param(request, "expand"))
         r = self.renderer(request, api)
-        return json_response(r.issue(issue, sel, expand=expand,
-                                     changelog_cap=self.limits.issue_changelog))
+        return json_response(
+            r.issue(issue, sel, expand=expand, changelog_cap=self.limits.issue_changelog)
+        )
 
     def on_changelog(self, request: Request, api: str, ref: str) -> Response:
         issue = self.visible_issue(ref)
@@ -277,11 +295,15 @@ class JiraApp:
         size = min(cap, max(1, self.int_param(request, "maxResults", cap)))
         r = self.renderer(request, api)
         hist = issue.histories
-        chunk = hist[start:start + size]
+        chunk = hist[start : start + size]
         base = f"{r.rest}/issue/{ref}/changelog"
-        out: dict[str, Any] = {"self": f"{base}?startAt={start}&maxResults={size}",
-                               "maxResults": size, "startAt": start, "total": len(hist),
-                               "isLast": start + len(chunk) >= len(hist)}
+        out: dict[str, Any] = {
+            "self": f"{base}?startAt={start}&maxResults={size}",
+            "maxResults": size,
+            "startAt": start,
+            "total": len(hist),
+            "isLast": start + len(chunk) >= len(hist),
+        }
         if not out["isLast"]:
             out["nextPage"] = f"{base}?startAt={start + len(chunk)}&maxResults={size}"
         out["values"] = [r.history(h) for h in chunk]
@@ -304,9 +326,19 @@ class JiraApp:
         r = self.renderer(request, api)
         out = []
         for tid, sid in cat.TRANSITION_IDS.items():
-            out.append({"id": tid, "name": cat.STATUSES[sid].name, "to": r.status(sid),
-                        "hasScreen": False, "isGlobal": True, "isInitial": False,
-                        "isAvailable": True, "isConditional": False, "isLooped": False})
+            out.append(
+                {
+                    "id": tid,
+                    "name": cat.STATUSES[sid].name,
+                    "to": r.status(sid),
+                    "hasScreen": False,
+                    "isGlobal": True,
+                    "isInitial": False,
+                    "isAvailable": True,
+                    "isConditional": False,
+                    "isLooped": False,
+                }
+            )
         return json_response({"expand": "transitions", "transitions": out})
 
     def on_create_issue(self, request: Request, api: str) -> Response:
@@ -317,8 +349,7 @@ class JiraApp:
         proj = fields.get("project") or {}
         pref = str(proj.get("key") or proj.get("id") or "") if isinstance(proj, dict) else ""
         itype = fields.get("issuetype") or {}
-        tname = str(itype.get("name") or itype.get("id") or "") if isinstance(itype, dict) \
-            else ""
+        tname = str(itype.get("name") or itype.get("id") or "") if isinstance(itype, dict) else ""
         if not pref:
             raise BadRequest("", errors={"project": "Specify a valid project ID or key"})
         if not tname:
@@ -326,8 +357,9 @@ class JiraApp:
         kwargs = self.translate_fields(fields, api, creating=True)
         issue = self.emu.mutate.create(pref, type=tname, **kwargs)
         r = self.renderer(request, api)
-        return json_response({"id": str(issue.id), "key": issue.key,
-                              "self": f"{r.rest}/issue/{issue.id}"}, 201)
+        return json_response(
+            {"id": str(issue.id), "key": issue.key, "self": f"{r.rest}/issue/{issue.id}"}, 201
+        )
 
     def apply_fields(self, issue: Issue, data: dict[str, Any], api: str) -> None:
         fields = data.get("fields") or {}
@@ -349,8 +381,9 @@ class JiraApp:
         if kwargs:
             self.emu.mutate.edit(issue.id, **kwargs)
 
-    def translate_fields(self, fields: dict[str, Any], api: str, creating: bool,
-                         issue: Issue | None = None) -> dict[str, Any]:
+    def translate_fields(
+        self, fields: dict[str, Any], api: str, creating: bool, issue: Issue | None = None
+    ) -> dict[str, Any]:
         """Map a Jira `fields` object onto Mutator keyword arguments."""
         f = self.world.fields
         out: dict[str, Any] = {}
@@ -367,8 +400,11 @@ class JiraApp:
             elif key == "labels":
                 out["labels"] = list(value or [])
             elif key == "assignee":
-                out["assignee"] = None if value is None else (
-                    value.get("accountId") or value.get("name") or value.get("id"))
+                out["assignee"] = (
+                    None
+                    if value is None
+                    else (value.get("accountId") or value.get("name") or value.get("id"))
+                )
             elif key == "parent":
                 out["parent"] = None if value is None else (value.get("key") or value.get("id"))
             elif f.epic_link is not None and key == f.epic_link.id:
@@ -384,8 +420,9 @@ class JiraApp:
             elif key == "fixVersions":
                 out["fix_versions"] = [v.get("id") or v.get("name") for v in value or []]
             else:
-                errors[key] = (f"Field '{key}' cannot be set. It is not on the appropriate "
-                               f"screen, or unknown.")
+                errors[key] = (
+                    f"Field '{key}' cannot be set. It is not on the appropriate screen, or unknown."
+                )
         if errors:
             raise BadRequest("", errors=errors)
         if creating and "sprint_ids" in out and out["sprint_ids"] is None:
@@ -396,8 +433,9 @@ class JiraApp:
         """Jira semantics: a sprint id moves the issue, keeping closed sprints; null clears."""
         if isinstance(value, list):
             return [int(v["id"]) if isinstance(v, dict) else int(v) for v in value]
-        closed = [s for s in (issue.sprints if issue else ())
-                  if self.world.sprints[s].state == "closed"]
+        closed = [
+            s for s in (issue.sprints if issue else ()) if self.world.sprints[s].state == "closed"
+        ]
         if value is None:
             return closed
         sid = int(value["id"]) if isinstance(value, dict) else int(value)
@@ -411,20 +449,27 @@ class JiraApp:
             if isinstance(expand, str):
                 expand = [e.strip() for e in expand.split(",")]
             fields = data.get("fields")
-            return {"jql": data.get("jql") or "", "token": data.get("nextPageToken"),
-                    "max": data.get("maxResults"), "start": data.get("startAt", 0),
-                    "fields": fields if isinstance(fields, list) else (
-                        [fields] if isinstance(fields, str) else None),
-                    "expand": frozenset(e for e in expand if e),
-                    "validate": data.get("validateQuery", True)}
+            return {
+                "jql": data.get("jql") or "",
+                "token": data.get("nextPageToken"),
+                "max": data.get("maxResults"),
+                "start": data.get("startAt", 0),
+                "fields": fields
+                if isinstance(fields, list)
+                else ([fields] if isinstance(fields, str) else None),
+                "expand": frozenset(e for e in expand if e),
+                "validate": data.get("validateQuery", True),
+            }
         max_raw = request.args.get("maxResults")
-        return {"jql": request.args.get("jql", ""), "token": request.args.get("nextPageToken"),
-                "max": None if max_raw in (None, "") else self.int_param(request, "maxResults",
-                                                                          50),
-                "start": self.int_param(request, "startAt", 0),
-                "fields": self.list_param(request, "fields") or None,
-                "expand": frozenset(self.list_param(request, "expand")),
-                "validate": request.args.get("validateQuery", "true")}
+        return {
+            "jql": request.args.get("jql", ""),
+            "token": request.args.get("nextPageToken"),
+            "max": None if max_raw in (None, "") else self.int_param(request, "maxResults", 50),
+            "start": self.int_param(request, "startAt", 0),
+            "fields": self.list_param(request, "fields") or None,
+            "expand": frozenset(self.list_param(request, "expand")),
+            "validate": request.args.get("validateQuery", "true"),
+        }
 
     def on_search(self, request: Request, api: str) -> Response:
         if self.cloud:
@@ -437,11 +482,23 @@ class JiraApp:
         start = max(0, int(q["start"] or 0))
         sel = FieldSelection.parse(q["fields"], "*navigable")
         r = self.renderer(request, api)
-        chunk = ids[start:start + size]
-        issues = [r.issue(self.world.issues[i], sel, expand=q["expand"],
-                          changelog_cap=self.limits.search_changelog) for i in chunk]
-        out: dict[str, Any] = {"expand": "schema,names", "startAt": start, "maxResults": size,
-                               "total": len(ids), "issues": issues}
+        chunk = ids[start : start + size]
+        issues = [
+            r.issue(
+                self.world.issues[i],
+                sel,
+                expand=q["expand"],
+                changelog_cap=self.limits.search_changelog,
+            )
+            for i in chunk
+        ]
+        out: dict[str, Any] = {
+            "expand": "schema,names",
+            "startAt": start,
+            "maxResults": size,
+            "total": len(ids),
+            "issues": issues,
+        }
         if warnings:
             out["warningMessages"] = warnings
         self.top_level_expand(out, r, q["expand"], issues)
@@ -458,10 +515,17 @@ class JiraApp:
         cap = lim.search_page_id_only if sel.id_only and not q["expand"] else lim.search_page
         size = min(cap, max(1, int(q["max"] if q["max"] is not None else 50)))
         ids = self.emu.search.evaluate(jql, cloud=True)
-        chunk = ids[offset:offset + size]
+        chunk = ids[offset : offset + size]
         r = self.renderer(request, api)
-        issues = [r.issue(self.world.issues[i], sel, expand=q["expand"],
-                          changelog_cap=self.limits.search_changelog) for i in chunk]
+        issues = [
+            r.issue(
+                self.world.issues[i],
+                sel,
+                expand=q["expand"],
+                changelog_cap=self.limits.search_changelog,
+            )
+            for i in chunk
+        ]
         out: dict[str, Any] = {"issues": issues}
         if offset + len(chunk) < len(ids):
             out["nextPageToken"] = make_token(jql, offset + len(chunk))
@@ -472,8 +536,9 @@ class JiraApp:
         return json_response(out)
 
     @staticmethod
-    def top_level_expand(out: dict[str, Any], r: Renderer, expand: frozenset[str],
-                         issues: list[dict[str, Any]]) -> None:
+    def top_level_expand(
+        out: dict[str, Any], r: Renderer, expand: frozenset[str], issues: list[dict[str, Any]]
+    ) -> None:
         used = {k for i in issues for k in i.get("fields", {})}
         if "names" in expand:
             names = r.field_names()
@@ -495,8 +560,9 @@ class JiraApp:
     def board_or_404(self, board_id: int) -> Any:
         board = self.world.boards.get(board_id)
         if board is None:
-            raise BadRequest("Board does not exist or you do not have permission to see it.",
-                             status=404)
+            raise BadRequest(
+                "Board does not exist or you do not have permission to see it.", status=404
+            )
         return board
 
     def agile_paging(self, request: Request) -> tuple[int, int]:
@@ -536,11 +602,11 @@ class JiraApp:
         if board.type != "scrum":
             raise BadRequest("The board does not support sprints")
         start, size = self.agile_paging(request)
-        states = {s.strip().lower() for s in request.args.get("state", "").split(",")
-                  if s.strip()}
+        states = {s.strip().lower() for s in request.args.get("state", "").split(",") if s.strip()}
         order = {"closed": 0, "active": 1, "future": 2}
-        sprints = sorted((self.world.sprints[s] for s in board.sprint_ids),
-                         key=lambda s: (order[s.state], s.id))
+        sprints = sorted(
+            (self.world.sprints[s] for s in board.sprint_ids), key=lambda s: (order[s.state], s.id)
+        )
         r = self.renderer(request)
         values = [r.sprint(s) for s in sprints if not states or s.state in states]
         return json_response(self.page(values, start, size))
@@ -548,8 +614,11 @@ class JiraApp:
     def on_sprint(self, request: Request, sprint_id: int) -> Response:
         sprint = self.world.sprints.get(sprint_id)
         if sprint is None:
-            raise BadRequest(f"Sprint with id {sprint_id} does not exist or you do not have "
-                             f"permission to see it.", status=404)
+            raise BadRequest(
+                f"Sprint with id {sprint_id} does not exist or you do not have "
+                f"permission to see it.",
+                status=404,
+            )
         return json_response(self.renderer(request).sprint(sprint))
 
     def on_board_epics(self, request: Request, board_id: int) -> Response:
@@ -557,9 +626,13 @@ class JiraApp:
         start, size = self.agile_paging(request)
         done = request.args.get("done")
         r = self.renderer(request)
-        epics = [i for i in self.world.issues.values()
-                 if i.project_id == board.project_id and i.type_id == cat.EPIC.id
-                 and self.world.visible(i)]
+        epics = [
+            i
+            for i in self.world.issues.values()
+            if i.project_id == board.project_id
+            and i.type_id == cat.EPIC.id
+            and self.world.visible(i)
+        ]
         epics.sort(key=lambda i: i.rank)
         if done is not None:
             want = done.lower() == "true"
@@ -571,8 +644,9 @@ class JiraApp:
         start, size = self.agile_paging(request)
         released = request.args.get("released")
         r = self.renderer(request)
-        versions = [self.world.versions[v]
-                    for v in self.world.projects[board.project_id].version_ids]
+        versions = [
+            self.world.versions[v] for v in self.world.projects[board.project_id].version_ids
+        ]
         if released is not None:
             versions = [v for v in versions if v.released == (released.lower() == "true")]
         return json_response(self.page([r.agile_version(v) for v in versions], start, size))
@@ -585,8 +659,9 @@ class JiraApp:
 
     def on_ctl_restrict(self, request: Request) -> Response:
         data = self.body(request)
-        ids = self.emu.mutate.restrict(str(data.get("issue", "")),
-                                       bool(data.get("restricted", True)))
+        ids = self.emu.mutate.restrict(
+            str(data.get("issue", "")), bool(data.get("restricted", True))
+        )
         return json_response({"ids": [str(i) for i in ids]})
 
     def on_ctl_clock(self, request: Request) -> Response:
@@ -602,16 +677,28 @@ class JiraApp:
         truth = self.emu.truth
         sprints = {}
         for sid, s in truth.sprints.items():
-            sprints[str(sid)] = {k: (sorted(v) if isinstance(v, frozenset) else
-                                     v.isoformat() if isinstance(v, datetime) else v)
-                                 for k, v in s.__dict__.items()}
-        return json_response({
-            "issues": len(self.world.issues), "visible": len(truth.visible_ids),
-            "deleted": sorted(truth.deleted), "moved": truth.moved,
-            "restricted": sorted(truth.restricted), "planted": truth.planted,
-            "sprints": sprints,
-            "min_search_pages": truth.min_search_pages(),
-        })
+            sprints[str(sid)] = {
+                k: (
+                    sorted(v)
+                    if isinstance(v, frozenset)
+                    else v.isoformat()
+                    if isinstance(v, datetime)
+                    else v
+                )
+                for k, v in s.__dict__.items()
+            }
+        return json_response(
+            {
+                "issues": len(self.world.issues),
+                "visible": len(truth.visible_ids),
+                "deleted": sorted(truth.deleted),
+                "moved": truth.moved,
+                "restricted": sorted(truth.restricted),
+                "planted": truth.planted,
+                "sprints": sprints,
+                "min_search_pages": truth.min_search_pages(),
+            }
+        )
 
     def on_ctl_truth_issue(self, request: Request, ref: str) -> Response:
         try:

@@ -176,16 +176,18 @@ SYS = "com.atlassian.jira.plugin.system.customfieldtypes:"
 JPO = "com.atlassian.jpo:"
 
 CLOUD_FIELDS = FieldSet(
-    estimate=CustomField("customfield_10016", "Story point estimate", GH + "jsw-story-points",
-                         "number"),
+    estimate=CustomField(
+        "customfield_10016", "Story point estimate", GH + "jsw-story-points", "number"
+    ),
     sprint=CustomField("customfield_10020", "Sprint", GH + "gh-sprint", "array", "json"),
-    flagged=CustomField("customfield_10021", "Flagged", SYS + "multicheckboxes", "array",
-                        "option"),
+    flagged=CustomField("customfield_10021", "Flagged", SYS + "multicheckboxes", "array", "option"),
     rank=CustomField("customfield_10019", "Rank", GH + "gh-lexo-rank", "any"),
-    target_start=CustomField("customfield_10022", "Target start",
-                             JPO + "jpo-custom-field-baseline-start", "date"),
-    target_end=CustomField("customfield_10023", "Target end",
-                           JPO + "jpo-custom-field-baseline-end", "date"),
+    target_start=CustomField(
+        "customfield_10022", "Target start", JPO + "jpo-custom-field-baseline-start", "date"
+    ),
+    target_end=CustomField(
+        "customfield_10023", "Target end", JPO + "jpo-custom-field-baseline-end", "date"
+    ),
     start_date=CustomField("customfield_10015", "Start date", SYS + "datepicker", "date"),
     epic_link=None,
     epic_name=None,
@@ -196,13 +198,14 @@ CLOUD_FIELDS = FieldSet(
 DC_FIELDS = FieldSet(
     estimate=CustomField("customfield_10106", "Story Points", SYS + "float", "number"),
     sprint=CustomField("customfield_10104", "Sprint", GH + "gh-sprint", "array", "string"),
-    flagged=CustomField("customfield_10100", "Flagged", SYS + "multicheckboxes", "array",
-                        "option"),
+    flagged=CustomField("customfield_10100", "Flagged", SYS + "multicheckboxes", "array", "option"),
     rank=CustomField("customfield_10105", "Rank", GH + "gh-lexo-rank", "any"),
-    target_start=CustomField("customfield_10107", "Target start",
-                             JPO + "jpo-custom-field-baseline-start", "date"),
-    target_end=CustomField("customfield_10108", "Target end",
-                           JPO + "jpo-custom-field-baseline-end", "date"),
+    target_start=CustomField(
+        "customfield_10107", "Target start", JPO + "jpo-custom-field-baseline-start", "date"
+    ),
+    target_end=CustomField(
+        "customfield_10108", "Target end", JPO + "jpo-custom-field-baseline-end", "date"
+    ),
     start_date=None,
     epic_link=CustomField("customfield_10101", "Epic Link", GH + "gh-epic-link", "any"),
     epic_name=CustomField("customfield_10102", "Epic Name", GH + "gh-epic-label", "string"),

@@ -23,9 +23,15 @@ class JiraEmulator:
     the emulated now stamped on those changes; `truth` is what a correct sync must arrive at.
     """
 
-    def __init__(self, spec: OrgSpec | None = None, flavour: Flavour = "cloud", *,
-                 faults: FaultPlan | None = None, requests: RequestLog | None = None,
-                 limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        spec: OrgSpec | None = None,
+        flavour: Flavour = "cloud",
+        *,
+        faults: FaultPlan | None = None,
+        requests: RequestLog | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
         self.spec = spec if spec is not None else OrgSpec()
@@ -34,12 +40,14 @@ class JiraEmulator:
         self.clock = Clock(self.spec.now)
         self.faults = faults if faults is not None else FaultPlan()
         self.requests = requests if requests is not None else RequestLog()
-        self.limits = limits if limits is not None else \
-            Limits.for_flavour(flavour, self.spec.dc_max_results)
+        self.limits = (
+            limits if limits is not None else Limits.for_flavour(flavour, self.spec.dc_max_results)
+        )
         self.mutate = Mutator(self.world, self.clock)
         self.search = Searcher(self.world, self.clock)
-        self.truth = Truth(self.world, self.clock, self.limits.search_page,
-                           self.limits.search_page_id_only)
+        self.truth = Truth(
+            self.world, self.clock, self.limits.search_page, self.limits.search_page_id_only
+        )
         secret = hashlib.sha256(f"pulse-jira:{self.spec.seed}:{flavour}".encode()).hexdigest()
         me = self.world.users[self.world.me]
         if flavour == "cloud":
@@ -64,5 +72,6 @@ class JiraEmulator:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
         """An (unstarted) loopback server for this emulator; use it as a context manager."""
-        return EmulatorServer(self.app, host=host, port=port, faults=self.faults,
-                              requests=self.requests)
+        return EmulatorServer(
+            self.app, host=host, port=port, faults=self.faults, requests=self.requests
+        )

@@ -195,20 +195,25 @@ def parse(jql: str) -> Query:
     try:
         tree = _PARSER.parse(jql)
     except UnexpectedEOF:
-        raise JqlError(f"Error in the JQL Query: Expecting either a value, list or function "
-                       f"but got end of query. (line 1, character {len(jql) + 1})") from None
+        raise JqlError(
+            f"Error in the JQL Query: Expecting either a value, list or function "
+            f"but got end of query. (line 1, character {len(jql) + 1})"
+        ) from None
     except UnexpectedCharacters as e:
         pos = e.pos_in_stream or 0
-        raise JqlError(f"Error in the JQL Query: The character '{jql[pos]}' is a "
-                       f"reserved JQL character. You must enclose it in a string or use the "
-                       f"escape '\\u{ord(jql[pos]):04x}' instead. (line {e.line}, "
-                       f"character {e.column})") from None
+        raise JqlError(
+            f"Error in the JQL Query: The character '{jql[pos]}' is a "
+            f"reserved JQL character. You must enclose it in a string or use the "
+            f"escape '\\u{ord(jql[pos]):04x}' instead. (line {e.line}, "
+            f"character {e.column})"
+        ) from None
     except UnexpectedToken as e:
         got = "end of query" if e.token.type == "$END" else f"'{e.token}'"
-        raise JqlError(f"Error in the JQL Query: Expecting operator but got {got}. The valid "
-                       f"operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', "
-                       f"'NOT IN', 'IS' and 'IS NOT'. (line {e.line}, character {e.column})"
-                       ) from None
+        raise JqlError(
+            f"Error in the JQL Query: Expecting operator but got {got}. The valid "
+            f"operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', "
+            f"'NOT IN', 'IS' and 'IS NOT'. (line {e.line}, character {e.column})"
+        ) from None
     except UnexpectedInput as e:  # pragma: no cover - other lark errors
         raise JqlError(f"Error in the JQL Query: {e}") from None
     result: Query = _Build().transform(tree)
@@ -218,16 +223,28 @@ def parse(jql: str) -> Query:
 # ------------------------------------------------------------------ evaluation
 Pred = Callable[[Issue], bool]
 
-DATE_FIELDS = {"created": "created", "createddate": "created", "updated": "updated",
-               "updateddate": "updated", "resolved": "resolved", "resolutiondate": "resolved",
-               "statuscategorychangeddate": "statuschanged"}
+DATE_FIELDS = {
+    "created": "created",
+    "createddate": "created",
+    "updated": "updated",
+    "updateddate": "updated",
+    "resolved": "resolved",
+    "resolutiondate": "resolved",
+    "statuscategorychangeddate": "statuschanged",
+}
 REL = re.compile(r"^([+-]?)\s*((?:\d+\s*[wdhm]\s*)+)$", re.I)
 REL_PART = re.compile(r"(\d+)\s*([wdhm])", re.I)
 UNIT = {"w": 7 * DAY, "d": DAY, "h": HOUR, "m": MINUTE}
-ABS_FORMATS = (("%Y-%m-%d %H:%M", True), ("%Y/%m/%d %H:%M", True), ("%Y-%m-%d", False),
-               ("%Y/%m/%d", False))
-DATE_HELP = ("Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', "
-             "'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'.")
+ABS_FORMATS = (
+    ("%Y-%m-%d %H:%M", True),
+    ("%Y/%m/%d %H:%M", True),
+    ("%Y-%m-%d", False),
+    ("%Y/%m/%d", False),
+)
+DATE_HELP = (
+    "Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', "
+    "'yyyy-MM-dd', or a period format e.g. '-5d', '4w 2d'."
+)
 
 
 class Compiler:
@@ -240,8 +257,11 @@ class Compiler:
         self.strict = strict
         self.warnings: list[str] = []
         f = world.fields
-        self.estimate_names = {f.estimate.name.lower(), f"cf[{f.estimate.custom_id}]",
-                               f.estimate.id}
+        self.estimate_names = {
+            f.estimate.name.lower(),
+            f"cf[{f.estimate.custom_id}]",
+            f.estimate.id,
+        }
         self.flag_names = {"flagged", f"cf[{f.flagged.custom_id}]", f.flagged.id}
         self.sprint_names = {"sprint", f"cf[{f.sprint.custom_id}]", f.sprint.id}
         self.epic_link_names = {"epic link", "epiclink"}
@@ -280,8 +300,9 @@ class Compiler:
         return self._set_clause(c, getter, resolver)
 
     # ---- set-valued fields (equality semantics)
-    def _set_field(self, name: str, original: str) -> tuple[Callable[[Issue], Any],
-                                                             Callable[[Operand], set[Any]]]:
+    def _set_field(
+        self, name: str, original: str
+    ) -> tuple[Callable[[Issue], Any], Callable[[Operand], set[Any]]]:
         w = self.w
         if name == "project":
             return (lambda i: (i.project_id,), self._resolve_project)
@@ -295,22 +316,38 @@ class Compiler:
             return (lambda i: i.sprints, self._resolve_sprint)
         if name == "parent":
             if w.flavour == "cloud":
-                return (lambda i: (i.parent,) if i.parent is not None else (),
-                        lambda v: self._resolve_issue(v, "parent"))
-            return (lambda i: (i.parent,) if i.parent is not None and
-                    cat.ISSUE_TYPES[i.type_id].subtask else (),
-                    lambda v: self._resolve_issue(v, "parent"))
+                return (
+                    lambda i: (i.parent,) if i.parent is not None else (),
+                    lambda v: self._resolve_issue(v, "parent"),
+                )
+            return (
+                lambda i: (
+                    (i.parent,)
+                    if i.parent is not None and cat.ISSUE_TYPES[i.type_id].subtask
+                    else ()
+                ),
+                lambda v: self._resolve_issue(v, "parent"),
+            )
         if name in self.epic_link_names:
-            return (lambda i: (i.parent,) if i.parent is not None and
-                    not cat.ISSUE_TYPES[i.type_id].subtask else (),
-                    lambda v: self._resolve_issue(v, "Epic Link"))
+            return (
+                lambda i: (
+                    (i.parent,)
+                    if i.parent is not None and not cat.ISSUE_TYPES[i.type_id].subtask
+                    else ()
+                ),
+                lambda v: self._resolve_issue(v, "Epic Link"),
+            )
         if name in ("labels", "label"):
-            return (lambda i: i.labels, lambda v: {v} if isinstance(v, str) else
-                    self._bad_func(v, original))
+            return (
+                lambda i: i.labels,
+                lambda v: {v} if isinstance(v, str) else self._bad_func(v, original),
+            )
         if name in ("assignee", "reporter", "creator"):
             attr = "assignee" if name == "assignee" else "reporter"
-            return (lambda i: (getattr(i, attr),) if getattr(i, attr) is not None else (),
-                    lambda v: self._resolve_user(v, original))
+            return (
+                lambda i: (getattr(i, attr),) if getattr(i, attr) is not None else (),
+                lambda v: self._resolve_user(v, original),
+            )
         if name in ("fixversion", "fixversions"):
             return (lambda i: i.fix_versions, self._resolve_version)
         if name == "resolution":
@@ -318,15 +355,17 @@ class Compiler:
         if name == "priority":
             return (lambda i: (i.priority,), self._resolve_priority)
         if name in self.flag_names:
-            return (lambda i: ("impediment",) if i.flagged else (),
-                    lambda v: {str(v).lower()} if isinstance(v, str) else set())
+            return (
+                lambda i: ("impediment",) if i.flagged else (),
+                lambda v: {str(v).lower()} if isinstance(v, str) else set(),
+            )
         if name in self.estimate_names:
-            return (lambda i: (i.estimate,) if i.estimate is not None else (),
-                    self._resolve_number)
+            return (lambda i: (i.estimate,) if i.estimate is not None else (), self._resolve_number)
         if name in ("summary", "text", "description"):
             return (self._text_getter(name), lambda v: {str(v)})
-        raise JqlError(f"Field '{original}' does not exist or you do not have permission to "
-                       f"view it.")
+        raise JqlError(
+            f"Field '{original}' does not exist or you do not have permission to view it."
+        )
 
     def _text_getter(self, name: str) -> Callable[[Issue], Any]:
         if name == "summary":
@@ -335,8 +374,9 @@ class Compiler:
             return lambda i: tuple(t for t in (self.w.description_of(i),) if t)
         return lambda i: tuple(t for t in (i.summary, self.w.description_of(i)) if t)
 
-    def _set_clause(self, c: Clause, getter: Callable[[Issue], Any],
-                    resolver: Callable[[Operand], set[Any]]) -> Pred:
+    def _set_clause(
+        self, c: Clause, getter: Callable[[Issue], Any], resolver: Callable[[Operand], set[Any]]
+    ) -> Pred:
         op = c.op
         if op in ("~", "!~"):
             words = [x.lower() for x in re.findall(r"\w+", str(c.values[0]))]
@@ -362,8 +402,7 @@ class Compiler:
         if op in ("=", "in"):
             return lambda i: any(v in wanted for v in getter(i))
         if op in ("!=", "not in"):
-            return lambda i: bool(_present(getter(i))) and not any(v in wanted
-                                                                   for v in getter(i))
+            return lambda i: bool(_present(getter(i))) and not any(v in wanted for v in getter(i))
         raise JqlError(f"The operator '{op}' is not supported by the '{c.field}' field.")
 
     # ---- resolvers
@@ -418,8 +457,11 @@ class Compiler:
     def _resolve_sprint(self, v: Operand) -> set[Any]:
         sprints = self.w.sprints.values()
         if isinstance(v, Func):
-            states = {"opensprints": ("active", "future"), "closedsprints": ("closed",),
-                      "futuresprints": ("future",)}.get(v.name)
+            states = {
+                "opensprints": ("active", "future"),
+                "closedsprints": ("closed",),
+                "futuresprints": ("future",),
+            }.get(v.name)
             if states is None:
                 return self._bad_func(v, "sprint")
             return {s.id for s in sprints if s.state in states}
@@ -451,8 +493,10 @@ class Compiler:
             return self._bad_func(v, fld)
         if isinstance(v, str):
             for u in self.w.users:
-                if v in (u.account_id, u.name, u.key, u.email) or v.lower() == \
-                        u.display_name.lower():
+                if (
+                    v in (u.account_id, u.name, u.key, u.email)
+                    or v.lower() == u.display_name.lower()
+                ):
                     return {u.index}
             self._missing(v, fld)
         return set()
@@ -569,8 +613,7 @@ class Compiler:
             if not m:
                 raise JqlError(f"Function '{f.name}' has an invalid argument '{f.args[0]}'.")
             sign = -1 if m.group(1) == "-" else 1
-            offset = sign * sum(int(n) * UNIT[u.lower()] for n, u in REL_PART.findall(
-                m.group(2)))
+            offset = sign * sum(int(n) * UNIT[u.lower()] for n, u in REL_PART.findall(m.group(2)))
         day0 = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
         if f.name == "now":
             return self.now + offset
@@ -622,8 +665,7 @@ class Compiler:
             empty = op in ("is", "=")
             return lambda i: (i.duedate is None) == empty
         if op in ("in", "not in"):
-            days = {local_date(self.instant(v, c.field), self.w.user_timezone)
-                    for v in c.values}
+            days = {local_date(self.instant(v, c.field), self.w.user_timezone) for v in c.values}
             if op == "in":
                 return lambda i: i.duedate in days
             return lambda i: i.duedate is not None and i.duedate not in days
@@ -638,27 +680,36 @@ class Compiler:
         n = name.lower()
         w = self.w
         keys: dict[str, Callable[[Issue], Any]] = {
-            "created": lambda i: i.created, "createddate": lambda i: i.created,
-            "updated": lambda i: i.updated, "updateddate": lambda i: i.updated,
+            "created": lambda i: i.created,
+            "createddate": lambda i: i.created,
+            "updated": lambda i: i.updated,
+            "updateddate": lambda i: i.updated,
             "id": lambda i: i.id,
             "key": lambda i: (w.projects[i.project_id].key, _key_number(i.key)),
             "issuekey": lambda i: (w.projects[i.project_id].key, _key_number(i.key)),
-            "duedate": lambda i: i.duedate, "due": lambda i: i.duedate,
-            "resolved": lambda i: i.resolved_at, "resolutiondate": lambda i: i.resolved_at,
-            "priority": lambda i: i.priority, "summary": lambda i: i.summary.lower(),
-            "rank": lambda i: i.rank, "project": lambda i: w.projects[i.project_id].key,
+            "duedate": lambda i: i.duedate,
+            "due": lambda i: i.duedate,
+            "resolved": lambda i: i.resolved_at,
+            "resolutiondate": lambda i: i.resolved_at,
+            "priority": lambda i: i.priority,
+            "summary": lambda i: i.summary.lower(),
+            "rank": lambda i: i.rank,
+            "project": lambda i: w.projects[i.project_id].key,
             "issuetype": lambda i: cat.ISSUE_TYPES[i.type_id].name,
             "type": lambda i: cat.ISSUE_TYPES[i.type_id].name,
             "status": lambda i: cat.STATUSES[i.status].name,
-            "assignee": lambda i: w.users[i.assignee].display_name if i.assignee is not None
-            else None,
+            "assignee": lambda i: (
+                w.users[i.assignee].display_name if i.assignee is not None else None
+            ),
         }
         if n in keys:
             return keys[n]
         if n in self.estimate_names:
             return lambda i: i.estimate
-        if n in ("labels", "sprint", "fixversion", "statuscategory", "parent") or \
-                n in self.sprint_names:
+        if (
+            n in ("labels", "sprint", "fixversion", "statuscategory", "parent")
+            or n in self.sprint_names
+        ):
             raise JqlError(f"Not able to sort using field '{name}'.")
         raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
 
@@ -672,13 +723,18 @@ def _key_number(key: str) -> int:
 
 
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
 }
 
 
-def evaluate(world: World, jql: str, now_ms: int, *, strict: bool = True,
-             max_order_fields: int | None = None) -> tuple[list[int], list[str]]:
+def evaluate(
+    world: World, jql: str, now_ms: int, *, strict: bool = True, max_order_fields: int | None = None
+) -> tuple[list[int], list[str]]:
     """Matching visible issue ids in query order, plus warnings (non-strict validation)."""
     query = parse(jql)
     comp = Compiler(world, now_ms, strict)

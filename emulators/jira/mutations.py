@@ -39,18 +39,19 @@ class Mutator:
     def _issue(self, key_or_id: str | int) -> Issue:
         issue = self.world.lookup(str(key_or_id))
         if issue is None:
-            raise MutationError("Issue does not exist or you do not have permission to see it.",
-                                status=404)
+            raise MutationError(
+                "Issue does not exist or you do not have permission to see it.", status=404
+            )
         return issue
 
-    def _record(self, issue: Issue, changes: list[Change], at: int | None = None,
-                author: int | None = None) -> History | None:
+    def _record(
+        self, issue: Issue, changes: list[Change], at: int | None = None, author: int | None = None
+    ) -> History | None:
         if not changes:
             return None
         w = self.world
         when = self.clock.now_ms() if at is None else at
-        hist = History(w.next_history_id, when, w.me if author is None else author,
-                       tuple(changes))
+        hist = History(w.next_history_id, when, w.me if author is None else author, tuple(changes))
         w.next_history_id += 1
         issue.histories.append(hist)
         issue.updated = max(issue.updated, when)
@@ -80,8 +81,14 @@ class Mutator:
         return (p.id, p.key)
 
     # ------------------------------------------------------------------ mutations
-    def transition(self, key_or_id: str | int, to_status: str, *, at: int | None = None,
-                   author: int | None = None) -> Issue:
+    def transition(
+        self,
+        key_or_id: str | int,
+        to_status: str,
+        *,
+        at: int | None = None,
+        author: int | None = None,
+    ) -> Issue:
         """Move an issue to `to_status` (name or id); sets/clears the resolution like Jira."""
         with self.world.lock:
             issue = self._issue(key_or_id)
@@ -101,13 +108,24 @@ class Mutator:
             self._record(issue, changes, when, author)
             return issue
 
-    def edit(self, key_or_id: str | int, *, summary: str = _UNSET, story_points: Any = _UNSET,
-             sprint_ids: Iterable[int] | None = _UNSET, flagged: bool = _UNSET,
-             duedate: str | date | None = _UNSET, parent: str | int | None = _UNSET,
-             assignee: str | int | None = _UNSET, labels: Iterable[str] = _UNSET,
-             fix_versions: Iterable[int | str] = _UNSET, description: str | None = _UNSET,
-             target_end: str | date | None = _UNSET, at: int | None = None,
-             author: int | None = None) -> Issue:
+    def edit(
+        self,
+        key_or_id: str | int,
+        *,
+        summary: str = _UNSET,
+        story_points: Any = _UNSET,
+        sprint_ids: Iterable[int] | None = _UNSET,
+        flagged: bool = _UNSET,
+        duedate: str | date | None = _UNSET,
+        parent: str | int | None = _UNSET,
+        assignee: str | int | None = _UNSET,
+        labels: Iterable[str] = _UNSET,
+        fix_versions: Iterable[int | str] = _UNSET,
+        description: str | None = _UNSET,
+        target_end: str | date | None = _UNSET,
+        at: int | None = None,
+        author: int | None = None,
+    ) -> Issue:
         """Change fields; each changed field becomes one item of a single new history."""
         with self.world.lock:
             issue = self._issue(key_or_id)
@@ -174,8 +192,14 @@ class Mutator:
                 return vid
         raise MutationError(f"Version '{ref}' is not valid.", "fixVersions")
 
-    def _set_sprints(self, issue: Issue, sprint_ids: Iterable[int], when: int,
-                     author: int | None, changes: list[Change]) -> None:
+    def _set_sprints(
+        self,
+        issue: Issue,
+        sprint_ids: Iterable[int],
+        when: int,
+        author: int | None,
+        changes: list[Change],
+    ) -> None:
         new = tuple(sorted({int(s) for s in sprint_ids}))
         for sid in new:
             if sid not in self.world.sprints:
@@ -194,8 +218,7 @@ class Mutator:
                 kid.sprints = new
                 self._record(kid, [Change("sprint", old, new)], when, author)
 
-    def _set_parent(self, issue: Issue, ref: tuple[int, str] | None,
-                    changes: list[Change]) -> None:
+    def _set_parent(self, issue: Issue, ref: tuple[int, str] | None, changes: list[Change]) -> None:
         new_id = ref[0] if ref else None
         if new_id == issue.parent:
             return
@@ -204,8 +227,7 @@ class Mutator:
         if ref is not None:
             target = self.world.issues[ref[0]]
             if target.type_id != cat.EPIC.id:
-                raise MutationError("Only an epic can be the parent of a standard issue.",
-                                    "parent")
+                raise MutationError("Only an epic can be the parent of a standard issue.", "parent")
         old_ref = None
         if issue.parent is not None:
             old = self.world.issues.get(issue.parent)
@@ -217,13 +239,24 @@ class Mutator:
         if new_id is not None:
             self.world.add_child(new_id, issue.id)
 
-    def create(self, project: str, *, type: str = "Story", summary: str | None = None,
-               story_points: float | None = None, sprint_ids: Iterable[int] = (),
-               flagged: bool = False, duedate: str | date | None = None,
-               parent: str | int | None = None, assignee: str | int | None = None,
-               labels: Iterable[str] = (), fix_versions: Iterable[int | str] = (),
-               description: str | None = None, status: str | None = None,
-               at: int | None = None) -> Issue:
+    def create(
+        self,
+        project: str,
+        *,
+        type: str = "Story",
+        summary: str | None = None,
+        story_points: float | None = None,
+        sprint_ids: Iterable[int] = (),
+        flagged: bool = False,
+        duedate: str | date | None = None,
+        parent: str | int | None = None,
+        assignee: str | int | None = None,
+        labels: Iterable[str] = (),
+        fix_versions: Iterable[int | str] = (),
+        description: str | None = None,
+        status: str | None = None,
+        at: int | None = None,
+    ) -> Issue:
         """Create an issue; values given at creation produce no changelog, as in Jira."""
         w = self.world
         with w.lock:
@@ -246,15 +279,33 @@ class Mutator:
                 if sid not in w.sprints:
                     raise MutationError(f"Sprint with id {sid} does not exist.", "sprint")
             issue = Issue(
-                id=w.next_issue_id, key=f"{proj.key}-{proj.next_number}", project_id=proj.id,
-                type_id=itype.id, created=when, updated=when, summary=summary,
-                status=cat.TODO.id, resolution=None, resolved_at=None, status_changed_at=when,
+                id=w.next_issue_id,
+                key=f"{proj.key}-{proj.next_number}",
+                project_id=proj.id,
+                type_id=itype.id,
+                created=when,
+                updated=when,
+                summary=summary,
+                status=cat.TODO.id,
+                resolution=None,
+                resolved_at=None,
+                status_changed_at=when,
                 estimate=None if story_points is None else float(story_points),
-                sprints=sprints, flagged=flagged, parent=pref[0] if pref else None,
-                assignee=self._user(assignee), reporter=w.me, duedate=_day(duedate),
-                labels=tuple(sorted(set(labels))), fix_versions=(), target_start=None,
-                target_end=None, priority="3", rank=w.next_issue_id, histories=[],
-                description=description)
+                sprints=sprints,
+                flagged=flagged,
+                parent=pref[0] if pref else None,
+                assignee=self._user(assignee),
+                reporter=w.me,
+                duedate=_day(duedate),
+                labels=tuple(sorted(set(labels))),
+                fix_versions=(),
+                target_start=None,
+                target_end=None,
+                priority="3",
+                rank=w.next_issue_id,
+                histories=[],
+                description=description,
+            )
             issue.fix_versions = tuple(sorted(self._version_id(issue, v) for v in fix_versions))
             w.next_issue_id += 1
             proj.next_number += 1
@@ -272,8 +323,11 @@ class Mutator:
         w = self.world
         with w.lock:
             issue = self._issue(key_or_id)
-            gone = [issue.id] + [k for k in w.children.get(issue.id, [])
-                                 if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask]
+            gone = [issue.id] + [
+                k
+                for k in w.children.get(issue.id, [])
+                if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask
+            ]
             for iid in gone:
                 victim = w.issues.pop(iid)
                 w.deleted[iid] = victim.key
@@ -305,8 +359,11 @@ class Mutator:
                 return issue
             if cat.ISSUE_TYPES[issue.type_id].subtask:
                 raise MutationError("Move the parent; sub-tasks move with it.", "project")
-            moving = [issue] + [w.issues[k] for k in w.children.get(issue.id, [])
-                                if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask]
+            moving = [issue] + [
+                w.issues[k]
+                for k in w.children.get(issue.id, [])
+                if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask
+            ]
             when = self.clock.now_ms()
             for item in moving:
                 old_key, old_project = item.key, item.project_id
@@ -320,8 +377,11 @@ class Mutator:
                     if v == old_key:
                         w.moved[k] = new_key
                 w.moved[old_key] = new_key
-                self._record(item, [Change("key", old_key, new_key),
-                                    Change("project", old_project, proj.id)], when)
+                self._record(
+                    item,
+                    [Change("key", old_key, new_key), Change("project", old_project, proj.id)],
+                    when,
+                )
             return issue
 
     def restrict(self, key_or_id: str | int, restricted: bool = True) -> list[int]:
@@ -331,21 +391,28 @@ class Mutator:
             issue = w.lookup(str(key_or_id))
             if issue is None:
                 raise MutationError("Issue does not exist.", status=404)
-            ids = [issue.id] + [k for k in w.children.get(issue.id, [])
-                                if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask]
+            ids = [issue.id] + [
+                k
+                for k in w.children.get(issue.id, [])
+                if k in w.issues and cat.ISSUE_TYPES[w.issues[k].type_id].subtask
+            ]
             for iid in ids:
                 w.issues[iid].restricted = restricted
             w.touch()
             return ids
 
-    def link(self, from_key: str | int, to_key: str | int, link_type: str = "Blocks",
-             at: int | None = None) -> None:
+    def link(
+        self,
+        from_key: str | int,
+        to_key: str | int,
+        link_type: str = "Blocks",
+        at: int | None = None,
+    ) -> None:
         """Link two issues (`from` blocks/relates to `to`); both get a Link history item."""
         w = self.world
         with w.lock:
             a, b = self._issue(from_key), self._issue(to_key)
-            ltype = next((t for t in cat.LINK_TYPES.values()
-                          if link_type in (t.id, t.name)), None)
+            ltype = next((t for t in cat.LINK_TYPES.values() if link_type in (t.id, t.name)), None)
             if ltype is None:
                 raise MutationError(f"No issue link type named '{link_type}'.", "type")
             when = self.clock.now_ms() if at is None else at

@@ -34,21 +34,75 @@ from emulators.jira.plant import plant_risks
 from emulators.jira.timefmt import DAY, HOUR, MINUTE, date_add, local_date, to_ms, zone
 
 PROJECT_KEYS = ("WEB", "MOB", "API", "OPS", "DATA", "PAY", "CORE", "INFRA", "SEC", "DOCS")
-PROJECT_NAMES = ("Web Platform", "Mobile Apps", "Public API", "Operations", "Data Platform",
-                 "Payments", "Core Services", "Infrastructure", "Security", "Documentation")
-FIRST = ("Alice", "Bob", "Chen", "Dana", "Élodie", "Farid", "Grace", "Hiro", "Ines", "José",
-         "Kofi", "Łukasz", "Mia", "Ngọc", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Zoë")
-LAST = ("Ng", "Smith", "Okafor", "García", "Müller", "Tanaka", "Kowalski", "Haddad", "Silva",
-        "Novak", "Andersen", "Dubois")
+PROJECT_NAMES = (
+    "Web Platform",
+    "Mobile Apps",
+    "Public API",
+    "Operations",
+    "Data Platform",
+    "Payments",
+    "Core Services",
+    "Infrastructure",
+    "Security",
+    "Documentation",
+)
+FIRST = (
+    "Alice",
+    "Bob",
+    "Chen",
+    "Dana",
+    "Élodie",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "José",
+    "Kofi",
+    "Łukasz",
+    "Mia",
+    "Ngọc",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Zoë",
+)
+LAST = (
+    "Ng",
+    "Smith",
+    "Okafor",
+    "García",
+    "Müller",
+    "Tanaka",
+    "Kowalski",
+    "Haddad",
+    "Silva",
+    "Novak",
+    "Andersen",
+    "Dubois",
+)
 POINTS = (1.0, 2.0, 3.0, 3.0, 5.0, 5.0, 8.0, 13.0, 0.5)
 LABELS = ("frontend", "backend", "tech-debt", "customer", "security", "performance", "a11y")
-GOALS = ("Ship the checkout revamp", "Stabilise releases", "Reduce p95 latency", "", "Close the "
-         "audit findings", "Onboarding improvements")
+GOALS = (
+    "Ship the checkout revamp",
+    "Stabilise releases",
+    "Reduce p95 latency",
+    "",
+    "Close the audit findings",
+    "Onboarding improvements",
+)
 
 SET, ADD, REMOVE, LINK = 0, 1, 2, 3
 
-RISKS = ("overdue_epic", "forecast_late_epic", "stalled_epic", "blocked_epic", "scope_growth",
-         "unestimated")
+RISKS = (
+    "overdue_epic",
+    "forecast_late_epic",
+    "stalled_epic",
+    "blocked_epic",
+    "scope_growth",
+    "unestimated",
+)
 
 
 @dataclass(frozen=True)
@@ -144,8 +198,18 @@ class _Generator:
         if app:
             account = "557058:" + f"{self.rng.getrandbits(128):032x}"
         email = f"{login}@acme.test" if not app else ""
-        self.users.append(User(idx, account, login, f"JIRAUSER{10000 + idx}", display, email,
-                               self.spec.user_timezone, app))
+        self.users.append(
+            User(
+                idx,
+                account,
+                login,
+                f"JIRAUSER{10000 + idx}",
+                display,
+                email,
+                self.spec.user_timezone,
+                app,
+            )
+        )
         return idx
 
     def build_people(self) -> None:
@@ -166,13 +230,13 @@ class _Generator:
                 team.append(self._user(f"{first} {last}", login))
             workflow: tuple[str, ...] = (cat.IN_PROGRESS.id, cat.IN_REVIEW.id, cat.DONE.id)
             if i == 1:
-                workflow = (cat.IN_PROGRESS.id, cat.IN_REVIEW.id, cat.READY_FOR_QA.id,
-                            cat.DONE.id)
+                workflow = (cat.IN_PROGRESS.id, cat.IN_REVIEW.id, cat.READY_FOR_QA.id, cat.DONE.id)
             proj = Project(10000 + i, key, name, team[0], team, workflow=workflow)
             self.projects[proj.id] = proj
             kanban = i >= spec.projects - n_kanban
-            boards = [("kanban" if kanban else "scrum", f"{key} {'Kanban' if kanban else 'Scrum'}"
-                       " board")]
+            boards = [
+                ("kanban" if kanban else "scrum", f"{key} {'Kanban' if kanban else 'Scrum'} board")
+            ]
             if spec.projects == 1 or (n_kanban == 0 and i == 0):
                 boards.append(("kanban", f"{key} Support Kanban"))
             for btype, bname in boards:
@@ -189,7 +253,8 @@ class _Generator:
         rng = self.rng
         # anchor: the first Monday 10:00 (user zone) after the span start, staggered per board
         d = datetime.fromtimestamp(self.span_start / 1000, self.tz).replace(
-            hour=10, minute=0, second=0, microsecond=0)
+            hour=10, minute=0, second=0, microsecond=0
+        )
         d += timedelta(days=(7 - d.weekday()) % 7 + (board.id % 3) * 2)
         planned = to_ms(d)
         slots: list[_Slot] = []
@@ -207,18 +272,21 @@ class _Generator:
                 if future_left <= 0:
                     break
                 future_left -= 1
-                sp = Sprint(next_id, board.id, name, "future", None, None, None, goal,
-                            start - 10 * DAY)
+                sp = Sprint(
+                    next_id, board.id, name, "future", None, None, None, goal, start - 10 * DAY
+                )
                 slots.append(_Slot(sp, start, end, False))
             elif end < self.now - 12 * HOUR:
                 complete = end + rng.randrange(-3 * HOUR, 10 * HOUR)
-                sp = Sprint(next_id, board.id, name, "closed", start, end, complete, goal,
-                            start - 10 * DAY)
+                sp = Sprint(
+                    next_id, board.id, name, "closed", start, end, complete, goal, start - 10 * DAY
+                )
                 slots.append(_Slot(sp, start, complete, True))
                 prev_complete = complete
             else:
-                sp = Sprint(next_id, board.id, name, "active", start, end, None, goal,
-                            start - 10 * DAY)
+                sp = Sprint(
+                    next_id, board.id, name, "active", start, end, None, goal, start - 10 * DAY
+                )
                 slots.append(_Slot(sp, start, max(end, self.now + DAY), False))
                 prev_complete = max(end, self.now + DAY)
             self.sprints[sp.id] = sp
@@ -236,9 +304,16 @@ class _Generator:
             release = self.span_start + (j + 1) * 35 * DAY
             rdate = local_date(release, self.spec.user_timezone)
             released = release < self.now - DAY and j != count - 3
-            v = Version(next_id, proj.id, f"{proj.key.lower()}-{1 + j // 4}.{j % 4}",
-                        f"Release train {j + 1} for {proj.name}", released, j == 0, rdate,
-                        local_date(release - 35 * DAY, self.spec.user_timezone))
+            v = Version(
+                next_id,
+                proj.id,
+                f"{proj.key.lower()}-{1 + j // 4}.{j % 4}",
+                f"Release train {j + 1} for {proj.name}",
+                released,
+                j == 0,
+                rdate,
+                local_date(release - 35 * DAY, self.spec.user_timezone),
+            )
             self.versions[v.id] = v
             proj.version_ids.append(v.id)
             next_id += 1
@@ -298,8 +373,9 @@ class _Generator:
         self.plans.extend(subs)
 
     # ---------------------------------------------------------------- helpers
-    def _dur(self, median_h: float, sigma: float = 0.9, lo: int = 5 * MINUTE,
-             hi: int = 12 * DAY) -> int:
+    def _dur(
+        self, median_h: float, sigma: float = 0.9, lo: int = 5 * MINUTE, hi: int = 12 * DAY
+    ) -> int:
         """A log-normal duration in ms; 10% of steps are same-day quick moves."""
         if self.rng.random() < 0.10:
             return self.rng.randrange(2 * MINUTE, 40 * MINUTE)
@@ -324,8 +400,9 @@ class _Generator:
         i = bisect.bisect_right(starts, t)
         return i if i < len(starts) else None
 
-    def _work(self, plan: _Plan, t: int, author: int, allow_bounce: bool = True,
-              pace: float = 1.0) -> int | None:
+    def _work(
+        self, plan: _Plan, t: int, author: int, allow_bounce: bool = True, pace: float = 1.0
+    ) -> int | None:
         """Move an issue through its workflow from time t; returns when it was last done.
 
         `pace` stretches the working steps (slow work is what carries over across sprints).
@@ -359,8 +436,7 @@ class _Generator:
                 done_at = t
                 break
             t += int(self._dur(26 if status == cat.IN_PROGRESS.id else 14) * pace)
-            if status == cat.IN_REVIEW.id and allow_bounce and bounces < 3 \
-                    and rng.random() < 0.3:
+            if status == cat.IN_REVIEW.id and allow_bounce and bounces < 3 and rng.random() < 0.3:
                 bounces += 1
                 i = steps.index(cat.IN_PROGRESS.id) if cat.IN_PROGRESS.id in steps else i
                 continue
@@ -386,8 +462,9 @@ class _Generator:
                 epics_by_project.setdefault(plan.project.id, []).append(plan)
         created_by_project: dict[int, list[int]] = {}
         candidates = [p for p in self.plans if p.type in (cat.STORY, cat.TASK, cat.BUG)]
-        n_heavy = spec.heavy_issues if spec.heavy_issues is not None else \
-            max(2, spec.issues // 2500)
+        n_heavy = (
+            spec.heavy_issues if spec.heavy_issues is not None else max(2, spec.issues // 2500)
+        )
         for p in rng.sample(candidates, min(n_heavy, len(candidates))):
             p.heavy = True
         adversarial = list(text.ADVERSARIAL) if spec.adversarial_titles else []
@@ -397,8 +474,12 @@ class _Generator:
             if plan.type is cat.EPIC:
                 plan.summary = text.epic_summary(rng, n)
                 continue
-            if adversarial and plan.type is not cat.SUBTASK and n % adv_every == 0 \
-                    and adv_i < len(adversarial):
+            if (
+                adversarial
+                and plan.type is not cat.SUBTASK
+                and n % adv_every == 0
+                and adv_i < len(adversarial)
+            ):
                 plan.summary = adversarial[adv_i]
                 adv_i += 1
             else:
@@ -424,10 +505,22 @@ class _Generator:
         team = plan.project.team
         author = rng.choice(team)
         plan.init.update(
-            status=cat.TODO.id, resolution=None, estimate=None, sprint=(), flagged=False,
-            parent=None, assignee=None, duedate=None, labels=(), fix_version=(),
-            summary=plan.summary, target_end=None, reporter=author, rank=None,
-            priority=("2", "3", "3", "4")[rng.randrange(4)])
+            status=cat.TODO.id,
+            resolution=None,
+            estimate=None,
+            sprint=(),
+            flagged=False,
+            parent=None,
+            assignee=None,
+            duedate=None,
+            labels=(),
+            fix_version=(),
+            summary=plan.summary,
+            target_end=None,
+            reporter=author,
+            rank=None,
+            priority=("2", "3", "3", "4")[rng.randrange(4)],
+        )
         if rng.random() < estimate_p:
             plan.init["estimate"] = rng.choice(POINTS)
         if rng.random() < 0.5:
@@ -435,8 +528,9 @@ class _Generator:
         if rng.random() < 0.3:
             plan.init["labels"] = tuple(sorted(rng.sample(LABELS, 1 + rng.randrange(2))))
         if rng.random() < 0.1:
-            plan.init["duedate"] = local_date(plan.created + rng.randrange(5, 60) * DAY,
-                                              self.spec.user_timezone)
+            plan.init["duedate"] = local_date(
+                plan.created + rng.randrange(5, 60) * DAY, self.spec.user_timezone
+            )
         return author
 
     def _plan_standard(self, plan: _Plan, epics: list[_Plan], epic_created: list[int]) -> None:
@@ -460,10 +554,8 @@ class _Generator:
                 plan.op(t0 + self._dur(48), author, "parent", SET, (pick.id, pick.key))
         if rng.random() < 0.05:
             d0 = plan.init["duedate"] or local_date(t0 + 20 * DAY, self.spec.user_timezone)
-            plan.op(t0 + self._dur(100), author, "duedate", SET,
-                    date_add(d0, rng.randrange(3, 20)))
-        assignee = plan.init["assignee"] if plan.init["assignee"] is not None else \
-            rng.choice(team)
+            plan.op(t0 + self._dur(100), author, "duedate", SET, date_add(d0, rng.randrange(3, 20)))
+        assignee = plan.init["assignee"] if plan.init["assignee"] is not None else rng.choice(team)
         done_at: int | None
         if not scrum:
             start = t0 + int(rng.expovariate(1 / (5 * DAY)))
@@ -491,8 +583,13 @@ class _Generator:
         rng = self.rng
         t0 = plan.created
         for _ in range(rng.choice((0, 1, 2, 2, 3, 4, 5, 6))):
-            plan.op(t0 + self._dur(60, hi=30 * DAY), author, "rank", SET,
-                    rng.choice(("higher", "lower")))
+            plan.op(
+                t0 + self._dur(60, hi=30 * DAY),
+                author,
+                "rank",
+                SET,
+                rng.choice(("higher", "lower")),
+            )
         if rng.random() < 0.25:
             plan.op(t0 + self._dur(30, hi=20 * DAY), author, "estimate", SET, rng.choice(POINTS))
         if rng.random() < 0.08:
@@ -540,8 +637,9 @@ class _Generator:
                 return None
             nxt = self._slot_after(proj, done)
             if nxt is not None:
-                at = rng.randrange(done + MINUTE, max(done + 2 * MINUTE,
-                                                      slots[nxt].start - 10 * MINUTE))
+                at = rng.randrange(
+                    done + MINUTE, max(done + 2 * MINUTE, slots[nxt].start - 10 * MINUTE)
+                )
                 plan.op(at, author, "sprint", ADD, slots[nxt].sprint.id)
             return done
         # planned into an upcoming sprint before it starts
@@ -592,8 +690,11 @@ class _Generator:
     def _carry(self, plan: _Plan, cur: int, done: int | None, author: int) -> int | None:
         """Carry unfinished work over to the next sprint(s) at each closed sprint's completion."""
         slots = self.slots[plan.project.id]
-        while cur + 1 < len(slots) and slots[cur].closed and (done is None
-                                                                or done > slots[cur].complete):
+        while (
+            cur + 1 < len(slots)
+            and slots[cur].closed
+            and (done is None or done > slots[cur].complete)
+        ):
             plan.op(slots[cur].complete, author, "sprint", ADD, slots[cur + 1].sprint.id)
             cur += 1
         return done
@@ -614,8 +715,13 @@ class _Generator:
             elif kind == 1:
                 plan.op(at, team[i % len(team)], "assignee", SET, team[(i // 3) % len(team)])
             else:
-                plan.op(at, team[i % len(team)], "labels", SET,
-                        tuple(sorted({LABELS[i % len(LABELS)], LABELS[(i // 2) % len(LABELS)]})))
+                plan.op(
+                    at,
+                    team[i % len(team)],
+                    "labels",
+                    SET,
+                    tuple(sorted({LABELS[i % len(LABELS)], LABELS[(i // 2) % len(LABELS)]})),
+                )
 
     def _plan_subtask(self, plan: _Plan) -> None:
         rng = self.rng
@@ -651,8 +757,7 @@ class _Generator:
             due = plan.created + rng.randrange(30, 120) * DAY
             plan.init["duedate"] = local_date(due, self.spec.user_timezone)
             plan.init["target_end"] = plan.init["duedate"]
-            plan.init["target_start"] = local_date(plan.created + 3 * DAY,
-                                                   self.spec.user_timezone)
+            plan.init["target_start"] = local_date(plan.created + 3 * DAY, self.spec.user_timezone)
             if rng.random() < 0.3:  # the date slips, once or twice
                 t = plan.created + (due - plan.created) // 2
                 for _ in range(1 + rng.randrange(2)):
@@ -679,8 +784,13 @@ class _Generator:
         if first_start is not None:
             plan.op(first_start + self._dur(3), auto, "status", SET, cat.IN_PROGRESS.id)
             if all_done and rng.random() < 0.85:
-                plan.op(max(last_done, first_start) + self._dur(30, hi=4 * DAY), author,
-                        "status", SET, cat.DONE.id)
+                plan.op(
+                    max(last_done, first_start) + self._dur(30, hi=4 * DAY),
+                    author,
+                    "status",
+                    SET,
+                    cat.DONE.id,
+                )
         if rng.random() < 0.1:
             on = plan.created + self._dur(400, hi=60 * DAY)
             plan.op(on, author, "flagged", SET, True)
@@ -720,10 +830,10 @@ class _Generator:
             at = max(plan.created, other.created) + self._dur(60, hi=10 * DAY)
             if at >= self.now:
                 continue
-            plan.op(at, plan.init["reporter"], "link", LINK, (ltype, "outward", other.id,
-                                                              other.key))
-            other.op(at, plan.init["reporter"], "link", LINK, (ltype, "inward", plan.id,
-                                                               plan.key))
+            plan.op(
+                at, plan.init["reporter"], "link", LINK, (ltype, "outward", other.id, other.key)
+            )
+            other.op(at, plan.init["reporter"], "link", LINK, (ltype, "inward", plan.id, plan.key))
 
     # ---------------------------------------------------------------- replay
     def replay(self) -> tuple[dict[int, Issue], list[tuple[int, int, int]]]:
@@ -789,25 +899,42 @@ class _Generator:
                 raw.append((g_at, g_author, tuple(changes)))
             parent = st["parent"]
             issue = Issue(
-                id=plan.id, key=plan.key, project_id=plan.project.id, type_id=plan.type.id,
-                created=plan.created, updated=raw[-1][0] if raw else plan.created,
-                summary=st["summary"], status=st["status"], resolution=st["resolution"],
-                resolved_at=resolved_at, status_changed_at=status_changed,
-                estimate=st["estimate"], sprints=st["sprint"], flagged=st["flagged"],
-                parent=parent[0] if parent is not None else None, assignee=st["assignee"],
-                reporter=st["reporter"], duedate=st["duedate"], labels=st["labels"],
-                fix_versions=st["fix_version"], target_start=st.get("target_start"),
-                target_end=st["target_end"], priority=st["priority"],
-                rank=rank, histories=raw,  # type: ignore[arg-type]  # replaced below
-                links=links)
+                id=plan.id,
+                key=plan.key,
+                project_id=plan.project.id,
+                type_id=plan.type.id,
+                created=plan.created,
+                updated=raw[-1][0] if raw else plan.created,
+                summary=st["summary"],
+                status=st["status"],
+                resolution=st["resolution"],
+                resolved_at=resolved_at,
+                status_changed_at=status_changed,
+                estimate=st["estimate"],
+                sprints=st["sprint"],
+                flagged=st["flagged"],
+                parent=parent[0] if parent is not None else None,
+                assignee=st["assignee"],
+                reporter=st["reporter"],
+                duedate=st["duedate"],
+                labels=st["labels"],
+                fix_versions=st["fix_version"],
+                target_start=st.get("target_start"),
+                target_end=st["target_end"],
+                priority=st["priority"],
+                rank=rank,
+                histories=raw,  # type: ignore[arg-type]  # replaced below
+                links=links,
+            )
             issues[issue.id] = issue
             for idx, (at, _, _) in enumerate(raw):
                 order.append((at, issue.id, idx))
         return issues, order
 
 
-def _assign_history_ids(issues: dict[int, Issue], order: list[tuple[int, int, int]],
-                        first: int) -> int:
+def _assign_history_ids(
+    issues: dict[int, Issue], order: list[tuple[int, int, int]], first: int
+) -> int:
     """Give histories globally increasing ids in time order, as Jira's sequence does."""
     order.sort()
     staged: dict[int, list[Any]] = {i: list(issue.histories) for i, issue in issues.items()}
@@ -848,10 +975,22 @@ def _generate(spec: OrgSpec, flavour: Flavour) -> World:
     issues, order = g.replay()
     next_hid = _assign_history_ids(issues, order, 100000)
     world = World(
-        flavour=flavour, seed=spec.seed, now_ms=g.now, user_timezone=spec.user_timezone,
-        users=g.users, me=0, automation=1, projects=g.projects, boards=g.boards,
-        sprints=g.sprints, versions=g.versions, issues=issues,
-        next_issue_id=10000 + len(issues), next_history_id=next_hid, next_link_id=10_000_000)
+        flavour=flavour,
+        seed=spec.seed,
+        now_ms=g.now,
+        user_timezone=spec.user_timezone,
+        users=g.users,
+        me=0,
+        automation=1,
+        projects=g.projects,
+        boards=g.boards,
+        sprints=g.sprints,
+        versions=g.versions,
+        issues=issues,
+        next_issue_id=10000 + len(issues),
+        next_history_id=next_hid,
+        next_link_id=10_000_000,
+    )
     for issue in issues.values():
         world.key_index[issue.key] = issue.id
         if issue.parent is not None:

@@ -21,8 +21,11 @@ class _Planter:
         self.world = world
         self.now = world.now_ms
         self.mut = Mutator(world, Clock(from_ms(world.now_ms)))
-        scrum = [p for p in world.projects.values()
-                 if any(world.boards[b].type == "scrum" for b in p.board_ids)]
+        scrum = [
+            p
+            for p in world.projects.values()
+            if any(world.boards[b].type == "scrum" for b in p.board_ids)
+        ]
         self.project: Project = scrum[0] if scrum else next(iter(world.projects.values()))
         others = [p for p in world.projects.values() if p.id != self.project.id]
         self.other: Project = others[0] if others else self.project
@@ -34,24 +37,44 @@ class _Planter:
         return self.now + int(offset_days * DAY)
 
     def epic(self, name: str, created: float, due: float | None, started: float | None) -> str:
-        e = self.mut.create(self.project.key, type="Epic", summary=name, at=self.at(created),
-                            duedate=self.day(due) if due is not None else None)
+        e = self.mut.create(
+            self.project.key,
+            type="Epic",
+            summary=name,
+            at=self.at(created),
+            duedate=self.day(due) if due is not None else None,
+        )
         if due is not None:
-            self.mut.edit(e.id, target_end=self.day(due), at=self.at(created) + HOUR,
-                          author=self.project.lead)
+            self.mut.edit(
+                e.id, target_end=self.day(due), at=self.at(created) + HOUR, author=self.project.lead
+            )
         if started is not None:
-            self.mut.transition(e.id, "In Progress", at=self.at(started),
-                                author=self.world.automation)
+            self.mut.transition(
+                e.id, "In Progress", at=self.at(started), author=self.world.automation
+            )
         return e.key
 
-    def child(self, epic: str | None, created: float, path: list[tuple[str, float]],
-              points: float | None = 3.0, project: Project | None = None) -> str:
+    def child(
+        self,
+        epic: str | None,
+        created: float,
+        path: list[tuple[str, float]],
+        points: float | None = 3.0,
+        project: Project | None = None,
+    ) -> str:
         proj = project or self.project
-        c = self.mut.create(proj.key, type="Story", summary=f"Planted work for {epic or 'dep'}",
-                            parent=epic, story_points=points, at=self.at(created))
+        c = self.mut.create(
+            proj.key,
+            type="Story",
+            summary=f"Planted work for {epic or 'dep'}",
+            parent=epic,
+            story_points=points,
+            at=self.at(created),
+        )
         for status, when in path:
-            self.mut.transition(c.id, status, at=self.at(when), author=proj.team[1 % len(
-                proj.team)])
+            self.mut.transition(
+                c.id, status, at=self.at(when), author=proj.team[1 % len(proj.team)]
+            )
         return c.key
 
 
@@ -95,15 +118,23 @@ def _scope_growth(p: _Planter) -> list[str]:
 
 
 def _unestimated(p: _Planter) -> list[str]:
-    active = [s for s in p.world.sprints.values()
-              if s.state == "active" and p.world.boards[s.board_id].project_id == p.project.id]
+    active = [
+        s
+        for s in p.world.sprints.values()
+        if s.state == "active" and p.world.boards[s.board_id].project_id == p.project.id
+    ]
     if not active:
         return []
     sprint = active[0].id
     keys = []
     for _ in range(4):
-        c = p.mut.create(p.project.key, type="Story", summary="Planted: unestimated in sprint",
-                         sprint_ids=[sprint], at=p.at(-2))
+        c = p.mut.create(
+            p.project.key,
+            type="Story",
+            summary="Planted: unestimated in sprint",
+            sprint_ids=[sprint],
+            at=p.at(-2),
+        )
         keys.append(c.key)
     return keys
 

@@ -26,8 +26,9 @@ class Searcher:
     def __init__(self, world: World, clock: Clock, cache_size: int = 32) -> None:
         self.world = world
         self.clock = clock
-        self._cache: OrderedDict[tuple[str, int, int, bool, bool],
-                                 tuple[list[int], list[str]]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, int, bool, bool], tuple[list[int], list[str]]] = (
+            OrderedDict()
+        )
         self._size = cache_size
         self._lock = threading.Lock()
 
@@ -44,8 +45,13 @@ class Searcher:
                 self._cache.move_to_end(key)
                 return hit
         with self.world.lock:
-            result = evaluate(self.world, jql, self.clock.now_ms(), strict=strict,
-                              max_order_fields=7 if cloud else None)
+            result = evaluate(
+                self.world,
+                jql,
+                self.clock.now_ms(),
+                strict=strict,
+                max_order_fields=7 if cloud else None,
+            )
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self._size:

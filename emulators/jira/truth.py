@@ -18,8 +18,22 @@ from emulators.jira.jql import evaluate
 from emulators.jira.model import Issue, World
 from emulators.jira.timefmt import Clock, from_ms
 
-TRACKED = ("estimate", "sprint", "flagged", "parent", "fix_version", "duedate", "assignee",
-           "summary", "labels", "priority", "target_end", "link", "key", "project")
+TRACKED = (
+    "estimate",
+    "sprint",
+    "flagged",
+    "parent",
+    "fix_version",
+    "duedate",
+    "assignee",
+    "summary",
+    "labels",
+    "priority",
+    "target_end",
+    "link",
+    "key",
+    "project",
+)
 
 
 @dataclass(frozen=True)
@@ -198,8 +212,9 @@ class _Timeline:
 class Truth:
     """Ground truth over the live world; always current (mutations show up immediately)."""
 
-    def __init__(self, world: World, clock: Clock, page_cap: int,
-                 id_only_page_cap: int | None = None) -> None:
+    def __init__(
+        self, world: World, clock: Clock, page_cap: int, id_only_page_cap: int | None = None
+    ) -> None:
         self._world = world
         self._clock = clock
         self._page_cap = page_cap
@@ -263,12 +278,21 @@ class Truth:
             at = from_ms(h.at)
             for ch in h.changes:
                 if ch.field == "status":
-                    transitions.append(StatusTransition(
-                        str(h.id), at, cat.STATUSES[ch.old].name, cat.STATUSES[ch.new].name))
+                    transitions.append(
+                        StatusTransition(
+                            str(h.id), at, cat.STATUSES[ch.old].name, cat.STATUSES[ch.new].name
+                        )
+                    )
                 elif ch.field in TRACKED:
-                    changes.append(FieldChange(str(h.id), at, ch.field,
-                                               self._typed(ch.field, ch.old),
-                                               self._typed(ch.field, ch.new)))
+                    changes.append(
+                        FieldChange(
+                            str(h.id),
+                            at,
+                            ch.field,
+                            self._typed(ch.field, ch.old),
+                            self._typed(ch.field, ch.new),
+                        )
+                    )
         parent = w.issues.get(issue.parent) if issue.parent is not None else None
         initial = {
             "status": cat.STATUSES[_initial(issue, "status", issue.status)].name,
@@ -279,21 +303,31 @@ class Truth:
             "duedate": self._typed("duedate", _initial(issue, "duedate", issue.duedate)),
         }
         return IssueTruth(
-            id=str(issue.id), key=issue.key, project=w.projects[issue.project_id].key,
+            id=str(issue.id),
+            key=issue.key,
+            project=w.projects[issue.project_id].key,
             type=cat.ISSUE_TYPES[issue.type_id].name,
             parent_id=str(issue.parent) if issue.parent is not None else None,
             parent_key=parent.key if parent is not None else None,
             status=cat.STATUSES[issue.status].name,
             status_category=cat.STATUSES[issue.status].category.key,
-            created=from_ms(issue.created), updated=from_ms(issue.updated),
+            created=from_ms(issue.created),
+            updated=from_ms(issue.updated),
             resolution_date=from_ms(issue.resolved_at) if issue.resolved_at else None,
-            estimate=issue.estimate, sprint_ids=issue.sprints, flagged=issue.flagged,
+            estimate=issue.estimate,
+            sprint_ids=issue.sprints,
+            flagged=issue.flagged,
             fix_versions=tuple(str(v) for v in issue.fix_versions),
             duedate=date.fromisoformat(issue.duedate) if issue.duedate else None,
-            assignee=self._typed("assignee", issue.assignee), summary=issue.summary,
-            labels=issue.labels, restricted=issue.restricted,
-            history_count=len(issue.histories), transitions=tuple(transitions),
-            changes=tuple(changes), initial=initial)
+            assignee=self._typed("assignee", issue.assignee),
+            summary=issue.summary,
+            labels=issue.labels,
+            restricted=issue.restricted,
+            history_count=len(issue.histories),
+            transitions=tuple(transitions),
+            changes=tuple(changes),
+            initial=initial,
+        )
 
     def _typed(self, name: str, value: Any) -> Any:
         w = self._world
@@ -348,16 +382,29 @@ class Truth:
     def _sprint(self, sid: int, issues: list[Issue], now: int) -> SprintTruth:
         sp = self._world.sprints[sid]
         base: dict[str, Any] = dict(
-            id=sp.id, board_id=sp.board_id, name=sp.name, state=sp.state,
+            id=sp.id,
+            board_id=sp.board_id,
+            name=sp.name,
+            state=sp.state,
             start=from_ms(sp.start) if sp.start is not None else None,
             end=from_ms(sp.end) if sp.end is not None else None,
-            complete=from_ms(sp.complete) if sp.complete is not None else None)
+            complete=from_ms(sp.complete) if sp.complete is not None else None,
+        )
         if sp.start is None or sp.state == "future":
             return SprintTruth(**base)
         start = sp.start
         finish = sp.complete if sp.complete is not None else now
-        cats: dict[str, dict[str, float]] = {k: {} for k in (
-            "committed", "added", "removed", "completed", "not_completed", "completed_outside")}
+        cats: dict[str, dict[str, float]] = {
+            k: {}
+            for k in (
+                "committed",
+                "added",
+                "removed",
+                "completed",
+                "not_completed",
+                "completed_outside",
+            )
+        }
 
         def member(v: Any) -> bool:
             return v is not None and sid in v
@@ -380,8 +427,12 @@ class Truth:
                 cats["committed"][iid] = pts(start)
             if not in_at_start:
                 entered = sprints.entered_after(start, finish, member)
-                if entered is None and issue.created > start and issue.created <= finish \
-                        and member(sprints.points[0][1]):
+                if (
+                    entered is None
+                    and issue.created > start
+                    and issue.created <= finish
+                    and member(sprints.points[0][1])
+                ):
                     entered = issue.created
                 if entered is not None:
                     cats["added"][iid] = pts(entered)
@@ -405,8 +456,9 @@ class Truth:
         return SprintTruth(**base)
 
     # ---------------------------------------------------------------- paging
-    def min_search_pages(self, jql: str | None = None, *, id_only: bool = False,
-                         page_size: int | None = None) -> int:
+    def min_search_pages(
+        self, jql: str | None = None, *, id_only: bool = False, page_size: int | None = None
+    ) -> int:
         """Fewest search pages a full sync of `jql` (default: everything visible) needs.
 
         Uses the server's page cap (Cloud 100, or 5000 when only id/key are requested; DC the

@@ -39,8 +39,11 @@ class Client:
         if self.emu.flavour == "cloud":
             token = None
             while True:
-                params: dict[str, Any] = {"fields": fields, "expand": "changelog",
-                                          "maxResults": 100}
+                params: dict[str, Any] = {
+                    "fields": fields,
+                    "expand": "changelog",
+                    "maxResults": 100,
+                }
                 if token:
                     params["nextPageToken"] = token
                 body = self.get("/search/jql", jql=jql, **params)
@@ -50,8 +53,9 @@ class Client:
                     return out
         start = 0
         while True:
-            body = self.get("/search", jql=jql, fields=fields, expand="changelog",
-                            startAt=start, maxResults=100)
+            body = self.get(
+                "/search", jql=jql, fields=fields, expand="changelog", startAt=start, maxResults=100
+            )
             out += body["issues"]
             start += len(body["issues"])
             if start >= body["total"]:
@@ -122,8 +126,7 @@ def test_cloud_changelog_endpoint_pages_oldest_first(cloud: Client) -> None:
     values = cloud.full_changelog(str(issue.id))
     assert [v["id"] for v in values] == [str(h.id) for h in issue.histories]
     created = [v["created"] for v in values]
-    assert created == sorted(created, key=lambda c: datetime.strptime(
-        c, "%Y-%m-%dT%H:%M:%S.%f%z"))
+    assert created == sorted(created, key=lambda c: datetime.strptime(c, "%Y-%m-%dT%H:%M:%S.%f%z"))
     by_key = cloud.get(f"/issue/{issue.key}/changelog", startAt=len(values) - 2)
     assert by_key["isLast"] is True and len(by_key["values"]) == 2 and "nextPage" not in by_key
 
@@ -137,16 +140,25 @@ def test_dc_has_no_changelog_endpoint(dc: Client) -> None:
 def test_item_shapes_cloud(cloud: Client) -> None:
     emu = cloud.emu
     f = emu.world.fields
-    items = [item for issue in cloud.search_all("project in (WEB, MOB, API)", "id")
-             for h in issue["changelog"]["histories"] for item in h["items"]]
+    items = [
+        item
+        for issue in cloud.search_all("project in (WEB, MOB, API)", "id")
+        for h in issue["changelog"]["histories"]
+        for item in h["items"]
+    ]
     by_field: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         by_field.setdefault(item["field"], []).append(item)
     status = by_field["status"][0]
-    assert set(status) == {"field", "fieldtype", "fieldId", "from", "fromString", "to",
-                           "toString"}
+    assert set(status) == {"field", "fieldtype", "fieldId", "from", "fromString", "to", "toString"}
     assert status["from"].isdigit() and status["fromString"] in (
-        "To Do", "In Progress", "In Review", "Done", "Ready for QA", "Won't Do")
+        "To Do",
+        "In Progress",
+        "In Review",
+        "Done",
+        "Ready for QA",
+        "Won't Do",
+    )
     sprint = next(i for i in by_field["Sprint"] if i["from"] and "," in i["to"])
     assert sprint["fieldId"] == f.sprint.id and sprint["fieldtype"] == "custom"
     assert all(x.strip().isdigit() for x in sprint["to"].split(","))
@@ -168,8 +180,9 @@ def test_item_shapes_cloud(cloud: Client) -> None:
 
 def test_item_shapes_dc(dc: Client) -> None:
     issues = dc.search_all("project in (WEB, MOB, API)", "*navigable")
-    items = [item for issue in issues for h in issue["changelog"]["histories"]
-             for item in h["items"]]
+    items = [
+        item for issue in issues for h in issue["changelog"]["histories"] for item in h["items"]
+    ]
     assert all("fieldId" not in item for item in items)  # Server never sends fieldId
     fields = {item["field"] for item in items}
     assert {"status", "Sprint", "Story Points", "Flagged", "Epic Link"} <= fields
@@ -182,11 +195,11 @@ def test_item_shapes_dc(dc: Client) -> None:
 
 
 def test_v2_is_wiki_and_v3_is_adf(cloud: Client) -> None:
-    issue = next(i for i in cloud.emu.world.issues.values()
-                 if cloud.emu.world.description_of(i))
+    issue = next(i for i in cloud.emu.world.issues.values() if cloud.emu.world.description_of(i))
     v3 = cloud.get(f"/issue/{issue.key}", fields="description")["fields"]["description"]
-    v2 = cloud.s.get(f"{cloud.url}/rest/api/2/issue/{issue.key}",
-                     params={"fields": "description"}).json()["fields"]["description"]
+    v2 = cloud.s.get(
+        f"{cloud.url}/rest/api/2/issue/{issue.key}", params={"fields": "description"}
+    ).json()["fields"]["description"]
     assert v3["type"] == "doc" and v3["version"] == 1
     assert isinstance(v2, str) and v2 == cloud.emu.world.description_of(issue)
 
@@ -214,24 +227,29 @@ def _rebuild(client: Client, issues: list[dict[str, Any]], full: bool) -> dict[s
                 if name == "status":
                     rec["status"].append((h["id"], at, item["fromString"], item["toString"]))
                 elif name == "Sprint":
+
                     def ids(v: str | None) -> tuple[int, ...]:
                         return tuple(int(x) for x in (v or "").split(",") if x.strip())
+
                     rec["sprint"].append((h["id"], at, ids(item["from"]), ids(item["to"])))
                 elif name == f.estimate.name:
+
                     def pts(v: str | None) -> float | None:
                         return None if v in (None, "") else float(v)  # type: ignore[arg-type]
-                    rec["estimate"].append((h["id"], at, pts(item["fromString"]),
-                                            pts(item["toString"])))
+
+                    rec["estimate"].append(
+                        (h["id"], at, pts(item["fromString"]), pts(item["toString"]))
+                    )
                 elif name == "Flagged":
-                    rec["flagged"].append((h["id"], at, bool(item["fromString"]),
-                                           bool(item["toString"])))
+                    rec["flagged"].append(
+                        (h["id"], at, bool(item["fromString"]), bool(item["toString"]))
+                    )
         out[issue["id"]] = rec
     return out
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
-def test_a_reference_client_arrives_at_the_truth(flavour: str, cloud: Client,
-                                                 dc: Client) -> None:
+def test_a_reference_client_arrives_at_the_truth(flavour: str, cloud: Client, dc: Client) -> None:
     client = cloud if flavour == "cloud" else dc
     truth = client.emu.truth
     issues = client.search_all("project in (WEB, MOB, API) ORDER BY id", "summary")
@@ -241,8 +259,10 @@ def test_a_reference_client_arrives_at_the_truth(flavour: str, cloud: Client,
         assert len(rebuilt) == sum(1 for t in truth.issues.values() if t.history_count <= 100)
     for issue_id, rec in rebuilt.items():
         t = truth.issues[issue_id]
-        assert rec["status"] == [(x.history_id, x.at, x.from_status, x.to_status)
-                                 for x in t.transitions], t.key
+        assert rec["status"] == [
+            (x.history_id, x.at, x.from_status, x.to_status) for x in t.transitions
+        ], t.key
         for name in ("sprint", "estimate", "flagged"):
-            assert rec[name] == [(c.history_id, c.at, c.from_value, c.to_value)
-                                 for c in t.changes_of(name)], (t.key, name)
+            assert rec[name] == [
+                (c.history_id, c.at, c.from_value, c.to_value) for c in t.changes_of(name)
+            ], (t.key, name)

@@ -16,10 +16,29 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_standalone_server_prints_credentials_and_serves_until_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators.jira", "--port", "0", "--seed", "8", "--issues",
-         "150", "--projects", "2", "--flavour", "datacenter", "--plant", "overdue_epic"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "emulators.jira",
+            "--port",
+            "0",
+            "--seed",
+            "8",
+            "--issues",
+            "150",
+            "--projects",
+            "2",
+            "--flavour",
+            "datacenter",
+            "--plant",
+            "overdue_epic",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
@@ -28,16 +47,26 @@ def test_standalone_server_prints_credentials_and_serves_until_sigterm() -> None
         auth = {"Authorization": f"Bearer {token}"}
         server = requests.get(f"{url}/rest/api/2/serverInfo", headers=auth, timeout=5).json()
         assert server["deploymentType"] == "Server"
-        assert requests.get(f"{url}/rest/api/2/myself", auth=tuple(info["basic_auth"]),
-                            timeout=5).status_code == 200
+        assert (
+            requests.get(
+                f"{url}/rest/api/2/myself", auth=tuple(info["basic_auth"]), timeout=5
+            ).status_code
+            == 200
+        )
         # change the subprocess's world over HTTP, then read the truth back
-        requests.post(f"{url}/_emulator/clock", json={"now": "2026-11-21T10:00:00+00:00"},
-                      timeout=5)
-        r = requests.post(f"{url}/rest/api/2/issue/WEB-2/transitions", headers=auth,
-                          json={"transition": {"id": "41"}}, timeout=5)
+        requests.post(
+            f"{url}/_emulator/clock", json={"now": "2026-11-21T10:00:00+00:00"}, timeout=5
+        )
+        r = requests.post(
+            f"{url}/rest/api/2/issue/WEB-2/transitions",
+            headers=auth,
+            json={"transition": {"id": "41"}},
+            timeout=5,
+        )
         assert r.status_code == 204
-        moved = requests.post(f"{url}/_emulator/move", json={"issue": "WEB-3",
-                                                             "project": "MOB"}, timeout=5)
+        moved = requests.post(
+            f"{url}/_emulator/move", json={"issue": "WEB-3", "project": "MOB"}, timeout=5
+        )
         issue = requests.get(f"{url}/_emulator/truth/issue/WEB-2", timeout=5).json()
         assert issue["status"] == "Done"
         assert issue["updated"].startswith("2026-11-21T10:00:00")

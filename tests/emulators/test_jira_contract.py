@@ -47,8 +47,7 @@ JIRA_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4
 
 
 def jira_date_time(value: Any) -> bool:
-    return not isinstance(value, str) or bool(JIRA_DATETIME.match(value)) or \
-        validate_rfc3339(value)
+    return not isinstance(value, str) or bool(JIRA_DATETIME.match(value)) or validate_rfc3339(value)
 
 
 def _nullable_change_items(spec: dict[str, Any], name: str) -> None:
@@ -74,11 +73,17 @@ def _as_page(path: str, item: dict[str, Any] | None = None) -> Callable[[dict[st
         media = _response_schema(spec, path)
         items = item if item is not None else media["schema"]
         media["schema"] = {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "required": ["maxResults", "startAt", "isLast", "values"],
-            "properties": {"maxResults": {"type": "integer"}, "startAt": {"type": "integer"},
-                           "total": {"type": "integer"}, "isLast": {"type": "boolean"},
-                           "values": {"type": "array", "items": items}}}
+            "properties": {
+                "maxResults": {"type": "integer"},
+                "startAt": {"type": "integer"},
+                "total": {"type": "integer"},
+                "isLast": {"type": "boolean"},
+                "values": {"type": "array", "items": items},
+            },
+        }
 
     return patch
 
@@ -93,20 +98,42 @@ def _set_schema(path: str, schema: dict[str, Any]) -> Callable[[dict[str, Any]],
 SPRINT_BEAN = {"$ref": "#/components/schemas/SprintBean"}
 # The Cloud agile spec gives epics and agile versions only as examples; these schemas admit
 # exactly the example's keys (plus the epic `key` that Jira sends and the DC spec declares).
-CLOUD_EPIC = {"type": "object", "additionalProperties": False,
-              "required": ["id", "self", "name", "summary", "color", "done"],
-              "properties": {"id": {"type": "integer"}, "key": {"type": "string"},
-                             "self": {"type": "string"}, "name": {"type": "string"},
-                             "summary": {"type": "string"}, "done": {"type": "boolean"},
-                             "color": {"type": "object", "additionalProperties": False,
-                                       "properties": {"key": {"type": "string"}}}}}
-CLOUD_AGILE_VERSION = {"type": "object", "additionalProperties": False,
-                       "required": ["id", "self", "name", "released", "archived"],
-                       "properties": {k: {"type": t} for k, t in (
-                           ("id", "integer"), ("self", "string"), ("name", "string"),
-                           ("description", "string"), ("projectId", "integer"),
-                           ("archived", "boolean"), ("released", "boolean"),
-                           ("releaseDate", "string"))}}
+CLOUD_EPIC = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "self", "name", "summary", "color", "done"],
+    "properties": {
+        "id": {"type": "integer"},
+        "key": {"type": "string"},
+        "self": {"type": "string"},
+        "name": {"type": "string"},
+        "summary": {"type": "string"},
+        "done": {"type": "boolean"},
+        "color": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"key": {"type": "string"}},
+        },
+    },
+}
+CLOUD_AGILE_VERSION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "self", "name", "released", "archived"],
+    "properties": {
+        k: {"type": t}
+        for k, t in (
+            ("id", "integer"),
+            ("self", "string"),
+            ("name", "string"),
+            ("description", "string"),
+            ("projectId", "integer"),
+            ("archived", "boolean"),
+            ("released", "boolean"),
+            ("releaseDate", "string"),
+        )
+    },
+}
 
 
 def _relax_issue_fields(spec: dict[str, Any]) -> None:
@@ -121,37 +148,83 @@ def _version_dates(spec: dict[str, Any]) -> None:
 
 # (spec file, reason, patch) — every deviation from the official documents, and why.
 SPEC_PATCHES: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
-    (CLOUD_PLATFORM, "ChangeDetails from/fromString/to/toString are null when a value is empty; "
-     "the spec omits `nullable` although its own changelog example has \"from\":null",
-     lambda s: _nullable_change_items(s, "ChangeDetails")),
-    (CLOUD_AGILE, "board/{id}/sprint declares no schema: items checked against SprintBean",
-     _as_page("/rest/agile/1.0/board/{boardId}/sprint", SPRINT_BEAN)),
-    (CLOUD_AGILE, "sprint/{id} declares no schema: checked against SprintBean",
-     _set_schema("/rest/agile/1.0/sprint/{sprintId}", SPRINT_BEAN)),
-    (CLOUD_AGILE, "board/{id}/epic declares no schema: items checked against the example's keys",
-     _as_page("/rest/agile/1.0/board/{boardId}/epic", CLOUD_EPIC)),
-    (CLOUD_AGILE, "board/{id}/version declares no schema: items checked against the example's "
-     "keys", _as_page("/rest/agile/1.0/board/{boardId}/version", CLOUD_AGILE_VERSION)),
-    (DATACENTER, "ChangeItemBean from/to strings are null when empty (as in Cloud)",
-     lambda s: _nullable_change_items(s, "ChangeItemBean")),
-    (DATACENTER, "/field returns an array; the spec declares one FieldBean",
-     _as_array("/api/2/field")),
-    (DATACENTER, "/project returns an array; the spec declares one ProjectBean",
-     _as_array("/api/2/project")),
-    (DATACENTER, "/project/{key}/versions returns an array; the spec declares one VersionBean",
-     _as_array("/api/2/project/{projectIdOrKey}/versions")),
-    (DATACENTER, "agile board list is a page; the spec declares one BoardBean",
-     _as_page("/agile/1.0/board")),
-    (DATACENTER, "board/{id}/sprint is a page; the spec declares one SprintBean",
-     _as_page("/agile/1.0/board/{boardId}/sprint")),
-    (DATACENTER, "board/{id}/epic is a page; the spec declares one EpicBean",
-     _as_page("/agile/1.0/board/{boardId}/epic")),
-    (DATACENTER, "board/{id}/version is a page; the spec declares one VersionBean",
-     _as_page("/agile/1.0/board/{boardId}/version")),
-    (DATACENTER, "IssueBean.fields values are strings, numbers, arrays and nulls; the spec "
-     "says every value is an object", _relax_issue_fields),
-    (DATACENTER, "VersionBean releaseDate/startDate are yyyy-MM-dd dates, declared date-time",
-     _version_dates),
+    (
+        CLOUD_PLATFORM,
+        "ChangeDetails from/fromString/to/toString are null when a value is empty; "
+        'the spec omits `nullable` although its own changelog example has "from":null',
+        lambda s: _nullable_change_items(s, "ChangeDetails"),
+    ),
+    (
+        CLOUD_AGILE,
+        "board/{id}/sprint declares no schema: items checked against SprintBean",
+        _as_page("/rest/agile/1.0/board/{boardId}/sprint", SPRINT_BEAN),
+    ),
+    (
+        CLOUD_AGILE,
+        "sprint/{id} declares no schema: checked against SprintBean",
+        _set_schema("/rest/agile/1.0/sprint/{sprintId}", SPRINT_BEAN),
+    ),
+    (
+        CLOUD_AGILE,
+        "board/{id}/epic declares no schema: items checked against the example's keys",
+        _as_page("/rest/agile/1.0/board/{boardId}/epic", CLOUD_EPIC),
+    ),
+    (
+        CLOUD_AGILE,
+        "board/{id}/version declares no schema: items checked against the example's keys",
+        _as_page("/rest/agile/1.0/board/{boardId}/version", CLOUD_AGILE_VERSION),
+    ),
+    (
+        DATACENTER,
+        "ChangeItemBean from/to strings are null when empty (as in Cloud)",
+        lambda s: _nullable_change_items(s, "ChangeItemBean"),
+    ),
+    (
+        DATACENTER,
+        "/field returns an array; the spec declares one FieldBean",
+        _as_array("/api/2/field"),
+    ),
+    (
+        DATACENTER,
+        "/project returns an array; the spec declares one ProjectBean",
+        _as_array("/api/2/project"),
+    ),
+    (
+        DATACENTER,
+        "/project/{key}/versions returns an array; the spec declares one VersionBean",
+        _as_array("/api/2/project/{projectIdOrKey}/versions"),
+    ),
+    (
+        DATACENTER,
+        "agile board list is a page; the spec declares one BoardBean",
+        _as_page("/agile/1.0/board"),
+    ),
+    (
+        DATACENTER,
+        "board/{id}/sprint is a page; the spec declares one SprintBean",
+        _as_page("/agile/1.0/board/{boardId}/sprint"),
+    ),
+    (
+        DATACENTER,
+        "board/{id}/epic is a page; the spec declares one EpicBean",
+        _as_page("/agile/1.0/board/{boardId}/epic"),
+    ),
+    (
+        DATACENTER,
+        "board/{id}/version is a page; the spec declares one VersionBean",
+        _as_page("/agile/1.0/board/{boardId}/version"),
+    ),
+    (
+        DATACENTER,
+        "IssueBean.fields values are strings, numbers, arrays and nulls; the spec "
+        "says every value is an object",
+        _relax_issue_fields,
+    ),
+    (
+        DATACENTER,
+        "VersionBean releaseDate/startDate are yyyy-MM-dd dates, declared date-time",
+        _version_dates,
+    ),
 ]
 
 
@@ -161,8 +234,7 @@ def validator(name: str) -> Any:
     for target, _reason, patch in SPEC_PATCHES:
         if target == name:
             patch(spec)
-    config = Config(spec_validator_cls=None,
-                    extra_format_validators={"date-time": jira_date_time})
+    config = Config(spec_validator_cls=None, extra_format_validators={"date-time": jira_date_time})
     return OpenAPI.from_dict(spec, config=config)
 
 
@@ -174,8 +246,9 @@ class _Request:
         self.path = path
         self.method = method.lower()
         self.full_url_pattern = host + path
-        self.parameters = RequestParameters(query=ImmutableMultiDict(), header=Headers(),
-                                            cookie=ImmutableMultiDict(), path={})
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(), header=Headers(), cookie=ImmutableMultiDict(), path={}
+        )
         self.content_type = "application/json"
         self.body = None
 
@@ -193,8 +266,7 @@ def check(flavour: str, method: str, path: str, response: requests.Response) -> 
     assert response.status_code < 300, (path, response.status_code, response.text[:300])
     if flavour == "cloud":
         if path.startswith("/rest/agile/"):
-            api, host, spec_path = validator(CLOUD_AGILE), "https://your-domain.atlassian.net", \
-                path
+            api, host, spec_path = validator(CLOUD_AGILE), "https://your-domain.atlassian.net", path
         else:
             api, host = validator(CLOUD_PLATFORM), "https://your-domain.atlassian.net"
             spec_path = path.replace("/rest/api/2/", "/rest/api/3/")
@@ -205,13 +277,15 @@ def check(flavour: str, method: str, path: str, response: requests.Response) -> 
 
 def test_patches_are_justified_by_the_specs_themselves() -> None:
     cloud = json.loads((SPECS / CLOUD_PLATFORM).read_text())
-    example = cloud["paths"]["/rest/api/3/issue/{issueIdOrKey}/changelog"]["get"][
-        "responses"]["200"]["content"]["application/json"]["example"]
+    example = cloud["paths"]["/rest/api/3/issue/{issueIdOrKey}/changelog"]["get"]["responses"][
+        "200"
+    ]["content"]["application/json"]["example"]
     assert '"from":null' in example
     assert re.search(r'"created":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000"', example)
     dc = json.loads((SPECS / DATACENTER).read_text())
     field_schema = dc["paths"]["/api/2/field"]["get"]["responses"]["200"]["content"][
-        "application/json"]["schema"]
+        "application/json"
+    ]["schema"]
     assert field_schema == {"$ref": "#/components/schemas/FieldBean"}  # not an array: a defect
 
 
@@ -255,15 +329,18 @@ def test_platform_endpoints_validate(site: Any) -> None:
 
 def test_search_endpoints_validate(site: Any) -> None:
     emu, url, s = site
-    full = {"jql": "project in (WEB, MOB) ORDER BY key", "fields": "*all",
-            "expand": "changelog,names,schema", "maxResults": 50}
+    full = {
+        "jql": "project in (WEB, MOB) ORDER BY key",
+        "fields": "*all",
+        "expand": "changelog,names,schema",
+        "maxResults": 50,
+    }
     if emu.flavour == "cloud":
         for v in ("2", "3"):
             path = f"/rest/api/{v}/search/jql"
             r = s.get(url + path, params=full)
             check("cloud", "GET", path, r)
-            r = s.post(url + path, json={"jql": full["jql"], "fields": ["id"],
-                                         "maxResults": 100})
+            r = s.post(url + path, json={"jql": full["jql"], "fields": ["id"], "maxResults": 100})
             check("cloud", "POST", path, r)
             token = r.json()["nextPageToken"]
             r = s.get(url + path, params={"jql": full["jql"], "nextPageToken": token})
@@ -275,9 +352,21 @@ def test_search_endpoints_validate(site: Any) -> None:
     else:
         path = "/rest/api/2/search"
         check("datacenter", "GET", path, s.get(url + path, params=full))
-        check("datacenter", "POST", path, s.post(url + path, json={
-            "jql": "sprint in openSprints()", "startAt": 5, "maxResults": 20,
-            "fields": ["summary", "customfield_10104"], "expand": ["changelog"]}))
+        check(
+            "datacenter",
+            "POST",
+            path,
+            s.post(
+                url + path,
+                json={
+                    "jql": "sprint in openSprints()",
+                    "startAt": 5,
+                    "maxResults": 20,
+                    "fields": ["summary", "customfield_10104"],
+                    "expand": ["changelog"],
+                },
+            ),
+        )
 
 
 def test_agile_endpoints_validate(site: Any) -> None:
@@ -291,8 +380,12 @@ def test_agile_endpoints_validate(site: Any) -> None:
         if board.type == "scrum":
             path = f"{ag}/board/{board.id}/sprint"
             check(emu.flavour, "GET", path, s.get(url + path, params={"maxResults": 5}))
-            check(emu.flavour, "GET", f"{ag}/sprint/{board.sprint_ids[0]}",
-                  s.get(url + f"{ag}/sprint/{board.sprint_ids[0]}"))
+            check(
+                emu.flavour,
+                "GET",
+                f"{ag}/sprint/{board.sprint_ids[0]}",
+                s.get(url + f"{ag}/sprint/{board.sprint_ids[0]}"),
+            )
 
 
 def test_mutation_responses_validate(site: Any) -> None:
@@ -300,9 +393,17 @@ def test_mutation_responses_validate(site: Any) -> None:
     v = "3" if emu.flavour == "cloud" else "2"
     f = emu.world.fields
     path = f"/rest/api/{v}/issue"
-    created = s.post(url + path, json={"fields": {
-        "project": {"key": "WEB"}, "issuetype": {"name": "Story"}, "summary": "Contract",
-        f.estimate.id: 3}})
+    created = s.post(
+        url + path,
+        json={
+            "fields": {
+                "project": {"key": "WEB"},
+                "issuetype": {"name": "Story"},
+                "summary": "Contract",
+                f.estimate.id: 3,
+            }
+        },
+    )
     assert created.status_code == 201
     key = created.json()["key"]
     edited = s.put(url + f"{path}/{key}", json={"fields": {"summary": "Contract 2"}})
@@ -310,18 +411,18 @@ def test_mutation_responses_validate(site: Any) -> None:
     moved = s.post(url + f"{path}/{key}/transitions", json={"transition": {"id": "21"}})
     assert moved.status_code == 204
     issue_path = f"/rest/api/{v}/issue/{key}"
-    check(emu.flavour, "GET", issue_path, s.get(url + issue_path, params={"expand":
-                                                                          "changelog"}))
+    check(emu.flavour, "GET", issue_path, s.get(url + issue_path, params={"expand": "changelog"}))
 
 
 def test_error_bodies_have_jira_shape(site: Any) -> None:
     _emu, url, s = site
     errors = validator(CLOUD_PLATFORM).spec / "components" / "schemas" / "ErrorCollection"
     props = set(errors["properties"].keys())
-    for r in (s.get(url + "/rest/api/2/issue/NOPE-1"),
-              s.get(url + "/rest/api/2/issue/WEB-1", auth=("x", "y"),
-                    headers={"Authorization": ""}),
-              s.get(url + "/rest/agile/1.0/board/999")):
+    for r in (
+        s.get(url + "/rest/api/2/issue/NOPE-1"),
+        s.get(url + "/rest/api/2/issue/WEB-1", auth=("x", "y"), headers={"Authorization": ""}),
+        s.get(url + "/rest/agile/1.0/board/999"),
+    ):
         body = r.json()
         assert r.status_code in (401, 404)
         assert set(body) <= props and isinstance(body["errorMessages"], list)

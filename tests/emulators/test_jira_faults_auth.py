@@ -34,12 +34,17 @@ def test_cloud_auth(cloud: tuple[JiraEmulator, str]) -> None:
     assert email == "pm@acme.test" and token.startswith("token-")
     path = url + "/rest/api/3/myself"
     assert requests.get(path, auth=(email, token)).status_code == 200
-    for kwargs in ({}, {"auth": (email, "token-wrong")}, {"auth": ("x@acme.test", token)},
-                   {"headers": {"Authorization": f"Bearer {token}"}}):  # no PATs on Cloud
+    for kwargs in (
+        {},
+        {"auth": (email, "token-wrong")},
+        {"auth": ("x@acme.test", token)},
+        {"headers": {"Authorization": f"Bearer {token}"}},
+    ):  # no PATs on Cloud
         r = requests.get(path, **kwargs)  # type: ignore[arg-type]
         assert r.status_code == 401
         assert r.json()["errorMessages"] == [
-            "Client must be authenticated to access this resource."]
+            "Client must be authenticated to access this resource."
+        ]
     for p in ("/rest/api/2/search/jql?jql=project=WEB", "/rest/agile/1.0/board"):
         assert requests.get(url + p).status_code == 401
 
@@ -57,18 +62,19 @@ def test_dc_auth(dc: tuple[JiraEmulator, str]) -> None:
     assert requests.get(path, auth=(emu.basic_auth[0], "wrong")).status_code == 401
 
 
-def test_unknown_paths_are_404(cloud: tuple[JiraEmulator, str],
-                               dc: tuple[JiraEmulator, str]) -> None:
+def test_unknown_paths_are_404(
+    cloud: tuple[JiraEmulator, str], dc: tuple[JiraEmulator, str]
+) -> None:
     emu, url = cloud
     assert requests.get(url + "/rest/api/3/nothing", auth=emu.basic_auth).status_code == 404
     assert requests.get(url + "/rest/api/1/myself", auth=emu.basic_auth).status_code == 404
     demu, durl = dc
-    assert requests.get(durl + "/rest/api/3/myself",
-                        auth=demu.basic_auth).status_code == 404  # DC has no v3
+    assert (
+        requests.get(durl + "/rest/api/3/myself", auth=demu.basic_auth).status_code == 404
+    )  # DC has no v3
 
 
-def test_rate_limit_with_retry_after_seconds_and_http_date(
-        cloud: tuple[JiraEmulator, str]) -> None:
+def test_rate_limit_with_retry_after_seconds_and_http_date(cloud: tuple[JiraEmulator, str]) -> None:
     emu, url = cloud
     path = "/rest/api/3/search/jql"
     emu.faults.inject(Fault("rate_limit", path=path, retry_after=7))
@@ -126,12 +132,12 @@ def test_jira_library_meets_the_faults(cloud: tuple[JiraEmulator, str]) -> None:
     t = time.perf_counter()
     assert client.issue("WEB-2").key == "WEB-2"
     assert time.perf_counter() - t >= 0.9  # it waited as told
-    emu.faults.inject(Fault("rate_limit", path="/rest/api/2/issue/", retry_after=5,
-                            http_date=True))
+    emu.faults.inject(Fault("rate_limit", path="/rest/api/2/issue/", retry_after=5, http_date=True))
     with pytest.raises(ValueError):
         client.issue("WEB-2")
-    emu.faults.inject(Fault("server_error", path="/rest/api/2/issue/", status=503,
-                            retry_after=None))
+    emu.faults.inject(
+        Fault("server_error", path="/rest/api/2/issue/", status=503, retry_after=None)
+    )
     with pytest.raises(jira.JIRAError) as err:
         client.issue("WEB-2")
     assert err.value.status_code == 503

@@ -31,8 +31,9 @@ def test_cloud_enhanced_search(cloud: tuple[JiraEmulator, Any]) -> None:
     assert client._is_cloud and client.server_info()["deploymentType"] == "Cloud"
     jql = "project in (WEB, MOB) ORDER BY key"
     emu.requests.reset()
-    issues = client.enhanced_search_issues(jql, maxResults=False, expand="changelog",
-                                           fields=["summary", "status", "Sprint"])
+    issues = client.enhanced_search_issues(
+        jql, maxResults=False, expand="changelog", fields=["summary", "status", "Sprint"]
+    )
     expected = emu.search.evaluate(jql, cloud=True)
     assert [int(i.id) for i in issues] == expected  # paged by nextPageToken, 100 at a time
     assert emu.requests.by_path["/rest/api/2/search/jql"] == -(-len(expected) // 100)
@@ -43,7 +44,8 @@ def test_cloud_enhanced_search(cloud: tuple[JiraEmulator, Any]) -> None:
     with pytest.raises(jira.JIRAError):  # the removed endpoint, as the library reports it
         client.search_issues(jql, startAt=10)
     assert client.approximate_issue_count("project = WEB") == len(
-        emu.search.evaluate("project = WEB", cloud=True))
+        emu.search.evaluate("project = WEB", cloud=True)
+    )
     assert client.myself()["timeZone"] == emu.user_timezone
 
 
@@ -58,8 +60,9 @@ def test_cloud_fields_boards_sprints_and_writes(cloud: tuple[JiraEmulator, Any])
     sprints = client.sprints(scrum.id, maxResults=0)
     assert [s.id for s in sprints] == sorted(emu.world.boards[scrum.id].sprint_ids)
     assert [s.state for s in sprints][-3:] == ["active", "future", "future"]
-    created = client.create_issue(project="WEB", summary="From the library",
-                                  issuetype={"name": "Task"})
+    created = client.create_issue(
+        project="WEB", summary="From the library", issuetype={"name": "Task"}
+    )
     client.transition_issue(created.key, "In Progress")
     created.update(fields={"summary": "Renamed by the library"})
     t = emu.truth.issue(created.key)
@@ -80,11 +83,11 @@ def test_dc_search_issues(dc: tuple[JiraEmulator, Any]) -> None:
     assert first.fields.summary == emu.truth.issues[first.id].summary
     fields = {f["id"]: f for f in client.fields()}
     assert fields["customfield_10106"]["name"] == "Story Points"
-    assert fields["customfield_10101"]["schema"]["custom"] == \
-        "com.pyxis.greenhopper.jira:gh-epic-link"
+    assert (
+        fields["customfield_10101"]["schema"]["custom"] == "com.pyxis.greenhopper.jira:gh-epic-link"
+    )
     assert client.myself()["name"] == "pm"
     board = next(b for b in client.boards(maxResults=0) if b.type == "scrum")
-    assert len(client.sprints(board.id, maxResults=0)) == len(
-        emu.world.boards[board.id].sprint_ids)
+    assert len(client.sprints(board.id, maxResults=0)) == len(emu.world.boards[board.id].sprint_ids)
     basic = jira.JIRA(client.server_url, basic_auth=emu.basic_auth)
     assert basic.issue("WEB-1").key == "WEB-1"

@@ -34,11 +34,13 @@ class Site:
 
     def search_keys(self, jql: str) -> list[str]:
         if self.emu.flavour == "cloud":
-            r = self.rest("GET", "/search/jql", params={"jql": jql, "fields": "key",
-                                                         "maxResults": 5000})
+            r = self.rest(
+                "GET", "/search/jql", params={"jql": jql, "fields": "key", "maxResults": 5000}
+            )
         else:
-            r = self.rest("GET", "/search", params={"jql": jql, "fields": "key",
-                                                    "maxResults": 1000})
+            r = self.rest(
+                "GET", "/search", params={"jql": jql, "fields": "key", "maxResults": 1000}
+            )
         assert r.status_code == 200, r.text
         return [i["key"] for i in r.json()["issues"]]
 
@@ -68,10 +70,14 @@ def local_cursor(emu: JiraEmulator, when: datetime) -> str:
 
 
 def open_story(emu: JiraEmulator, project: str = "WEB") -> Any:
-    return next(i for i in emu.world.issues.values()
-                if i.type_id == cat.STORY.id and i.status == cat.TODO.id and
-                emu.world.projects[i.project_id].key == project and
-                not emu.world.children.get(i.id))
+    return next(
+        i
+        for i in emu.world.issues.values()
+        if i.type_id == cat.STORY.id
+        and i.status == cat.TODO.id
+        and emu.world.projects[i.project_id].key == project
+        and not emu.world.children.get(i.id)
+    )
 
 
 def test_python_transition_is_a_new_history_visible_everywhere(site: Site) -> None:
@@ -88,15 +94,19 @@ def test_python_transition_is_a_new_history_visible_everywhere(site: Site) -> No
     hist = body["changelog"]["histories"][-2:]
     assert int(hist[0]["id"]) > max_hid and int(hist[1]["id"]) > int(hist[0]["id"])
     assert [(i["field"], i["toString"]) for i in hist[1]["items"]] == [
-        ("status", "Done"), ("resolution", "Done")]
-    assert site.search_keys(f'updated >= "{local_cursor(emu, start)}" AND key = {issue.key}') \
-        == [issue.key]
+        ("status", "Done"),
+        ("resolution", "Done"),
+    ]
+    assert site.search_keys(f'updated >= "{local_cursor(emu, start)}" AND key = {issue.key}') == [
+        issue.key
+    ]
     later = start + timedelta(minutes=3)  # past the minute of the last update
-    assert site.search_keys(f'updated >= "{local_cursor(emu, later)}" AND key = {issue.key}') \
-        == []
+    assert site.search_keys(f'updated >= "{local_cursor(emu, later)}" AND key = {issue.key}') == []
     t = emu.truth.issue(issue.key)
     assert [(x.from_status, x.to_status) for x in t.transitions[-2:]] == [
-        ("To Do", "In Progress"), ("In Progress", "Done")]
+        ("To Do", "In Progress"),
+        ("In Progress", "Done"),
+    ]
     assert t.transitions[-1].at == start + timedelta(seconds=90)
     assert t.updated == start + timedelta(seconds=90)
     assert t.status == "Done" and t.status_category == "done"
@@ -105,14 +115,25 @@ def test_python_transition_is_a_new_history_visible_everywhere(site: Site) -> No
 def test_python_edit_records_each_field(site: Site) -> None:
     emu = site.emu
     issue = open_story(emu)
-    sprint = next(s for s in emu.world.sprints.values()
-                  if s.state == "active" and emu.world.boards[s.board_id].project_id ==
-                  issue.project_id)
-    epic = next(i for i in emu.world.issues.values()
-                if i.type_id == cat.EPIC.id and i.project_id == issue.project_id and
-                i.id != issue.parent)
-    emu.mutate.edit(issue.key, summary="Renamed", story_points=8, sprint_ids=[sprint.id],
-                    flagged=True, duedate="2026-12-24", parent=epic.key)
+    sprint = next(
+        s
+        for s in emu.world.sprints.values()
+        if s.state == "active" and emu.world.boards[s.board_id].project_id == issue.project_id
+    )
+    epic = next(
+        i
+        for i in emu.world.issues.values()
+        if i.type_id == cat.EPIC.id and i.project_id == issue.project_id and i.id != issue.parent
+    )
+    emu.mutate.edit(
+        issue.key,
+        summary="Renamed",
+        story_points=8,
+        sprint_ids=[sprint.id],
+        flagged=True,
+        duedate="2026-12-24",
+        parent=epic.key,
+    )
     t = emu.truth.issue(issue.key)
     last = t.changes[-5:]
     assert {c.field for c in last} == {"estimate", "sprint", "flagged", "duedate", "parent"}
@@ -125,7 +146,9 @@ def test_python_edit_records_each_field(site: Site) -> None:
     emu.mutate.edit(issue.key, flagged=False, story_points=None)
     t = emu.truth.issue(issue.key)
     assert [(c.field, c.from_value, c.to_value) for c in t.changes[-2:]] == [
-        ("estimate", 8.0, None), ("flagged", True, False)]
+        ("estimate", 8.0, None),
+        ("flagged", True, False),
+    ]
 
 
 def test_python_create_delete_move_restrict(site: Site) -> None:
@@ -134,8 +157,10 @@ def test_python_create_delete_move_restrict(site: Site) -> None:
     created = emu.mutate.create("MOB", summary="Brand new", story_points=2, labels=["x"])
     assert site.issue(created.key).status_code == 200
     assert created.key in site.search_keys("project = MOB AND labels = x")
-    assert emu.truth.issue(created.key).created == start and not emu.truth.issue(
-        created.key).transitions
+    assert (
+        emu.truth.issue(created.key).created == start
+        and not emu.truth.issue(created.key).transitions
+    )
 
     victim = open_story(emu, "API")
     emu.mutate.delete(victim.key)
@@ -170,9 +195,15 @@ def test_python_create_delete_move_restrict(site: Site) -> None:
 
 def test_deleting_a_parent_takes_its_subtasks(site: Site) -> None:
     emu = site.emu
-    parent = next(i for i in emu.world.issues.values()
-                  if any(emu.world.issues[k].type_id == cat.SUBTASK.id
-                         for k in emu.world.children.get(i.id, []) if k in emu.world.issues))
+    parent = next(
+        i
+        for i in emu.world.issues.values()
+        if any(
+            emu.world.issues[k].type_id == cat.SUBTASK.id
+            for k in emu.world.children.get(i.id, [])
+            if k in emu.world.issues
+        )
+    )
     kids = [k for k in emu.world.children[parent.id] if k in emu.world.issues]
     r = site.rest("DELETE", f"/issue/{parent.key}")
     assert r.status_code == 400  # Jira refuses without deleteSubtasks=true
@@ -184,16 +215,30 @@ def test_deleting_a_parent_takes_its_subtasks(site: Site) -> None:
 def test_http_mutations(site: Site) -> None:
     emu = site.emu
     f = emu.world.fields
-    sprint = next(s for s in emu.world.sprints.values() if s.state == "active" and
-                  emu.world.boards[s.board_id].project_id == 10000)
-    epic = next(i for i in emu.world.issues.values()
-                if i.type_id == cat.EPIC.id and i.project_id == 10000)
-    description: Any = "Plain *wiki*" if site.v == "2" else {
-        "type": "doc", "version": 1,
-        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "ADF body"}]}]}
+    sprint = next(
+        s
+        for s in emu.world.sprints.values()
+        if s.state == "active" and emu.world.boards[s.board_id].project_id == 10000
+    )
+    epic = next(
+        i for i in emu.world.issues.values() if i.type_id == cat.EPIC.id and i.project_id == 10000
+    )
+    description: Any = (
+        "Plain *wiki*"
+        if site.v == "2"
+        else {
+            "type": "doc",
+            "version": 1,
+            "content": [{"type": "paragraph", "content": [{"type": "text", "text": "ADF body"}]}],
+        }
+    )
     fields: dict[str, Any] = {
-        "project": {"key": "WEB"}, "issuetype": {"name": "Story"}, "summary": "Over HTTP",
-        "description": description, f.estimate.id: 5, f.sprint.id: sprint.id,
+        "project": {"key": "WEB"},
+        "issuetype": {"name": "Story"},
+        "summary": "Over HTTP",
+        "description": description,
+        f.estimate.id: 5,
+        f.sprint.id: sprint.id,
         "labels": ["http"],
     }
     if f.epic_link is not None:
@@ -208,10 +253,19 @@ def test_http_mutations(site: Site) -> None:
     assert not t.changes  # values given at creation make no changelog
 
     emu.clock.advance(60)
-    r = site.rest("PUT", f"/issue/{key}", json={"fields": {
-        "summary": "Over HTTP, renamed", f.estimate.id: 3, f.flagged.id: [{"value":
-                                                                           "Impediment"}],
-        "duedate": "2026-12-31"}, "update": {"labels": [{"add": "edited"}]}})
+    r = site.rest(
+        "PUT",
+        f"/issue/{key}",
+        json={
+            "fields": {
+                "summary": "Over HTTP, renamed",
+                f.estimate.id: 3,
+                f.flagged.id: [{"value": "Impediment"}],
+                "duedate": "2026-12-31",
+            },
+            "update": {"labels": [{"add": "edited"}]},
+        },
+    )
     assert r.status_code == 204, r.text
     t = emu.truth.issue(key)
     assert t.estimate == 3 and t.flagged and set(t.labels) == {"http", "edited"}
@@ -221,8 +275,12 @@ def test_http_mutations(site: Site) -> None:
     r = site.rest("POST", f"/issue/{key}/transitions", json={"transition": {"id": done}})
     assert r.status_code == 204
     assert emu.truth.issue(key).status == "Done"
-    assert site.rest("POST", f"/issue/{key}/transitions",
-                     json={"transition": {"id": "999"}}).status_code == 400
+    assert (
+        site.rest(
+            "POST", f"/issue/{key}/transitions", json={"transition": {"id": "999"}}
+        ).status_code
+        == 400
+    )
 
     bad = site.rest("PUT", f"/issue/{key}", json={"fields": {"colour": "red"}})
     assert bad.status_code == 400 and "colour" in bad.json()["errors"]
@@ -247,11 +305,18 @@ def test_http_mutations(site: Site) -> None:
 def test_sprint_field_put_keeps_closed_sprints(site: Site) -> None:
     emu = site.emu
     f = emu.world.fields
-    issue = next(i for i in emu.world.issues.values()
-                 if i.type_id != cat.SUBTASK.id and len(i.sprints) >= 2 and
-                 any(emu.world.sprints[s].state == "closed" for s in i.sprints))
-    future = next(s for s in emu.world.sprints.values() if s.state == "future" and
-                  emu.world.boards[s.board_id].project_id == issue.project_id)
+    issue = next(
+        i
+        for i in emu.world.issues.values()
+        if i.type_id != cat.SUBTASK.id
+        and len(i.sprints) >= 2
+        and any(emu.world.sprints[s].state == "closed" for s in i.sprints)
+    )
+    future = next(
+        s
+        for s in emu.world.sprints.values()
+        if s.state == "future" and emu.world.boards[s.board_id].project_id == issue.project_id
+    )
     closed = tuple(s for s in issue.sprints if emu.world.sprints[s].state == "closed")
     r = site.rest("PUT", f"/issue/{issue.key}", json={"fields": {f.sprint.id: future.id}})
     assert r.status_code == 204
@@ -263,12 +328,22 @@ def test_sprint_field_put_keeps_closed_sprints(site: Site) -> None:
 def test_subtasks_follow_their_parents_sprint(site: Site) -> None:
     emu = site.emu
     scrum = {b.project_id for b in emu.world.boards.values() if b.type == "scrum"}
-    parent = next(i for i in emu.world.issues.values()
-                  if i.type_id != cat.SUBTASK.id and i.project_id in scrum and any(
-                      emu.world.issues[k].type_id == cat.SUBTASK.id
-                      for k in emu.world.children.get(i.id, []) if k in emu.world.issues))
-    sprint = next(s for s in emu.world.sprints.values() if s.state == "future" and
-                  emu.world.boards[s.board_id].project_id == parent.project_id)
+    parent = next(
+        i
+        for i in emu.world.issues.values()
+        if i.type_id != cat.SUBTASK.id
+        and i.project_id in scrum
+        and any(
+            emu.world.issues[k].type_id == cat.SUBTASK.id
+            for k in emu.world.children.get(i.id, [])
+            if k in emu.world.issues
+        )
+    )
+    sprint = next(
+        s
+        for s in emu.world.sprints.values()
+        if s.state == "future" and emu.world.boards[s.board_id].project_id == parent.project_id
+    )
     emu.mutate.edit(parent.key, sprint_ids=[sprint.id])
     for kid in emu.world.children[parent.id]:
         if kid in emu.world.issues and emu.world.issues[kid].type_id == cat.SUBTASK.id:
@@ -287,6 +362,9 @@ def test_mutation_errors(site: Site) -> None:
         emu.mutate.edit("WEB-99999", summary="x")
     with pytest.raises(MutationError):
         emu.mutate.edit("WEB-2", sprint_ids=[987654])
-    r = site.rest("POST", "/issue", json={"fields": {"project": {"key": "WEB"},
-                                                      "issuetype": {"name": "Story"}}})
+    r = site.rest(
+        "POST",
+        "/issue",
+        json={"fields": {"project": {"key": "WEB"}, "issuetype": {"name": "Story"}}},
+    )
     assert r.status_code == 400 and "summary" in r.json()["errors"]

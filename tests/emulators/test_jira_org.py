@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -42,14 +43,16 @@ def test_same_seed_same_world() -> None:
     spec = OrgSpec(seed=42, projects=3, issues=500)
     assert world_digest(generate(spec, "cloud")) == world_digest(generate(spec, "cloud"))
     assert world_digest(generate(spec, "cloud")) != world_digest(
-        generate(OrgSpec(seed=43, projects=3, issues=500), "cloud"))
+        generate(OrgSpec(seed=43, projects=3, issues=500), "cloud")
+    )
 
 
 def test_flavours_share_the_story_but_not_the_field_ids() -> None:
     spec = OrgSpec(seed=9, projects=2, issues=300)
     cloud, dc = generate(spec, "cloud"), generate(spec, "datacenter")
-    assert [(i.key, i.status, len(i.histories)) for i in cloud.issues.values()] == \
-        [(i.key, i.status, len(i.histories)) for i in dc.issues.values()]
+    assert [(i.key, i.status, len(i.histories)) for i in cloud.issues.values()] == [
+        (i.key, i.status, len(i.histories)) for i in dc.issues.values()
+    ]
     assert cloud.fields.estimate.id == "customfield_10016"
     assert cloud.fields.estimate.custom == "com.pyxis.greenhopper.jira:jsw-story-points"
     assert cloud.fields.sprint.id == "customfield_10020"
@@ -88,14 +91,18 @@ def test_structure(big: JiraEmulator) -> None:
 
 
 def _transitions(issue: Any) -> list[tuple[int, str, str]]:
-    return [(h.at, cat.STATUSES[c.old].name, cat.STATUSES[c.new].name)
-            for h in issue.histories for c in h.changes if c.field == "status"]
+    return [
+        (h.at, cat.STATUSES[c.old].name, cat.STATUSES[c.new].name)
+        for h in issue.histories
+        for c in h.changes
+        if c.field == "status"
+    ]
 
 
 def test_histories_are_realistic(big: JiraEmulator) -> None:
     w = big.world
     issues = list(w.issues.values())
-    moves = [t for i in issues for t in zip(_transitions(i), _transitions(i)[1:], strict=False)]
+    moves = [t for i in issues for t in itertools.pairwise(_transitions(i))]
     pairs = {(a[1], a[2]) for i in issues for a in _transitions(i)}
     assert ("In Review", "In Progress") in pairs  # review bounce
     assert ("Done", "To Do") in pairs or ("Done", "In Progress") in pairs  # reopened
@@ -103,8 +110,18 @@ def test_histories_are_realistic(big: JiraEmulator) -> None:
     assert any(b[0] - a[0] < HOUR for a, b in moves)  # same-day quick moves
     assert max(len(i.histories) for i in issues) > 100  # changelog truncation matters
     fields = {c.field for i in issues for h in i.histories for c in h.changes}
-    assert {"flagged", "assignee", "duedate", "estimate", "sprint", "parent", "link",
-            "fix_version", "resolution", "labels"} <= fields
+    assert {
+        "flagged",
+        "assignee",
+        "duedate",
+        "estimate",
+        "sprint",
+        "parent",
+        "link",
+        "fix_version",
+        "resolution",
+        "labels",
+    } <= fields
     for issue in issues:  # ordered, increasing ids, within the issue's life and before now
         ats = [h.at for h in issue.histories]
         assert ats == sorted(ats)
@@ -137,8 +154,10 @@ def test_sprint_journeys(big: JiraEmulator) -> None:
                         mid_sprint_estimates += 1
     assert mid_sprint_estimates > 0
     # created straight into a sprint: the sprint is set but no changelog item says so
-    assert any(i.sprints and not any(c.field == "sprint" for h in i.histories
-                                     for c in h.changes) for i in issues)
+    assert any(
+        i.sprints and not any(c.field == "sprint" for h in i.histories for c in h.changes)
+        for i in issues
+    )
 
 
 def test_adversarial_and_unicode_text(big: JiraEmulator) -> None:
@@ -176,8 +195,9 @@ def test_hand_worked_sprint_report() -> None:
     """One closed sprint built event by event; numbers worked out by hand from METRICS.md §3."""
     emu = JiraEmulator(OrgSpec(seed=1, projects=1, issues=0), "cloud")
     board = next(b for b in emu.world.boards.values() if b.type == "scrum")
-    sprint = next(emu.world.sprints[s] for s in board.sprint_ids
-                  if emu.world.sprints[s].state == "closed")
+    sprint = next(
+        emu.world.sprints[s] for s in board.sprint_ids if emu.world.sprints[s].state == "closed"
+    )
     assert sprint.start is not None and sprint.complete is not None
     t0, sid, m = sprint.start, sprint.id, emu.mutate
 
@@ -203,8 +223,7 @@ def test_hand_worked_sprint_report() -> None:
     e = story("E in the sprint, done before it started", -3, 5)
     m.edit(e, sprint_ids=[sid], at=at(-1))
     m.transition(e, "Done", at=at(-0.1))
-    m.create("WEB", type="Sub-task", summary="F sub-task", parent=a, story_points=3,
-             at=at(-0.5))
+    m.create("WEB", type="Sub-task", summary="F sub-task", parent=a, story_points=3, at=at(-0.5))
     h = story("H unestimated, done", -3, None)
     m.edit(h, sprint_ids=[sid], at=at(-1))
     m.transition(h, "Done", at=at(4))
@@ -221,8 +240,7 @@ def test_hand_worked_sprint_report() -> None:
     m.transition(k, "Done", at=at(-2))
     m.transition(k, "To Do", at=at(1))
     m.transition(k, "Done", at=at(3))
-    m.transition(story("W won't do, counts as done", -3, 4, sprint_ids=[sid]), "Won't Do",
-                 at=at(2))
+    m.transition(story("W won't do, counts as done", -3, 4, sprint_ids=[sid]), "Won't Do", at=at(2))
 
     t = emu.truth.sprints[sid]
     ids = {emu.world.lookup(key).id: key for key in (a, b, c, d, e, h, i, j, k)}  # type: ignore
@@ -239,12 +257,31 @@ def test_hand_worked_sprint_report() -> None:
 
 
 def test_planted_risks_are_recorded() -> None:
-    emu = JiraEmulator(OrgSpec(seed=3, projects=3, issues=300, plant=(
-        "overdue_epic", "forecast_late_epic", "stalled_epic", "blocked_epic", "scope_growth",
-        "unestimated")), "cloud")
+    emu = JiraEmulator(
+        OrgSpec(
+            seed=3,
+            projects=3,
+            issues=300,
+            plant=(
+                "overdue_epic",
+                "forecast_late_epic",
+                "stalled_epic",
+                "blocked_epic",
+                "scope_growth",
+                "unestimated",
+            ),
+        ),
+        "cloud",
+    )
     planted = emu.truth.planted
-    assert set(planted) == {"overdue_epic", "forecast_late_epic", "stalled_epic",
-                            "blocked_epic", "scope_growth", "unestimated"}
+    assert set(planted) == {
+        "overdue_epic",
+        "forecast_late_epic",
+        "stalled_epic",
+        "blocked_epic",
+        "scope_growth",
+        "unestimated",
+    }
     overdue = emu.truth.issue(planted["overdue_epic"][0])
     assert overdue.type == "Epic" and overdue.duedate is not None
     assert overdue.duedate < NOW.date() and overdue.status_category != "done"
@@ -280,7 +317,8 @@ def test_fifty_thousand_issues_generate_fast() -> None:
 
 @pytest.mark.slow
 def test_hundred_thousand_issues_work() -> None:
-    world = generate(OrgSpec(seed=4, projects=12, issues=100_000,
-                             now=NOW + timedelta(days=3)), "datacenter")
+    world = generate(
+        OrgSpec(seed=4, projects=12, issues=100_000, now=NOW + timedelta(days=3)), "datacenter"
+    )
     assert len(world.issues) == 100_000
     assert max(i.id for i in world.issues.values()) == 10000 + 100_000 - 1

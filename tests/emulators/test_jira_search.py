@@ -70,8 +70,7 @@ def cloud() -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def dc() -> Iterator[Site]:
-    emu = JiraEmulator(OrgSpec(seed=21, projects=3, issues=700, dc_max_results=250),
-                       "datacenter")
+    emu = JiraEmulator(OrgSpec(seed=21, projects=3, issues=700, dc_max_results=250), "datacenter")
     with emu.serve() as server:
         yield Site(emu, server.url)
 
@@ -88,40 +87,45 @@ def visible(site: Site) -> list[Any]:
 # ------------------------------------------------------------------ JQL semantics
 def test_field_clauses_match_the_model(site: Site) -> None:
     w = site.emu.world
-    epic = next(i for i in visible(site) if i.type_id == cat.EPIC.id and
-                w.children.get(i.id))
+    epic = next(i for i in visible(site) if i.type_id == cat.EPIC.id and w.children.get(i.id))
     sprint = next(s for s in w.sprints.values() if s.state == "closed")
     label = next(lb for i in visible(site) for lb in i.labels)
-    epic_clause = f"parent = {epic.key}" if site.emu.flavour == "cloud" else \
-        f'"Epic Link" = {epic.key}'
+    epic_clause = (
+        f"parent = {epic.key}" if site.emu.flavour == "cloud" else f'"Epic Link" = {epic.key}'
+    )
     cases: dict[str, Any] = {
         "project = MOB": lambda i: i.project_id == 10001,
         "project in (WEB, API)": lambda i: i.project_id in (10000, 10002),
-        "project = WEB AND status = Done": lambda i: i.project_id == 10000 and
-        i.status == cat.DONE.id,
-        'project = WEB AND status != "In Progress"': lambda i: i.project_id == 10000 and
-        i.status != cat.IN_PROGRESS.id,
+        "project = WEB AND status = Done": lambda i: (
+            i.project_id == 10000 and i.status == cat.DONE.id
+        ),
+        'project = WEB AND status != "In Progress"': lambda i: (
+            i.project_id == 10000 and i.status != cat.IN_PROGRESS.id
+        ),
         "statusCategory = Done": lambda i: cat.is_done(i.status),
         'statusCategory in ("To Do", indeterminate)': lambda i: not cat.is_done(i.status),
         "issuetype in (Bug, Epic)": lambda i: i.type_id in (cat.BUG.id, cat.EPIC.id),
         "issuetype = Sub-task": lambda i: i.type_id == cat.SUBTASK.id,
         f"sprint = {sprint.id}": lambda i: sprint.id in i.sprints,
         f'sprint = "{sprint.name}"': lambda i: sprint.id in i.sprints,
-        "sprint in openSprints()": lambda i: any(w.sprints[s].state != "closed"
-                                                 for s in i.sprints),
+        "sprint in openSprints()": lambda i: any(w.sprints[s].state != "closed" for s in i.sprints),
         "sprint is EMPTY AND project = WEB": lambda i: not i.sprints and i.project_id == 10000,
         epic_clause: lambda i: i.parent == epic.id and i.type_id != cat.SUBTASK.id,
         f"labels = {label}": lambda i: label in i.labels,
         "labels is not EMPTY": lambda i: bool(i.labels),
-        f"project = WEB AND NOT labels = {label}": lambda i: i.project_id == 10000 and
-        label not in i.labels,
-        f"project = WEB AND labels != {label}": lambda i: i.project_id == 10000 and
-        bool(i.labels) and label not in i.labels,
-        "(project = WEB OR project = MOB) AND issuetype = Epic": lambda i: i.project_id in (
-            10000, 10001) and i.type_id == cat.EPIC.id,
+        f"project = WEB AND NOT labels = {label}": lambda i: (
+            i.project_id == 10000 and label not in i.labels
+        ),
+        f"project = WEB AND labels != {label}": lambda i: (
+            i.project_id == 10000 and bool(i.labels) and label not in i.labels
+        ),
+        "(project = WEB OR project = MOB) AND issuetype = Epic": lambda i: (
+            i.project_id in (10000, 10001) and i.type_id == cat.EPIC.id
+        ),
         "Flagged is not EMPTY": lambda i: i.flagged,
-        "resolution = Unresolved AND project = API": lambda i: i.resolution is None and
-        i.project_id == 10002,
+        "resolution = Unresolved AND project = API": lambda i: (
+            i.resolution is None and i.project_id == 10002
+        ),
     }
     for jql, pred in cases.items():
         expected = {i.key for i in visible(site) if pred(i)}
@@ -138,8 +142,9 @@ def test_key_and_id_clauses(site: Site) -> None:
     assert site.keys(f"id = {web3.id}") == ["WEB-3"]
     r = site.jql("key = WEB-99999")
     assert r.status_code == 400
-    assert "An issue with key 'WEB-99999' does not exist for field 'key'." in \
-        r.json()["errorMessages"]
+    assert (
+        "An issue with key 'WEB-99999' does not exist for field 'key'." in r.json()["errorMessages"]
+    )
 
 
 def test_ordering(site: Site) -> None:
@@ -151,10 +156,11 @@ def test_ordering(site: Site) -> None:
     by_created = [i.key for i in sorted(issues, key=lambda i: (i.created, i.id))]
     assert site.keys("project = WEB ORDER BY created") == by_created
     assert site.keys("project = WEB ORDER BY id DESC") == [
-        i.key for i in sorted(issues, key=lambda i: -i.id)]
+        i.key for i in sorted(issues, key=lambda i: -i.id)
+    ]
     due = site.keys("project = WEB ORDER BY duedate ASC, key DESC")
     nones = [k for k in due if site.emu.world.lookup(k).duedate is None]  # type: ignore
-    assert due[-len(nones):] == nones  # empty values sort last ascending
+    assert due[-len(nones) :] == nones  # empty values sort last ascending
 
 
 def test_dates_are_read_in_the_users_zone_at_minute_precision(cloud: Site) -> None:
@@ -169,16 +175,16 @@ def test_dates_are_read_in_the_users_zone_at_minute_precision(cloud: Site) -> No
     emu.mutate.edit("API-5", summary="Touched at 10:30:45 local")
     emu.clock.set(when + timedelta(minutes=10))
     local = {
-        'updated >= "2026-11-20 10:30"': True,   # same minute as the update: included
-        'updated > "2026-11-20 10:30"': True,    # the literal is the instant 10:30:00.000
+        'updated >= "2026-11-20 10:30"': True,  # same minute as the update: included
+        'updated > "2026-11-20 10:30"': True,  # the literal is the instant 10:30:00.000
         'updated >= "2026/11/20 10:30"': True,
         'updated >= "2026-11-20 10:31"': False,
         'updated <= "2026-11-20 10:30"': False,
-        'updated >= "2026-11-20"': True,         # midnight, local
+        'updated >= "2026-11-20"': True,  # midnight, local
         'updated >= "2026-11-21"': False,
-        "updated >= -15m": True,                 # relative to the emulator clock
+        "updated >= -15m": True,  # relative to the emulator clock
         "updated >= -5m": False,
-        f"updated >= {to_ms(when)}": True,        # epoch milliseconds
+        f"updated >= {to_ms(when)}": True,  # epoch milliseconds
         f"updated > {to_ms(when)}": False,
         # the classic bug: a cursor rendered in UTC reads as 18:30 *Los Angeles* time
         'updated >= "2026-11-20 18:30"': False,
@@ -233,8 +239,9 @@ def test_dc_has_no_enhanced_search(dc: Site) -> None:
 
 
 def test_approximate_count(cloud: Site) -> None:
-    r = cloud.s.post(cloud.url + "/rest/api/3/search/approximate-count",
-                     json={"jql": "project = WEB"})
+    r = cloud.s.post(
+        cloud.url + "/rest/api/3/search/approximate-count", json={"jql": "project = WEB"}
+    )
     assert r.json() == {"count": len(cloud.keys("project = WEB"))}
 
 
@@ -268,10 +275,14 @@ def test_cloud_caps_and_default_fields(cloud: Site) -> None:
     assert set(body["issues"][0]) == {"expand", "id", "self", "key"}  # fields default: id
     assert len(cloud.jql(jql, maxResults=1000, fields="summary").json()["issues"]) == 100
     assert len(cloud.jql(jql, maxResults=5000, fields="id").json()["issues"]) == 700
-    assert len(cloud.jql(jql, maxResults=5000, fields="id",
-                         expand="changelog").json()["issues"]) == 100
-    post = cloud.s.post(cloud.url + "/rest/api/2/search/jql", json={
-        "jql": jql, "fields": ["summary", "status"], "maxResults": 100}).json()
+    assert (
+        len(cloud.jql(jql, maxResults=5000, fields="id", expand="changelog").json()["issues"])
+        == 100
+    )
+    post = cloud.s.post(
+        cloud.url + "/rest/api/2/search/jql",
+        json={"jql": jql, "fields": ["summary", "status"], "maxResults": 100},
+    ).json()
     assert len(post["issues"]) == 100 and post["nextPageToken"]
     assert set(post["issues"][0]["fields"]) == {"summary", "status"}
 
@@ -293,8 +304,9 @@ def test_pages_shift_like_an_offset_server(cloud: Site) -> None:
     before = cloud.keys(jql)
     emu.clock.advance(3600)
     emu.mutate.edit(before[25], summary="bumped while a client pages")
-    second = cloud.jql(jql, maxResults=10, fields="key",
-                       nextPageToken=first["nextPageToken"]).json()
+    second = cloud.jql(
+        jql, maxResults=10, fields="key", nextPageToken=first["nextPageToken"]
+    ).json()
     page2 = [i["key"] for i in second["issues"]]
     assert page2[0] == page1[-1]  # seen twice
     assert before[25] not in page1 + page2  # … and the bumped issue is missed on this pass
