@@ -5,6 +5,7 @@ with emu.serve() as server:
     ...  # server.url is the Jira site root; emu.credentials authenticates
 """
 
+from emulators.jira.app import Limits
 from emulators.jira.catalog import Flavour
 from emulators.jira.emulator import JiraEmulator
 from emulators.jira.mutations import MutationError
@@ -19,6 +20,7 @@ __all__ = [
     "Flavour",
     "IssueTruth",
     "JiraEmulator",
+    "Limits",
     "MutationError",
     "OrgSpec",
     "SprintTruth",

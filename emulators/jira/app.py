@@ -44,12 +44,19 @@ NO_ISSUE = "Issue does not exist or you do not have permission to see it."
 
 @dataclass(frozen=True)
 class Limits:
-    """Server-side caps. Defaults follow what Jira is documented/reported to do per flavour."""
+    """Server-side caps. Defaults follow what Jira is documented/reported to do per flavour.
+
+    Cloud embeds at most 40 histories per issue in search and 100 in GET issue (the rest via
+    GET issue/{id}/changelog). Data Center embeds 100 in search and, having no changelog
+    resource, the whole history in GET issue (Server loads it all: JRASERVER-60107); pass
+    `issue_changelog=100` to model a DC site that truncates there too (then histories beyond
+    100 cannot be read at all).
+    """
 
     search_page: int = 100  # Cloud /search/jql cap; DC uses OrgSpec.dc_max_results
     search_page_id_only: int = 5000  # Cloud, when only id/key are requested
     search_changelog: int = 40  # histories embedded per issue in search results
-    issue_changelog: int = 100  # histories embedded in GET issue?expand=changelog
+    issue_changelog: int | None = 100  # histories in GET issue?expand=changelog (None: all)
     changelog_page: int = 100  # Cloud GET issue/{id}/changelog page cap
     agile_page: int = 50
 
@@ -58,7 +65,10 @@ class Limits:
         if flavour == "cloud":
             return cls()
         return cls(
-            search_page=dc_max_results, search_page_id_only=dc_max_results, search_changelog=100
+            search_page=dc_max_results,
+            search_page_id_only=dc_max_results,
+            search_changelog=100,
+            issue_changelog=None,
         )
 
 

@@ -7,13 +7,14 @@ arrive at the emulator's ground truth — which proves the wire shapes and the t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
 
-from emulators.jira import JiraEmulator, OrgSpec
+from emulators.jira import JiraEmulator, Limits, OrgSpec
 
 
 class Client:
@@ -62,6 +63,10 @@ class Client:
                 return out
 
     def full_changelog(self, issue_id: str) -> list[dict[str, Any]]:
+        if self.emu.flavour != "cloud":  # DC: the issue itself carries the whole history
+            return self.get(f"/issue/{issue_id}", expand="changelog", fields="status")["changelog"][
+                "histories"
+            ]
         values: list[dict[str, Any]] = []
         start = 0
         while True:
@@ -102,12 +107,30 @@ def test_search_embeds_only_the_40_most_recent_histories_on_cloud(cloud: Client)
     assert [h["id"] for h in log["histories"]] == [str(h.id) for h in issue.histories[-40:]]
 
 
-def test_get_issue_embeds_the_100_most_recent(cloud: Client, dc: Client) -> None:
-    for client in (cloud, dc):
-        issue = heavy(client)
+def test_get_issue_embeds_the_100_most_recent_on_cloud_and_all_on_dc(
+    cloud: Client, dc: Client
+) -> None:
+    issue = heavy(cloud)
+    log = cloud.get(f"/issue/{issue.key}", expand="changelog")["changelog"]
+    assert log["total"] == len(issue.histories) and log["startAt"] == len(issue.histories) - 100
+    assert [h["id"] for h in log["histories"]] == [str(h.id) for h in issue.histories[-100:]]
+    issue = heavy(dc)  # DC has no changelog resource: the issue carries the whole history
+    log = dc.get(f"/issue/{issue.key}", expand="changelog")["changelog"]
+    assert log["startAt"] == 0 and log["total"] == len(issue.histories) > 100
+    assert [h["id"] for h in log["histories"]] == [str(h.id) for h in issue.histories]
+
+
+def test_dc_issue_cap_is_configurable() -> None:
+    emu = JiraEmulator(
+        OrgSpec(seed=33, projects=1, issues=60, heavy_issues=1),
+        "datacenter",
+        limits=replace(Limits.for_flavour("datacenter"), issue_changelog=100),
+    )
+    issue = heavy(Client(emu, "", "2"))
+    with emu.serve() as server:
+        client = Client(emu, server.url, "2")
         log = client.get(f"/issue/{issue.key}", expand="changelog")["changelog"]
-        assert log["total"] == len(issue.histories)
-        assert [h["id"] for h in log["histories"]] == [str(h.id) for h in issue.histories[-100:]]
+    assert len(log["histories"]) == 100 < log["total"]
 
 
 def test_dc_search_embeds_100(dc: Client) -> None:
@@ -254,9 +277,8 @@ def test_a_reference_client_arrives_at_the_truth(flavour: str, cloud: Client, dc
     truth = client.emu.truth
     issues = client.search_all("project in (WEB, MOB, API) ORDER BY id", "summary")
     assert {i["id"] for i in issues} == truth.visible_ids
-    rebuilt = _rebuild(client, issues, full=flavour == "cloud")
-    if flavour == "dc":  # DC cannot page a changelog: only short ones are complete
-        assert len(rebuilt) == sum(1 for t in truth.issues.values() if t.history_count <= 100)
+    rebuilt = _rebuild(client, issues, full=True)
+    assert set(rebuilt) == truth.visible_ids
     for issue_id, rec in rebuilt.items():
         t = truth.issues[issue_id]
         assert rec["status"] == [
