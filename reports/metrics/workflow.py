@@ -112,6 +112,8 @@ def as_workflow_map(workflows: WorkflowsLike) -> WorkflowMap:
 def assign_workflows(items: pd.DataFrame, workflows: WorkflowsLike) -> pd.Series:
     """Workflow name per item row (NA when no workflow applies to its source/project)."""
     wmap = as_workflow_map(workflows)
+    if len(items) == 0:
+        return pd.Series([], index=items.index, dtype=object)
     pairs = items[["source", "project"]].astype(object)
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
     keys = np.array([wmap.key_for(str(s), str(p)) for s, p in uniques], dtype=object)
