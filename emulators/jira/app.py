@@ -62,6 +62,7 @@ class Limits:
 
     @classmethod
     def for_flavour(cls, flavour: str, dc_max_results: int = 1000) -> Limits:
+        """The default caps for a flavour (DC's search page cap is configurable)."""
         if flavour == "cloud":
             return cls()
         return cls(
@@ -80,6 +81,7 @@ def jira_error(
 
 
 def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON response with Jira's content type."""
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return Response(data, status=status, content_type="application/json;charset=UTF-8")
 
@@ -145,6 +147,7 @@ class JiraApp:
 
     # ------------------------------------------------------------------ dispatch
     def wsgi(self, request: Request) -> Response:
+        """Route one request: control endpoints, 404/405, authentication, then the handler."""
         ctl = control_response(request, self.emu.faults, self.emu.requests)
         if ctl is not None:
             return ctl
@@ -174,6 +177,7 @@ class JiraApp:
             return jira_error(e.status, [] if errors else [str(e)], errors)
 
     def authenticated(self, request: Request) -> bool:
+        """Cloud: Basic email + API token; DC: Bearer PAT or Basic user + password."""
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
@@ -188,10 +192,12 @@ class JiraApp:
 
     # ------------------------------------------------------------------ helpers
     def renderer(self, request: Request, api: str = "2") -> Renderer:
+        """A renderer bound to this request's base URL, REST version and the clock."""
         return Renderer(self.world, request.host_url, api, self.emu.clock.now_ms())
 
     @staticmethod
     def int_param(request: Request, name: str, default: int) -> int:
+        """An integer query parameter; a non-number is Jira's 400."""
         raw = request.args.get(name)
         if raw is None or raw == "":
             return default
@@ -202,6 +208,7 @@ class JiraApp:
 
     @staticmethod
     def body(request: Request) -> dict[str, Any]:
+        """The JSON object body; malformed JSON is a 400 like Jira's."""
         try:
             data = json.loads(request.get_data(as_text=True) or "{}")
         except json.JSONDecodeError as e:
@@ -212,6 +219,7 @@ class JiraApp:
 
     @staticmethod
     def list_param(request: Request, name: str) -> list[str]:
+        """A repeated and/or comma-separated query parameter as a flat list."""
         return [
             part.strip()
             for raw in request.args.getlist(name)
@@ -220,6 +228,7 @@ class JiraApp:
         ]
 
     def visible_issue(self, ref: str) -> Issue:
+        """The issue by id or key, or Jira's 404 when deleted or not visible."""
         issue = self.world.lookup(ref)
         if issue is None or not self.world.visible(issue):
             raise BadRequest(NO_ISSUE, status=404)
@@ -227,6 +236,7 @@ class JiraApp:
 
     @staticmethod
     def page(items: list[Any], start: int, size: int, total: bool = False) -> dict[str, Any]:
+        """An agile page: {maxResults, startAt, isLast[, total], values}."""
         chunk = items[start : start + size]
         out: dict[str, Any] = {
             "maxResults": size,
@@ -240,6 +250,7 @@ class JiraApp:
 
     # ------------------------------------------------------------------ platform
     def on_server_info(self, request: Request, api: str) -> Response:
+        """GET serverInfo: deploymentType Cloud or Server."""
         return json_response(
             self.renderer(request, api).server_info(
                 self.emu.clock.now_ms(), self.emu.spec.server_timezone
@@ -247,22 +258,27 @@ class JiraApp:
         )
 
     def on_myself(self, request: Request, api: str) -> Response:
+        """GET myself: the searching user, with the profile time zone JQL uses."""
         return json_response(self.renderer(request, api).user(self.world.me, full=True))
 
     def on_fields(self, request: Request, api: str) -> Response:
+        """GET field: system and flavour-specific custom fields with schema.custom."""
         return json_response(self.renderer(request, api).field_list())
 
     def on_projects(self, request: Request, api: str) -> Response:
+        """GET project: every project (not paginated)."""
         r = self.renderer(request, api)
         return json_response([r.project(p) for p in self.world.projects])
 
     def on_project(self, request: Request, api: str, key: str) -> Response:
+        """GET project/{key}: one project with lead, issue types and versions."""
         proj = self.world.project_by_key(key)
         if proj is None:
             raise BadRequest(f"No project could be found with key '{key}'.", status=404)
         return json_response(self.renderer(request, api).project(proj.id, full=True))
 
     def on_versions(self, request: Request, api: str, key: str) -> Response:
+        """GET project/{key}/versions: all versions, not paginated."""
         proj = self.world.project_by_key(key)
         if proj is None:
             raise BadRequest(f"No project could be found with key '{key}'.", status=404)
@@ -273,6 +289,7 @@ class JiraApp:
 
     # ------------------------------------------------------------------ issues
     def on_issue(self, request: Request, api: str, ref: str) -> Response:
+        """GET/PUT/DELETE issue/{idOrKey}; moved issues resolve by old key or id."""
         if request.method == "PUT":
             issue = self.visible_issue(ref)
             self.apply_fields(issue, self.body(request), api)
@@ -299,6 +316,7 @@ class JiraApp:
         )
 
     def on_changelog(self, request: Request, api: str, ref: str) -> Response:
+        """GET issue/{idOrKey}/changelog (Cloud only): the full changelog, oldest first."""
         issue = self.visible_issue(ref)
         start = max(0, self.int_param(request, "startAt", 0))
         cap = self.limits.changelog_page
@@ -320,6 +338,7 @@ class JiraApp:
         return json_response(out)
 
     def on_transitions(self, request: Request, api: str, ref: str) -> Response:
+        """GET lists the (global) transitions; POST performs one by id."""
         issue = self.visible_issue(ref)
         if request.method == "POST":
             data = self.body(request)
@@ -352,6 +371,7 @@ class JiraApp:
         return json_response({"expand": "transitions", "transitions": out})
 
     def on_create_issue(self, request: Request, api: str) -> Response:
+        """POST issue: create from a Jira `fields` object; 201 {id, key, self}."""
         data = self.body(request)
         fields = data.get("fields")
         if not isinstance(fields, dict):
@@ -372,6 +392,7 @@ class JiraApp:
         )
 
     def apply_fields(self, issue: Issue, data: dict[str, Any], api: str) -> None:
+        """Apply a PUT body's `fields` (and `update.labels`) as one edit."""
         fields = data.get("fields") or {}
         if not isinstance(fields, dict):
             raise BadRequest("The fields object must be a JSON object.")
@@ -453,6 +474,7 @@ class JiraApp:
 
     # ------------------------------------------------------------------ search
     def search_request(self, request: Request) -> dict[str, Any]:
+        """Search parameters from a GET query or a POST body, normalised."""
         if request.method == "POST":
             data = self.body(request)
             expand = data.get("expand") or []
@@ -482,6 +504,7 @@ class JiraApp:
         }
 
     def on_search(self, request: Request, api: str) -> Response:
+        """GET|POST search: DC startAt paging; Cloud answers 410 (removed)."""
         if self.cloud:
             return jira_error(410, [GONE])
         q = self.search_request(request)
@@ -515,6 +538,7 @@ class JiraApp:
         return json_response(out)
 
     def on_search_jql(self, request: Request, api: str) -> Response:
+        """GET|POST search/jql (Cloud): nextPageToken paging over a live result."""
         q = self.search_request(request)
         jql = q["jql"]
         if not is_bounded(jql):
@@ -549,6 +573,7 @@ class JiraApp:
     def top_level_expand(
         out: dict[str, Any], r: Renderer, expand: frozenset[str], issues: list[dict[str, Any]]
     ) -> None:
+        """Add page-level `names`/`schema` for the fields actually returned."""
         used = {k for i in issues for k in i.get("fields", {})}
         if "names" in expand:
             names = r.field_names()
@@ -561,6 +586,7 @@ class JiraApp:
             issue.pop("schema", None)
 
     def on_approximate_count(self, request: Request, api: str) -> Response:
+        """POST search/approximate-count (Cloud): {count}."""
         jql = str(self.body(request).get("jql") or "")
         if not is_bounded(jql):
             raise BadRequest(UNBOUNDED)
@@ -568,6 +594,7 @@ class JiraApp:
 
     # ------------------------------------------------------------------ agile
     def board_or_404(self, board_id: int) -> Any:
+        """The board, or the agile API's 404."""
         board = self.world.boards.get(board_id)
         if board is None:
             raise BadRequest(
@@ -576,12 +603,14 @@ class JiraApp:
         return board
 
     def agile_paging(self, request: Request) -> tuple[int, int]:
+        """startAt and maxResults for agile lists (capped at 50)."""
         start = max(0, self.int_param(request, "startAt", 0))
         cap = self.limits.agile_page
         size = min(cap, max(1, self.int_param(request, "maxResults", cap)))
         return start, size
 
     def on_boards(self, request: Request) -> Response:
+        """GET board: boards filtered by type/name/project, paged with total."""
         start, size = self.agile_paging(request)
         r = self.renderer(request)
         btype = request.args.get("type")
@@ -600,14 +629,17 @@ class JiraApp:
         return json_response(self.page(boards, start, size, total=True))
 
     def on_board(self, request: Request, board_id: int) -> Response:
+        """GET board/{id}."""
         self.board_or_404(board_id)
         return json_response(self.renderer(request).board(board_id))
 
     def on_board_config(self, request: Request, board_id: int) -> Response:
+        """GET board/{id}/configuration: columns and the estimation field."""
         self.board_or_404(board_id)
         return json_response(self.renderer(request).board_config(board_id))
 
     def on_board_sprints(self, request: Request, board_id: int) -> Response:
+        """GET board/{id}/sprint: closed, active, future; paged without total."""
         board = self.board_or_404(board_id)
         if board.type != "scrum":
             raise BadRequest("The board does not support sprints")
@@ -622,6 +654,7 @@ class JiraApp:
         return json_response(self.page(values, start, size))
 
     def on_sprint(self, request: Request, sprint_id: int) -> Response:
+        """GET sprint/{id}."""
         sprint = self.world.sprints.get(sprint_id)
         if sprint is None:
             raise BadRequest(
@@ -632,6 +665,7 @@ class JiraApp:
         return json_response(self.renderer(request).sprint(sprint))
 
     def on_board_epics(self, request: Request, board_id: int) -> Response:
+        """GET board/{id}/epic: the board project's visible epics."""
         board = self.board_or_404(board_id)
         start, size = self.agile_paging(request)
         done = request.args.get("done")
@@ -650,6 +684,7 @@ class JiraApp:
         return json_response(self.page([r.epic(e) for e in epics], start, size))
 
     def on_board_versions(self, request: Request, board_id: int) -> Response:
+        """GET board/{id}/version: the board project's versions."""
         board = self.board_or_404(board_id)
         start, size = self.agile_paging(request)
         released = request.args.get("released")
@@ -663,11 +698,13 @@ class JiraApp:
 
     # ------------------------------------------------------------------ emulator control
     def on_ctl_move(self, request: Request) -> Response:
+        """POST /_emulator/move {issue, project}: move an issue to another project."""
         data = self.body(request)
         issue = self.emu.mutate.move(str(data.get("issue", "")), str(data.get("project", "")))
         return json_response({"id": str(issue.id), "key": issue.key})
 
     def on_ctl_restrict(self, request: Request) -> Response:
+        """POST /_emulator/restrict {issue[, restricted]}: hide or show an issue."""
         data = self.body(request)
         ids = self.emu.mutate.restrict(
             str(data.get("issue", "")), bool(data.get("restricted", True))
@@ -675,6 +712,7 @@ class JiraApp:
         return json_response({"ids": [str(i) for i in ids]})
 
     def on_ctl_clock(self, request: Request) -> Response:
+        """GET or POST /_emulator/clock {now | advance}: read or set the emulated now."""
         if request.method == "POST":
             data = self.body(request)
             if "now" in data:
@@ -684,6 +722,7 @@ class JiraApp:
         return json_response({"now": self.emu.clock.now().isoformat()})
 
     def on_ctl_truth(self, request: Request) -> Response:
+        """GET /_emulator/truth: deletions, moves, restrictions, sprint numbers."""
         truth = self.emu.truth
         sprints = {}
         for sid, s in truth.sprints.items():
@@ -711,6 +750,7 @@ class JiraApp:
         )
 
     def on_ctl_truth_issue(self, request: Request, ref: str) -> Response:
+        """GET /_emulator/truth/issue/{ref}: one issue's truth as JSON."""
         try:
             t = self.emu.truth.issue(ref)
         except KeyError:

@@ -137,6 +137,7 @@ class CustomField:
 
     @property
     def custom_id(self) -> int:
+        """The numeric id JQL uses in cf[NNNNN]."""
         return int(self.id.rsplit("_", 1)[1])
 
 

@@ -82,6 +82,8 @@ class JqlError(ValueError):
 # ------------------------------------------------------------------ AST
 @dataclass(frozen=True)
 class Func:
+    """A JQL function call such as openSprints() or startOfDay(-1d)."""
+
     name: str
     args: tuple[str, ...]
 
@@ -97,6 +99,8 @@ Operand = str | Func | _Empty
 
 @dataclass(frozen=True)
 class Clause:
+    """One `field operator value(s)` clause."""
+
     field: str
     op: str  # = != > >= < <= ~ !~ in "not in" "is" "is not"
     values: tuple[Operand, ...]
@@ -104,12 +108,16 @@ class Clause:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """AND / OR / NOT over clauses."""
+
     op: str  # and | or | not
     children: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class Query:
+    """A parsed query: the WHERE tree (None when unbounded) and ORDER BY keys."""
+
     where: Any | None
     order: tuple[tuple[str, bool], ...]  # (field, descending)
 
@@ -178,6 +186,7 @@ class _Build(Transformer[Token, Any]):
         return Clause(items[0], "is not", (EMPTY,))
 
     def sort_key(self, items: list[Any]) -> tuple[str, bool]:
+        """Sort key for an ORDER BY field; 400 for unknown or unsortable fields."""
         desc = len(items) > 1 and str(items[1]).lower() == "desc"
         return (items[0], desc)
 
@@ -276,6 +285,7 @@ class Compiler:
 
     # ---- entry points
     def predicate(self, node: Any) -> Pred:
+        """Compile a WHERE tree into a predicate over issues."""
         if node is None:
             return lambda issue: True
         if isinstance(node, BoolOp):
@@ -289,6 +299,7 @@ class Compiler:
         return self.clause(node)
 
     def clause(self, c: Clause) -> Pred:
+        """Compile one clause, dispatching on the field's kind."""
         name = c.field.lower()
         if name in DATE_FIELDS:
             return self._date_clause(c, DATE_FIELDS[name])
@@ -677,6 +688,7 @@ class Compiler:
 
     # ---- ordering
     def sort_key(self, name: str) -> Callable[[Issue], Any]:
+        """Sort key for an ORDER BY field; 400 for unknown or unsortable fields."""
         n = name.lower()
         w = self.w
         keys: dict[str, Callable[[Issue], Any]] = {

@@ -178,6 +178,7 @@ class World:
 
     @property
     def fields(self) -> FieldSet:
+        """The flavour's custom-field ids and names."""
         return field_set(self.flavour)
 
     def project_by_key(self, key: str) -> Project | None:
@@ -210,9 +211,11 @@ class World:
         self.version += 1
 
     def add_child(self, parent: int, child: int) -> None:
+        """Index `child` under `parent` (epic children and sub-tasks)."""
         self.children.setdefault(parent, []).append(child)
 
     def remove_child(self, parent: int, child: int) -> None:
+        """Drop `child` from `parent`'s index."""
         kids = self.children.get(parent)
         if kids and child in kids:
             kids.remove(child)

@@ -168,6 +168,7 @@ class _Plan:
     heavy: bool = False
 
     def op(self, at: int, author: int, fld: str, kind: int, value: Any) -> None:
+        """Record one raw timed operation on this issue's plan."""
         self.ops.append((at, len(self.ops), author, fld, kind, value))
 
 
@@ -213,10 +214,12 @@ class _Generator:
         return idx
 
     def build_people(self) -> None:
+        """The searching user (pm) and the automation app user."""
         self._user("Pat Manager", "pm")
         self._user("Automation for Jira", "automation", app=True)
 
     def build_projects(self) -> None:
+        """Projects with teams, boards, sprints and versions."""
         spec, rng = self.spec, self.rng
         n_kanban = min(spec.kanban_projects, max(0, spec.projects - 1))
         board_id, filter_id, sprint_id, version_id = 1, 10000, 1, 10100
@@ -321,6 +324,7 @@ class _Generator:
 
     # ---------------------------------------------------------------- issue skeletons
     def build_skeletons(self) -> None:
+        """Issue types and creation times; then ids and keys in creation order."""
         spec, rng = self.spec, self.rng
         weights = [1.0 + 0.5 * (i == 0) + rng.random() * 0.5 for i in range(spec.projects)]
         total_w = sum(weights)
@@ -815,6 +819,7 @@ class _Generator:
                 self.epic_children.setdefault(parent[0], []).append(plan)
 
     def plan_links(self) -> None:
+        """Blocks/relates links between issues, recorded on both ends."""
         rng = self.rng
         pool = [p for p in self.plans if p.type is not cat.SUBTASK]
         if len(pool) < 2:

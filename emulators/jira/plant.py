@@ -31,12 +31,15 @@ class _Planter:
         self.other: Project = others[0] if others else self.project
 
     def day(self, offset_days: float) -> str:
+        """The user-zone date `offset_days` from the reference time."""
         return local_date(self.now + int(offset_days * DAY), self.world.user_timezone)
 
     def at(self, offset_days: float) -> int:
+        """Epoch ms `offset_days` from the reference time."""
         return self.now + int(offset_days * DAY)
 
     def epic(self, name: str, created: float, due: float | None, started: float | None) -> str:
+        """Create an epic with a due/target date, optionally started."""
         e = self.mut.create(
             self.project.key,
             type="Epic",
@@ -62,6 +65,7 @@ class _Planter:
         points: float | None = 3.0,
         project: Project | None = None,
     ) -> str:
+        """Create a story (optionally under an epic) and walk it through `path`."""
         proj = project or self.project
         c = self.mut.create(
             proj.key,

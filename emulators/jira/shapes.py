@@ -38,6 +38,7 @@ class FieldSelection:
 
     @classmethod
     def parse(cls, values: Iterable[str] | None, default: str) -> FieldSelection:
+        """Parse Jira's `fields` values; `default` applies when none are given."""
         tokens = [t.strip() for v in (values or []) for t in str(v).split(",") if t.strip()]
         if not tokens:
             tokens = [default]
@@ -58,12 +59,14 @@ class FieldSelection:
         return cls(everything, frozenset(include - {"id", "key"}), frozenset(exclude))
 
     def wants(self, field_id: str) -> bool:
+        """Whether a field id is to be rendered."""
         if field_id in self.exclude:
             return False
         return self.all or field_id in self.include
 
     @property
     def id_only(self) -> bool:
+        """True when nothing but id/key was asked for (Cloud's 5000 cap applies)."""
         return not self.all and not self.include
 
 
@@ -84,12 +87,14 @@ class Renderer:
 
     # ------------------------------------------------------------------ small objects
     def avatars(self, kind: str, ident: Any) -> dict[str, str]:
+        """The four avatar URLs Jira gives users and projects."""
         return {
             f"{s}x{s}": f"{self.base}/secure/{kind}avatar?size={s}&ownerId={ident}"
             for s in (48, 24, 16, 32)
         }
 
     def user(self, idx: int | None, full: bool = False) -> dict[str, Any] | None:
+        """A user as Jira embeds it (Cloud accountId; DC name/key); None stays None."""
         if idx is None:
             return None
         if not full:
@@ -103,6 +108,7 @@ class Renderer:
         return hit
 
     def user_json(self, idx: int, full: bool) -> dict[str, Any]:
+        """A user object; `full` adds what /myself returns."""
         u: User = self.w.users[idx]
         if self.cloud:
             out: dict[str, Any] = {
@@ -137,6 +143,7 @@ class Renderer:
         return out
 
     def status(self, status_id: str) -> dict[str, Any]:
+        """A status with its category."""
         return self._cached("status", status_id, lambda: self._status(status_id))
 
     def _status(self, status_id: str) -> dict[str, Any]:
@@ -158,6 +165,7 @@ class Renderer:
         }
 
     def issuetype(self, type_id: str) -> dict[str, Any]:
+        """An issue type (Cloud adds hierarchyLevel)."""
         return self._cached("type", type_id, lambda: self._issuetype(type_id))
 
     def _issuetype(self, type_id: str) -> dict[str, Any]:
@@ -177,6 +185,7 @@ class Renderer:
         return out
 
     def project_ref(self, project_id: int) -> dict[str, Any]:
+        """A project as embedded in issue fields."""
         return self._cached("project", project_id, lambda: self._project_ref(project_id))
 
     def _project_ref(self, project_id: int) -> dict[str, Any]:
@@ -192,6 +201,7 @@ class Renderer:
         }
 
     def priority(self, pid: str) -> dict[str, Any]:
+        """A priority object."""
         return self._cached("priority", pid, lambda: self._priority(pid))
 
     def _priority(self, pid: str) -> dict[str, Any]:
@@ -203,6 +213,7 @@ class Renderer:
         }
 
     def resolution(self, rid: str | None) -> dict[str, Any] | None:
+        """A resolution object, or None when unresolved."""
         if rid is None:
             return None
         r = cat.RESOLUTIONS[rid]
@@ -214,6 +225,7 @@ class Renderer:
         }
 
     def version(self, v: Version, full: bool = False) -> dict[str, Any]:
+        """A platform Version; `full` adds projectId, dates, overdue."""
         out: dict[str, Any] = {
             "self": f"{self.rest}/version/{v.id}",
             "id": str(v.id),
@@ -239,6 +251,7 @@ class Renderer:
         return out
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:
+        """An issue as embedded in parent/subtasks/links."""
         return {
             "id": str(issue.id),
             "key": issue.key,
@@ -252,6 +265,7 @@ class Renderer:
         }
 
     def sprint_value(self, sprint_ids: tuple[int, ...]) -> list[Any] | None:
+        """The Sprint field: Cloud JSON objects, DC the legacy toString() strings."""
         if not sprint_ids:
             return None
         out: list[Any] = []
@@ -288,12 +302,14 @@ class Renderer:
         return out
 
     def flag_value(self, flagged: bool) -> list[dict[str, str]] | None:
+        """The Flagged field: [Impediment] or None."""
         if not flagged:
             return None
         opt = self.f.flag_option_id
         return [{"self": f"{self.rest}/customFieldOption/{opt}", "value": "Impediment", "id": opt}]
 
     def rich(self, value: str | None) -> Any:
+        """Rich text: ADF on v3, wiki string on v2/DC."""
         if value is None:
             return None
         return text.adf(value) if self.api == "3" else value
@@ -307,6 +323,7 @@ class Renderer:
         expand: frozenset[str] = frozenset(),
         changelog_cap: int | None = None,
     ) -> dict[str, Any]:
+        """An IssueBean with the selected fields and expansions."""
         out: dict[str, Any] = {
             "expand": ISSUE_EXPAND,
             "id": str(issue.id),
@@ -327,6 +344,7 @@ class Renderer:
         return out
 
     def fields(self, issue: Issue, sel: FieldSelection) -> dict[str, Any]:
+        """The selected `fields` object of an issue."""
         w, f = self.w, self.f
         out: dict[str, Any] = {}
         want = sel.wants
@@ -402,6 +420,7 @@ class Renderer:
         return out
 
     def links(self, issue: Issue) -> list[dict[str, Any]]:
+        """issuelinks to visible issues, inward or outward."""
         out = []
         for link in issue.links:
             other = self.w.issues.get(link.other)
@@ -426,6 +445,7 @@ class Renderer:
         return out
 
     def comments(self, issue: Issue) -> dict[str, Any]:
+        """The comment field (bodies ADF on v3)."""
         proj = self.w.projects[issue.project_id]
         items = []
         for n, (at, author, body) in enumerate(
@@ -453,6 +473,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ changelog
     def embedded_changelog(self, issue: Issue, cap: int | None) -> dict[str, Any]:
+        """PageOfChangelogs with the `cap` most recent histories (None: all)."""
         hist = issue.histories
         total = len(hist)
         shown = hist if cap is None or total <= cap else hist[total - cap :]
@@ -464,6 +485,7 @@ class Renderer:
         }
 
     def history(self, h: History) -> dict[str, Any]:
+        """One Changelog entry."""
         return {
             "id": str(h.id),
             "author": self.user(h.author),
@@ -472,6 +494,7 @@ class Renderer:
         }
 
     def item(self, c: Change) -> dict[str, Any]:
+        """One change item as this flavour writes it (DC omits fieldId)."""
         w, f = self.w, self.f
         name, fieldtype, field_id = c.field, "jira", c.field
         frm: Any = None
@@ -563,6 +586,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ metadata
     def field_list(self) -> list[dict[str, Any]]:
+        """GET /field: system fields, then custom fields with clause names."""
         out: list[dict[str, Any]] = []
         for fid, name, ftype, items, orderable in cat.SYSTEM_FIELDS:
             schema: dict[str, Any] = {"type": ftype, "system": fid}
@@ -605,12 +629,15 @@ class Renderer:
         return out
 
     def field_names(self) -> dict[str, str]:
+        """Field id -> display name (for expand=names)."""
         return {e["id"]: e["name"] for e in self.field_list()}
 
     def field_schemas(self) -> dict[str, dict[str, Any]]:
+        """Field id -> JsonTypeBean (for expand=schema)."""
         return {e["id"]: e["schema"] for e in self.field_list()}
 
     def project(self, project_id: int, full: bool = False) -> dict[str, Any]:
+        """A Project; `full` adds lead, issue types, versions."""
         p = self.w.projects[project_id]
         out: dict[str, Any] = {
             "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
@@ -644,6 +671,7 @@ class Renderer:
         return out
 
     def server_info(self, now_ms: int, server_tz: str) -> dict[str, Any]:
+        """ServerInformation for the flavour."""
         version, numbers, build = CLOUD_VERSION if self.cloud else DC_VERSION
         return {
             "baseUrl": self.base,
@@ -661,9 +689,11 @@ class Renderer:
 
     # ------------------------------------------------------------------ agile
     def agile_date(self, ms: int) -> str:
+        """Agile timestamps: Cloud UTC `Z`, DC offset with a colon."""
         return agile_datetime(ms, None if self.cloud else self.tz)
 
     def board(self, board_id: int) -> dict[str, Any]:
+        """An agile board with its project location."""
         b = self.w.boards[board_id]
         p = self.w.projects[b.project_id]
         return {
@@ -683,6 +713,7 @@ class Renderer:
         }
 
     def board_config(self, board_id: int) -> dict[str, Any]:
+        """Board configuration: columns mapped to statuses, estimation field."""
         b = self.w.boards[board_id]
         p = self.w.projects[b.project_id]
 
@@ -719,6 +750,7 @@ class Renderer:
         return out
 
     def sprint(self, s: Sprint) -> dict[str, Any]:
+        """An agile sprint (DC adds activatedDate/synced)."""
         out: dict[str, Any] = {
             "id": s.id,
             "self": f"{self.base}/rest/agile/1.0/sprint/{s.id}",
@@ -743,6 +775,7 @@ class Renderer:
         return out
 
     def epic(self, issue: Issue) -> dict[str, Any]:
+        """An agile epic summary."""
         return {
             "id": issue.id,
             "key": issue.key,
@@ -754,6 +787,7 @@ class Renderer:
         }
 
     def agile_version(self, v: Version) -> dict[str, Any]:
+        """A version as the agile API lists it (DC: its platform VersionBean)."""
         if not self.cloud:  # DC answers with its platform VersionBean
             return self.version(v, full=True)
         out: dict[str, Any] = {

@@ -26,6 +26,7 @@ def from_ms(ms: int) -> datetime:
 
 @lru_cache(maxsize=64)
 def zone(name: str) -> ZoneInfo:
+    """A cached ZoneInfo."""
     return ZoneInfo(name)
 
 
@@ -65,6 +66,7 @@ class Clock:
         return from_ms(self._ms)
 
     def now_ms(self) -> int:
+        """Current emulated time in epoch milliseconds."""
         return self._ms
 
     def set(self, now: datetime) -> None:

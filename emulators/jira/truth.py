@@ -155,6 +155,7 @@ class _Timeline:
         self.points = pts
 
     def at(self, t: int) -> Any:
+        """The value in force at t (changes at t count); None before creation."""
         value = None
         for at, v in self.points:
             if at > t:
@@ -191,6 +192,7 @@ class _Timeline:
         return last
 
     def ever(self, t0: int, t1: int, pred: Any) -> bool:
+        """Whether the value satisfied pred at any moment in [t0, t1]."""
         if pred(self.at(t0)):
             return True
         return any(t0 < at <= t1 and pred(v) for at, v in self.points)
