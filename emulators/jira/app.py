@@ -128,6 +128,8 @@ def _url_map(cloud: bool) -> Map:
             Rule(f"{r}/search/jql", endpoint="search_jql", methods=["GET", "POST"]),
             Rule(f"{r}/search/approximate-count", endpoint="approximate_count", methods=["POST"]),
             Rule(f"{r}/issue/<ref>/changelog", endpoint="changelog", methods=["GET"]),
+            Rule(f"{r}/issue/bulkfetch", endpoint="bulk_issues", methods=["POST"]),
+            Rule(f"{r}/changelog/bulkfetch", endpoint="bulk_changelogs", methods=["POST"]),
         ]
     return Map(rules, strict_slashes=False)
 
@@ -335,6 +337,64 @@ class JiraApp:
         if not out["isLast"]:
             out["nextPage"] = f"{base}?startAt={start + len(chunk)}&maxResults={size}"
         out["values"] = [r.history(h) for h in chunk]
+        return json_response(out)
+
+    def on_bulk_issues(self, request: Request, api: str) -> Response:
+        """POST issue/bulkfetch (Cloud): up to 100 issues; missing or hidden ones are left out."""
+        data = self.body(request)
+        refs = [str(x) for x in data.get("issueIdsOrKeys") or []]
+        if not refs or len(refs) > 100:
+            raise BadRequest("issueIdsOrKeys must hold between 1 and 100 issue ids or keys.")
+        fields = data.get("fields")
+        sel = FieldSelection.parse(fields if isinstance(fields, list) else None, "*navigable")
+        expand = frozenset(data.get("expand") or [])
+        r = self.renderer(request, api)
+        seen: set[int] = set()
+        issues = []
+        for ref in refs:
+            issue = self.world.lookup(ref)
+            if issue is None or not self.world.visible(issue) or issue.id in seen:
+                continue
+            seen.add(issue.id)
+            issues.append(
+                r.issue(issue, sel, expand=expand, changelog_cap=self.limits.search_changelog)
+            )
+        return json_response({"issues": issues, "issueErrors": []})
+
+    def on_bulk_changelogs(self, request: Request, api: str) -> Response:
+        """POST changelog/bulkfetch (Cloud): histories of many issues, oldest first, paged."""
+        data = self.body(request)
+        refs = [str(x) for x in data.get("issueIdsOrKeys") or []]
+        field_ids = [str(x) for x in data.get("fieldIds") or []]
+        if not refs or len(refs) > 1000 or len(field_ids) > 10:
+            raise BadRequest("issueIdsOrKeys must hold 1 to 1000 entries and fieldIds at most 10.")
+        size = min(10000, max(1, int(data.get("maxResults") or 1000)))
+        query = "changelog:" + ",".join(refs) + "|" + ",".join(field_ids)
+        offset = read_token(query, str(data["nextPageToken"])) if data.get("nextPageToken") else 0
+        r = self.renderer(request, api)
+        entries: list[tuple[int, int, dict[str, Any]]] = []
+        for issue_id in dict.fromkeys(
+            i.id for i in (self.world.lookup(ref) for ref in refs) if i and self.world.visible(i)
+        ):
+            for h in self.world.issues[issue_id].histories:
+                doc = r.history(h)
+                if field_ids:
+                    doc["items"] = [i for i in doc["items"] if i.get("fieldId") in field_ids]
+                    if not doc["items"]:
+                        continue
+                entries.append((h.at, issue_id, doc))
+        entries.sort(key=lambda e: (e[0], e[1]))
+        chunk = entries[offset : offset + size]
+        grouped: dict[int, list[dict[str, Any]]] = {}
+        for _, issue_id, doc in chunk:
+            grouped.setdefault(issue_id, []).append(doc)
+        out: dict[str, Any] = {
+            "issueChangeLogs": [
+                {"issueId": str(k), "changeHistories": v} for k, v in grouped.items()
+            ]
+        }
+        if offset + len(chunk) < len(entries):
+            out["nextPageToken"] = make_token(query, offset + len(chunk))
         return json_response(out)
 
     def on_transitions(self, request: Request, api: str, ref: str) -> Response:

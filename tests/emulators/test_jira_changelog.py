@@ -154,6 +154,55 @@ def test_cloud_changelog_endpoint_pages_oldest_first(cloud: Client) -> None:
     assert by_key["isLast"] is True and len(by_key["values"]) == 2 and "nextPage" not in by_key
 
 
+def test_cloud_bulk_changelog_fetch(cloud: Client) -> None:
+    emu = cloud.emu
+    issues = [heavy(cloud), *list(emu.world.issues.values())[:30]]
+    refs = [i.key for i in issues]
+    expected = sorted(
+        (h.at, i.id, str(h.id)) for i in {x.id: x for x in issues}.values() for h in i.histories
+    )
+    got: list[tuple[str, str]] = []
+    token = None
+    pages = 0
+    while True:
+        body: dict[str, Any] = {"issueIdsOrKeys": refs, "maxResults": 70}
+        if token:
+            body["nextPageToken"] = token
+        r = cloud.s.post(f"{cloud.rest}/changelog/bulkfetch", json=body)
+        page = r.json()
+        pages += 1
+        got += [(log["issueId"], h["id"]) for log in page["issueChangeLogs"]
+                for h in log["changeHistories"]]  # fmt: skip
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    assert sorted(got, key=lambda x: int(x[1])) == sorted(
+        ((str(i), h) for _, i, h in expected), key=lambda x: int(x[1])
+    )
+    assert pages == -(-len(expected) // 70)
+    only = cloud.s.post(
+        f"{cloud.rest}/changelog/bulkfetch",
+        json={"issueIdsOrKeys": refs, "fieldIds": ["status"], "maxResults": 10000},
+    ).json()
+    items = [i for log in only["issueChangeLogs"] for h in log["changeHistories"]
+             for i in h["items"]]  # fmt: skip
+    assert items and {i["fieldId"] for i in items} == {"status"}
+
+
+def test_cloud_bulk_issue_fetch_leaves_out_missing_issues(cloud: Client) -> None:
+    emu = cloud.emu
+    a, b = list(emu.world.issues.values())[:2]
+    r = cloud.s.post(
+        f"{cloud.rest}/issue/bulkfetch",
+        json={"issueIdsOrKeys": [a.key, str(b.id), "NOPE-9", "999999"], "fields": ["summary"]},
+    )
+    body = r.json()
+    assert [i["key"] for i in body["issues"]] == [a.key, b.key]
+    assert body["issueErrors"] == []
+    too_many = {"issueIdsOrKeys": [str(n) for n in range(101)]}
+    assert cloud.s.post(f"{cloud.rest}/issue/bulkfetch", json=too_many).status_code == 400
+
+
 def test_dc_has_no_changelog_endpoint(dc: Client) -> None:
     issue = heavy(dc)
     r = dc.s.get(f"{dc.rest}/issue/{issue.key}/changelog")

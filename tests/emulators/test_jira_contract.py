@@ -349,6 +349,12 @@ def test_search_endpoints_validate(site: Any) -> None:
             check("cloud", "GET", path, s.get(url + path, params={"startAt": 50}))
         path = "/rest/api/3/search/approximate-count"
         check("cloud", "POST", path, s.post(url + path, json={"jql": "project = WEB"}))
+        path = "/rest/api/3/issue/bulkfetch"
+        body = {"issueIdsOrKeys": ["WEB-1", "WEB-2", "NOPE-1"], "expand": ["changelog", "names"]}
+        check("cloud", "POST", path, s.post(url + path, json=body))
+        path = "/rest/api/3/changelog/bulkfetch"
+        body = {"issueIdsOrKeys": ["WEB-1", _heavy_key(emu)], "maxResults": 50}
+        check("cloud", "POST", path, s.post(url + path, json=body))
     else:
         path = "/rest/api/2/search"
         check("datacenter", "GET", path, s.get(url + path, params=full))
