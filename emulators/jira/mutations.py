@@ -369,6 +369,8 @@ class Mutator:
                 old_key, old_project = item.key, item.project_id
                 new_key = f"{proj.key}-{proj.next_number}"
                 proj.next_number += 1
+                # versions belong to the old project: Jira drops them on the way
+                dropped = [Change("fix_version", vid, None) for vid in item.fix_versions]
                 item.key = new_key
                 item.project_id = proj.id
                 item.fix_versions = ()
@@ -379,7 +381,11 @@ class Mutator:
                 w.moved[old_key] = new_key
                 self._record(
                     item,
-                    [Change("key", old_key, new_key), Change("project", old_project, proj.id)],
+                    [
+                        Change("key", old_key, new_key),
+                        Change("project", old_project, proj.id),
+                        *dropped,
+                    ],
                     when,
                 )
             return issue
