@@ -14,7 +14,6 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from store.schema import sources
 
@@ -82,7 +81,7 @@ def make_engine(url: str) -> Engine:
                 "the store must be a file (sqlite:///pulse.db), not an in-memory database"
             )
         _create_private_sqlite_file(Path(parsed.database))
-        engine = create_engine(parsed, poolclass=NullPool)
+        engine = create_engine(parsed, pool_size=2, max_overflow=4)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True)

@@ -7,7 +7,7 @@ discovery; what was chosen, and how, is recorded for `pulse status`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from settings import JiraFields
@@ -41,6 +41,9 @@ class FieldMap:
     """The site's fields for every role Pulse tracks (a role may be missing)."""
 
     choices: dict[str, FieldChoice]
+    _roles: dict[tuple[str | None, str | None], str | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def id(self, role: str) -> str | None:
         choice = self.choices.get(role)
@@ -51,6 +54,12 @@ class FieldMap:
 
         Data Center changelogs often carry only the field's name, not its id.
         """
+        key = (field_id, field_name)
+        if key not in self._roles:
+            self._roles[key] = self._find_role(field_id, field_name)
+        return self._roles[key]
+
+    def _find_role(self, field_id: str | None, field_name: str | None) -> str | None:
         for role, choice in self.choices.items():
             if field_id and field_id == choice.id:
                 return role
@@ -87,15 +96,15 @@ def discover_fields(fields: list[dict[str, Any]], overrides: JiraFields) -> Fiel
 
 def _by_type(fields: list[dict[str, Any]], types: tuple[str, ...]) -> dict[str, Any] | None:
     for wanted in types:
-        for field in fields:
-            if (field.get("schema") or {}).get("custom") == wanted:
-                return field
+        for candidate in fields:
+            if (candidate.get("schema") or {}).get("custom") == wanted:
+                return candidate
     return None
 
 
 def _by_name(fields: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any] | None:
     for wanted in names:
-        for field in fields:
-            if field.get("custom") and str(field.get("name", "")).lower() == wanted:
-                return field
+        for candidate in fields:
+            if candidate.get("custom") and str(candidate.get("name", "")).lower() == wanted:
+                return candidate
     return None

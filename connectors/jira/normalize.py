@@ -56,7 +56,6 @@ class PageRows:
         return [row["item_id"] for row in self.items]
 
 
-
 def _person(raw: dict[str, Any] | None, page: PageRows, source_id: int) -> str | None:
     if not raw:
         return None

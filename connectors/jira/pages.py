@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,21 +29,24 @@ class PageWriter:
     fields: FieldMap
     counts: SyncCounts
     now: Callable[[], datetime]
+    stop: threading.Event
 
     def write(
         self,
         issues: list[dict[str, Any]],
+        histories: list[list[dict[str, Any]]] | None = None,
         cursor: tuple[str, Mapping[str, Any]] | None = None,
         out_of_scope: frozenset[str] = frozenset(),
     ) -> None:
-        """Write the issues (full histories fetched as needed) and, in the same transaction,
-        the stream cursor that says they are stored."""
+        """Write the issues with their whole histories (fetched here unless given) and, in the
+        same transaction, the stream cursor that says they are stored."""
         page = PageRows()
         synced_at = self.now()
-        for issue in issues:
-            histories = complete_changelog(self.site, issue)
+        if histories is None:
+            histories = [complete_changelog(self.site, issue) for issue in issues]
+        for issue, history in zip(issues, histories, strict=True):
             normalize_issue(
-                issue, histories, page, self.source_id, self.site.source.url, self.fields, synced_at
+                issue, history, page, self.source_id, self.site.source.url, self.fields, synced_at
             )
         with self.store.transaction() as conn:
             known = {
@@ -78,7 +82,7 @@ class PageWriter:
             upsert(conn, schema.statuses, list(page.statuses.values()))
             upsert(conn, schema.people, list(page.people.values()))
             upsert(conn, schema.items, page.items)
-            replace_item_children(conn, self.source_id, page.item_ids, page.children)
+            replace_item_children(conn, self.source_id, page.item_ids, page.children, known=known)
             if cursor is not None:
                 save_cursor(conn, self.source_id, cursor[0], cursor[1])
         self.counts.transitions += sum(

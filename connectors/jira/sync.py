@@ -26,7 +26,8 @@ from connectors.jira.census import run_census
 from connectors.jira.client import JiraSite, connect, describe_error
 from connectors.jira.fields import FieldMap, discover_fields
 from connectors.jira.pages import PageWriter
-from connectors.jira.search import approximate_count, search_page, window_jql
+from connectors.jira.prefetch import fetched_pages
+from connectors.jira.search import approximate_count, window_jql
 from settings import JiraSource
 from store import Store, schema
 from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
@@ -86,6 +87,8 @@ class JiraSync:
     stop: threading.Event
     counts: SyncCounts
     now: Callable[[], datetime]
+    # Ids read by passes that listed their whole stream; None once any pass was a window.
+    seen: set[str] | None = None
 
     def run(self, full: bool) -> None:
         stats = RequestStats()
@@ -116,8 +119,11 @@ class JiraSync:
                 fields=fields.as_status(),
             )
         self._sync_agile(site)
-        writer = PageWriter(site, self.store, self.source_id, fields, self.counts, self.now)
+        writer = PageWriter(
+            site, self.store, self.source_id, fields, self.counts, self.now, self.stop
+        )
         wanted = fetch_fields(fields)
+        self.seen = set()
         for stream in streams_for(self.source):
             self._sync_stream(site, writer, stream, wanted, full)
         self._maybe_census(writer, wanted, full, site.server_time)
@@ -171,24 +177,9 @@ class JiraSync:
             created_from=_parse(current["after"]),
         )
         self.progress.begin(stream.label, approximate_count(site, jql))
-        position: str | int | None = None
-        previous_total: int | None = None
-        while True:
-            if self.stop.is_set():
-                raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
-            page = search_page(site, jql, wanted, position, self.source.page_size)
-            if (
-                previous_total is not None
-                and page.total is not None
-                and page.total < previous_total
-            ):
-                # Issues left the result set mid-pass (offset paging): step back so none is skipped.
-                shrink = previous_total - page.total
-                position = max(0, int(position or 0) - shrink)
-                previous_total = page.total
-                continue
-            previous_total = page.total if page.total is not None else previous_total
-            if page.total is not None and position is None:
+        full_listing = since_at is None and current["after"] is None
+        for page in fetched_pages(site, jql, wanted, self.source.page_size, self.stop):
+            if page.total is not None and page.position is None:
                 self.progress.begin(stream.label, page.total)
             last_created = _last_created(page.issues)
             if last_created is not None:
@@ -199,11 +190,14 @@ class JiraSync:
                 if done
                 else {"since": state.get("since"), "pass": current}
             )
-            writer.write(page.issues, cursor=(stream.name, cursor_state))
+            writer.write(page.issues, page.histories, cursor=(stream.name, cursor_state))
+            if self.seen is not None:
+                self.seen.update(str(issue["id"]) for issue in page.issues)
             self.progress.advance(stream.label, len(page.issues))
-            if done:
-                break
-            position = page.next
+            if self.stop.is_set():
+                raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
+        if not full_listing:
+            self.seen = None
         self.progress.end(stream.label)
 
     def _maybe_census(
@@ -218,7 +212,7 @@ class JiraSync:
         self.progress.begin("census", None)
         scopes = [s.scope for s in streams_for(self.source)]
         in_scope = frozenset(self.source.projects) if self.source.projects else None
-        result = run_census(writer, scopes, in_scope, wanted)
+        result = run_census(writer, scopes, in_scope, wanted, listed=self.seen)
         with self.store.transaction() as conn:
             save_cursor(
                 conn,

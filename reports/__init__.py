@@ -1,0 +1,1 @@
+"""Reports: metrics over the store, the weekly workbook, and delivery-risk queries."""
