@@ -167,6 +167,9 @@ def demo() -> None:
     )
 
 
+# Command groups that live in their own modules register here, one line each.
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="pulse")
