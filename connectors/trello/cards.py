@@ -1,0 +1,227 @@
+"""Card listings: every card of a board (archived included), stored page by page.
+
+Trello cannot list cards changed since a date, so every sync lists them all (`filter=all`, 1000
+per page, newest first by id, the next page `before=<smallest id seen>`). Each page is compared
+with the store: only new or changed cards are written, the others just get their `synced_at`
+bumped — which is what the census relies on to see which cards were not listed. Each page is
+one transaction with the cursor that lets a killed listing resume where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from connectors.base import Progress, SyncCounts
+from connectors.http_policy import SyncInterrupted
+from connectors.trello.boards import BoardInfo, ListInfo, status_row
+from connectors.trello.client import TrelloApi, prefetching
+from connectors.trello.normalize import (
+    CARD_LINK_TYPES,
+    CardRows,
+    CardRules,
+    card_params,
+    normalize_card,
+)
+from store import Store, schema
+from store.writes import load_cursor, save_cursor, upsert
+
+PAGE_LIMIT = 1000
+_CHUNK = 500
+Row = dict[str, Any]
+
+
+def cards_stream(board_id: str) -> str:
+    return f"cards:{board_id}"
+
+
+@dataclass
+class CardWriter:
+    """Writes normalized cards, touching only what changed, in one transaction per call."""
+
+    store: Store
+    source_id: int
+    rules: CardRules
+    counts: SyncCounts
+    now: Callable[[], datetime]
+
+    def write(
+        self,
+        cards: list[dict[str, Any]],
+        board: BoardInfo,
+        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        statuses: list[Row] | None = None,
+    ) -> None:
+        """Store the cards (and new lists, and the cursor) atomically."""
+        synced_at = self.now()
+        rows = [normalize_card(c, board, self.rules, self.source_id, synced_at) for c in cards]
+        ids = [r.item["item_id"] for r in rows]
+        compared = [k for k in rows[0].item if k != "synced_at"] if rows else []
+        with self.store.transaction() as conn:
+            stored = _stored_items(conn, self.source_id, ids, compared)
+            labels, links = _stored_children(conn, self.source_id, ids)
+            changed, unchanged, relinked = [], [], []
+            for card in rows:
+                item_id = card.item["item_id"]
+                before = stored.get(item_id)
+                if before is None:
+                    self.counts.new += 1
+                    changed.append(card.item)
+                elif before != tuple(card.item[k] for k in compared):
+                    self.counts.updated += 1
+                    changed.append(card.item)
+                else:
+                    unchanged.append(item_id)
+                if set(card.labels) != labels[item_id] or _link_keys(card) != links[item_id]:
+                    relinked.append(card)
+            upsert(conn, schema.statuses, statuses or [])
+            upsert(conn, schema.items, changed)
+            for start in range(0, len(unchanged), _CHUNK):
+                conn.execute(
+                    update(schema.items)
+                    .where(schema.items.c.source_id == self.source_id)
+                    .where(schema.items.c.item_id.in_(unchanged[start : start + _CHUNK]))
+                    .values(synced_at=synced_at)
+                )
+            _replace_card_children(conn, self.source_id, relinked)
+            if cursor is not None:
+                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+        self.counts.pages += 1
+
+
+def _stored_items(
+    conn: Connection, source_id: int, ids: list[str], columns: list[str]
+) -> dict[str, tuple[Any, ...]]:
+    """The stored values of `columns` (item_id among them) for these items, by item id."""
+    items = schema.items
+    key = columns.index("item_id")
+    out: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(*(items.c[name] for name in columns)).where(
+            items.c.source_id == source_id, items.c.item_id.in_(ids[start : start + _CHUNK])
+        )
+        out.update({row[key]: tuple(row) for row in conn.execute(query)})
+    return out
+
+
+def _stored_children(
+    conn: Connection, source_id: int, ids: list[str]
+) -> tuple[defaultdict[str, set[str]], defaultdict[str, set[tuple[Any, ...]]]]:
+    labels: defaultdict[str, set[str]] = defaultdict(set)
+    links: defaultdict[str, set[tuple[Any, ...]]] = defaultdict(set)
+    lab, lnk = schema.item_labels, schema.links
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for row in conn.execute(
+            select(lab.c.item_id, lab.c.label)
+            .where(lab.c.source_id == source_id)
+            .where(lab.c.item_id.in_(chunk))
+        ):
+            labels[row.item_id].add(row.label)
+        for link in conn.execute(
+            select(lnk.c.item_id, lnk.c.link_id, lnk.c.link_type, lnk.c.other_key, lnk.c.other_url)
+            .where(lnk.c.source_id == source_id)
+            .where(lnk.c.item_id.in_(chunk))
+            .where(lnk.c.link_type.in_(CARD_LINK_TYPES))
+        ):
+            links[link.item_id].add((link.link_id, link.link_type, link.other_key, link.other_url))
+    return labels, links
+
+
+def _link_keys(card: CardRows) -> set[tuple[Any, ...]]:
+    return {(r["link_id"], r["link_type"], r["other_key"], r["other_url"]) for r in card.links}
+
+
+def clear_card_children(conn: Connection, source_id: int, ids: list[str]) -> None:
+    """Delete the labels and card-owned links (Jira, roadmap) of these cards; links recorded
+    from actions (copies, conversions) are left alone."""
+    lab, lnk = schema.item_labels, schema.links
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.execute(
+            delete(lab).where(lab.c.source_id == source_id).where(lab.c.item_id.in_(chunk))
+        )
+        conn.execute(
+            delete(lnk)
+            .where(lnk.c.source_id == source_id)
+            .where(lnk.c.item_id.in_(chunk))
+            .where(lnk.c.link_type.in_(CARD_LINK_TYPES))
+        )
+
+
+def _replace_card_children(conn: Connection, source_id: int, cards: list[CardRows]) -> None:
+    """Replace the labels and card-owned links of these cards with their current ones."""
+    clear_card_children(conn, source_id, [card.item["item_id"] for card in cards])
+    label_rows = [
+        {"source_id": source_id, "item_id": card.item["item_id"], "label": name}
+        for card in cards
+        for name in card.labels
+    ]
+    link_rows = [link for card in cards for link in card.links]
+    if label_rows:
+        conn.execute(insert(schema.item_labels), label_rows)
+    if link_rows:
+        conn.execute(insert(schema.links), link_rows)
+
+
+def sync_cards(
+    api: TrelloApi,
+    writer: CardWriter,
+    board: BoardInfo,
+    full: bool,
+    stop: threading.Event,
+    progress: Progress,
+) -> datetime:
+    """List every card of a board into the store; return when this listing pass started."""
+    stream = cards_stream(board.id)
+    with writer.store.engine.connect() as conn:
+        state = load_cursor(conn, writer.source_id, stream)
+    if full or not state or state.get("done"):
+        state = {"started": writer.now().astimezone(UTC).isoformat(), "before": None, "done": False}
+    params = card_params(checklists=board.roadmap or bool(writer.rules.roadmap_lists))
+    path = f"/boards/{board.id}/cards"
+
+    def query(before: str | None) -> dict[str, Any]:
+        return {**params, "limit": PAGE_LIMIT, **({"before": before} if before else {})}
+
+    task = f"{board.name}: cards"
+    progress.begin(task, None)
+    with prefetching(api) as fetch:
+        pending = fetch(path, query(state["before"]))
+        while True:
+            if stop.is_set():
+                raise SyncInterrupted(f"{api.source.name}: stopped after a committed page")
+            page = pending.result()
+            done = len(page) < PAGE_LIMIT
+            before = min((str(card["id"]) for card in page), default=state["before"])
+            state = {"started": state["started"], "before": before, "done": done}
+            if not done:
+                pending = fetch(path, query(before))
+            statuses = learn_lists(api, board, page, writer.source_id)
+            writer.write(page, board, cursor=(stream, state), statuses=statuses)
+            progress.advance(task, len(page))
+            if done:
+                break
+    progress.end(task)
+    return datetime.fromisoformat(state["started"])
+
+
+def learn_lists(
+    api: TrelloApi, board: BoardInfo, cards: list[dict[str, Any]], source_id: int
+) -> list[Row]:
+    """Read lists created since the board was read (a card in an unknown list) as statuses."""
+    unknown = {str(c.get("idList")) for c in cards if c.get("idList")} - set(board.lists)
+    rows = []
+    for list_id in sorted(unknown):
+        raw = api.get(f"/lists/{list_id}", {"fields": "name,closed,pos"})
+        name, closed = str(raw.get("name") or ""), bool(raw.get("closed"))
+        lst = ListInfo(list_id, name, closed, float(raw.get("pos") or 0))
+        board.lists[list_id] = lst
+        rows.append(status_row(source_id, board.id, lst))
+    return rows
