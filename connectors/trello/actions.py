@@ -363,4 +363,3 @@ def sync_actions(
             if done:
                 break
     progress.end(task)
-

@@ -147,4 +147,3 @@ def read_board(board: Board, roadmap: bool) -> BoardInfo:
             options=dict(definition.list_options or {}),
         )
     return info
-

@@ -61,25 +61,8 @@ class CardWriter:
         """Store the cards (and new lists, and the cursor) atomically."""
         synced_at = self.now()
         rows = [normalize_card(c, board, self.rules, self.source_id, synced_at) for c in cards]
-        ids = [r.item["item_id"] for r in rows]
-        compared = [k for k in rows[0].item if k != "synced_at"] if rows else []
         with self.store.transaction() as conn:
-            stored = _stored_items(conn, self.source_id, ids, compared)
-            labels, links = _stored_children(conn, self.source_id, ids)
-            changed, unchanged, relinked = [], [], []
-            for card in rows:
-                item_id = card.item["item_id"]
-                before = stored.get(item_id)
-                if before is None:
-                    self.counts.new += 1
-                    changed.append(card.item)
-                elif before != tuple(card.item[k] for k in compared):
-                    self.counts.updated += 1
-                    changed.append(card.item)
-                else:
-                    unchanged.append(item_id)
-                if set(card.labels) != labels[item_id] or _link_keys(card) != links[item_id]:
-                    relinked.append(card)
+            changed, unchanged, relinked = self._classify(conn, rows)
             upsert(conn, schema.statuses, statuses or [])
             upsert(conn, schema.items, changed)
             for start in range(0, len(unchanged), _CHUNK):
@@ -93,6 +76,39 @@ class CardWriter:
             if cursor is not None:
                 save_cursor(conn, self.source_id, cursor[0], cursor[1])
         self.counts.pages += 1
+
+    def _classify(
+        self, conn: Connection, rows: list[CardRows]
+    ) -> tuple[list[Row], list[str], list[CardRows]]:
+        """Compare cards with the store: (item rows to write, ids unchanged, cards whose
+        labels or links changed); count them as new, moved (other board) or updated."""
+        changed: list[Row] = []
+        unchanged: list[str] = []
+        relinked: list[CardRows] = []
+        if not rows:
+            return changed, unchanged, relinked
+        ids = [r.item["item_id"] for r in rows]
+        compared = [k for k in rows[0].item if k != "synced_at"]
+        board_at = compared.index("board_id")
+        stored = _stored_items(conn, self.source_id, ids, compared)
+        labels, links = _stored_children(conn, self.source_id, ids)
+        for card in rows:
+            item_id = card.item["item_id"]
+            before = stored.get(item_id)
+            if before is None:
+                self.counts.new += 1
+                changed.append(card.item)
+            elif before != tuple(card.item[k] for k in compared):
+                if before[board_at] != card.item["board_id"]:
+                    self.counts.moved += 1
+                else:
+                    self.counts.updated += 1
+                changed.append(card.item)
+            else:
+                unchanged.append(item_id)
+            if set(card.labels) != labels[item_id] or _link_keys(card) != links[item_id]:
+                relinked.append(card)
+        return changed, unchanged, relinked
 
 
 def _stored_items(

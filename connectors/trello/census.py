@@ -4,8 +4,8 @@ Every sync lists all cards of every board (`cards`), bumping `synced_at` on each
 so a live card of a configured board whose `synced_at` is older than its board's listing pass
 was not listed. Deleted cards have usually been marked already from `deleteCard` actions; the
 rest are confirmed one by one with `GET /cards/{id}`: 404 → deleted; found on another configured
-board → re-read there (a move between boards); found on a board outside the source → marked
-out of scope; 401/403 → access lost.
+board → re-read there (a move between boards, which the card writer counts); found on a board
+outside the source → marked out of scope; 401/403 → access lost.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class CensusResult:
     """What the census found, by card id."""
 
     deleted: list[str] = field(default_factory=list)
-    moved: list[str] = field(default_factory=list)
+    refetched: list[str] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
     access_lost: list[str] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ def run_census(
             result.out_of_scope.append(card_id)
             continue
         writer.write([card], board, statuses=learn_lists(api, board, [card], writer.source_id))
-        result.moved.append(card_id)
+        result.refetched.append(card_id)
     now = writer.now()
     with writer.store.transaction() as conn:
         for ids, column in (

@@ -36,7 +36,9 @@ CARD_FIELDS = ",".join(
 JIRA_LINK = "jira"
 ROADMAP_LINK = "roadmap"
 CARD_LINK_TYPES = (JIRA_LINK, ROADMAP_LINK)
-_JIRA_BROWSE = re.compile(r"^https?://[^/?#]+(?:/[^?#]*)?/browse/([A-Z][A-Z0-9_]*-[1-9][0-9]*)/?(?:[?#].*)?$")
+_JIRA_BROWSE = re.compile(
+    r"^https?://[^/?#]+(?:/[^?#]*)?/browse/([A-Z][A-Z0-9_]*-[1-9][0-9]*)/?(?:[?#].*)?$"
+)
 _CARD_URL = re.compile(r"https?://trello\.com/c/([0-9A-Za-z]{8})\b")
 
 
@@ -89,6 +91,13 @@ class CardRules:
             roadmap_lists=frozenset(roadmap_lists),
             blocked_label=blocked,
         )
+
+    @property
+    def points_source(self) -> str | None:
+        """Where points come from, as `pulse status` shows it."""
+        if self.points_pattern is not None:
+            return "label pattern"
+        return "custom field" if self.points_field else None
 
     def is_roadmap(self, board: BoardInfo, list_id: str | None) -> bool:
         """Cards on a roadmap board, or in a roadmap list (by id or name), are roadmap items."""

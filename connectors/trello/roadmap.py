@@ -54,16 +54,22 @@ def roll_up(conn: Connection, source_id: int) -> int:
     by_link: dict[str, str] = {}
     link_fixes = []
     for link in conn.execute(
-        select(links.c.item_id, links.c.link_id, links.c.direction, links.c.other_key,
-               links.c.other_item_id)
+        select(
+            links.c.item_id,
+            links.c.link_id,
+            links.c.direction,
+            links.c.other_key,
+            links.c.other_item_id,
+        )
         .where(links.c.source_id == source_id)
         .where(links.c.link_type == ROADMAP_LINK)
         .order_by(links.c.item_id)
     ):
         resolved = id_by_key.get(link.other_key)
         if resolved != link.other_item_id:
-            link_fixes.append({"i": link.item_id, "l": link.link_id, "d": link.direction,
-                               "o": resolved})
+            link_fixes.append(
+                {"i": link.item_id, "l": link.link_id, "d": link.direction, "o": resolved}
+            )
         if link.item_id in keys and resolved is not None:
             by_link.setdefault(resolved, link.item_id)
     labelled: defaultdict[str, list[str]] = defaultdict(list)

@@ -81,7 +81,7 @@ class TrelloSync:
         self.progress.end("census")
         self.counts.census = True
         self.counts.deleted += len(census.deleted)
-        self.counts.moved += len(census.moved) + len(census.out_of_scope)
+        self.counts.moved += len(census.out_of_scope)
         self.counts.access_lost += len(census.access_lost)
         with self.store.transaction() as conn:
             self.counts.extra["roadmap_parents_changed"] = roll_up(conn, self.source_id)
@@ -97,7 +97,7 @@ class TrelloSync:
                 deployment="trello",
                 fields={
                     "points": points,
-                    "points_from": "label pattern" if self.rules.points_pattern else "custom field",
+                    "points_from": self.rules.points_source,
                     "blocked_label": self.source.fields.blocked_label,
                     "roadmap_boards": sorted(b.name for b in boards if b.roadmap),
                     "roadmap_lists": sorted(self.rules.roadmap_lists),
@@ -108,8 +108,12 @@ class TrelloSync:
                 rows = board.status_rows(self.source_id)
                 upsert(conn, schema.statuses, rows)
                 delete_missing(
-                    conn, schema.statuses, self.source_id, "status_id",
-                    [r["status_id"] for r in rows], where=schema.statuses.c.board_id == board.id,
+                    conn,
+                    schema.statuses,
+                    self.source_id,
+                    "status_id",
+                    [r["status_id"] for r in rows],
+                    where=schema.statuses.c.board_id == board.id,
                 )
                 upsert(conn, schema.people, board.people_rows(self.source_id))
         self.counts.boards = len(boards)

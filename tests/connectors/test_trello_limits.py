@@ -59,10 +59,16 @@ def test_rate_limit_bursts_server_errors_and_drops_lose_nothing(tmp_path: Path) 
         Fault(kind="drop", count=2, path=actions),  # the first history request, twice
         emu.rate_limit_fault(count=3, path=actions, after=1),  # then a burst on the next page
         emu.rate_limit_fault(count=1, path="/1/boards", after=5),
-        Fault(kind="server_error", status=500, count=2, path=f"/1/boards/{delivery}/cards",
-              retry_after=None),
-        Fault(kind="server_error", status=503, count=1, path="/1/boards", after=9,
-              retry_after=None),
+        Fault(
+            kind="server_error",
+            status=500,
+            count=2,
+            path=f"/1/boards/{delivery}/cards",
+            retry_after=None,
+        ),
+        Fault(
+            kind="server_error", status=503, count=1, path="/1/boards", after=9, retry_after=None
+        ),
         Fault(kind="drop", count=1, path="/1/members"),
     ]
     store = open_store(f"sqlite:///{tmp_path / 'faulty.db'}")

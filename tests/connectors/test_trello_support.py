@@ -74,8 +74,14 @@ def snapshot(store: Store, source_id: int) -> dict[str, list[tuple[Any, ...]]]:
     to booleans, because the census stamps them with the wall clock."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     tables = [
-        schema.items, schema.transitions, schema.changes, schema.links, schema.item_labels,
-        schema.statuses, schema.boards, schema.people,
+        schema.items,
+        schema.transitions,
+        schema.changes,
+        schema.links,
+        schema.item_labels,
+        schema.statuses,
+        schema.boards,
+        schema.people,
     ]
     with store.engine.connect() as conn:
         for table in tables:
@@ -300,11 +306,13 @@ def test_card_state_links_and_roadmap_checklist_links() -> None:
     roadmap = _card(
         due="2026-04-01T10:00:00.000Z",
         checklists=[
-            {"checkItems": [
-                {"id": "c1", "name": "https://trello.com/c/Zz9Yy8Xx/12-thing"},
-                {"id": "c2", "name": "see https://trello.com/c/Qq1Ww2Ee and more"},
-                {"id": "c3", "name": "just text"},
-            ]}
+            {
+                "checkItems": [
+                    {"id": "c1", "name": "https://trello.com/c/Zz9Yy8Xx/12-thing"},
+                    {"id": "c2", "name": "see https://trello.com/c/Qq1Ww2Ee and more"},
+                    {"id": "c3", "name": "just text"},
+                ]
+            }
         ],
     )
     rows = normalize_card(roadmap, _board(), rules, 1, now)  # in "Doing": a roadmap list
@@ -317,18 +325,41 @@ def test_action_mapping() -> None:
     rules = CardRules.from_source(None, [], "Blocked")
     card = {"id": "c" * 24, "shortLink": "AbCd1234", "name": "X"}
     actions = [
-        {"id": "a1", "type": "updateCard", "date": "2026-01-02T03:04:05.678Z",
-         "data": {"card": card, "listBefore": {"id": "l1", "name": "Doing"},
-                  "listAfter": {"id": "l2", "name": "Old"}, "old": {"idList": "l1"}}},
-        {"id": "a2", "type": "updateCard", "date": "2026-01-02T03:04:06.000Z",
-         "data": {"card": {**card, "due": "2026-02-01T00:00:00.000Z"},
-                  "old": {"due": None}}},
-        {"id": "a3", "type": "addLabelToCard", "date": "2026-01-02T03:04:07.000Z",
-         "data": {"card": card, "label": {"name": "blocked"}}},
-        {"id": "a4", "type": "addLabelToCard", "date": "2026-01-02T03:04:07.000Z",
-         "data": {"card": card, "label": {"name": "bug"}}},
-        {"id": "a5", "type": "deleteCard", "date": "2026-01-03T00:00:00.000Z",
-         "data": {"card": {"id": card["id"], "shortLink": "AbCd1234"}, "list": {"id": "l1"}}},
+        {
+            "id": "a1",
+            "type": "updateCard",
+            "date": "2026-01-02T03:04:05.678Z",
+            "data": {
+                "card": card,
+                "listBefore": {"id": "l1", "name": "Doing"},
+                "listAfter": {"id": "l2", "name": "Old"},
+                "old": {"idList": "l1"},
+            },
+        },
+        {
+            "id": "a2",
+            "type": "updateCard",
+            "date": "2026-01-02T03:04:06.000Z",
+            "data": {"card": {**card, "due": "2026-02-01T00:00:00.000Z"}, "old": {"due": None}},
+        },
+        {
+            "id": "a3",
+            "type": "addLabelToCard",
+            "date": "2026-01-02T03:04:07.000Z",
+            "data": {"card": card, "label": {"name": "blocked"}},
+        },
+        {
+            "id": "a4",
+            "type": "addLabelToCard",
+            "date": "2026-01-02T03:04:07.000Z",
+            "data": {"card": card, "label": {"name": "bug"}},
+        },
+        {
+            "id": "a5",
+            "type": "deleteCard",
+            "date": "2026-01-03T00:00:00.000Z",
+            "data": {"card": {"id": card["id"], "shortLink": "AbCd1234"}, "list": {"id": "l1"}},
+        },
     ]
     rows = history_rows(actions, board, {}, rules, 1, datetime.now(UTC))
     assert [(t["from_status"], t["to_status"]) for t in rows.transitions] == [("Doing", "Old")]

@@ -45,8 +45,13 @@ def _mutate(emu: TrelloEmulator) -> dict[str, str]:
         key=lambda c: c.id,
     )
     mover, archived, deleted, leaver, renamed = open_cards[:5]
-    roles = {"mover": mover.id, "archived": archived.id, "deleted": deleted.id,
-             "leaver": leaver.id, "renamed": renamed.id}
+    roles = {
+        "mover": mover.id,
+        "archived": archived.id,
+        "deleted": deleted.id,
+        "leaver": leaver.id,
+        "renamed": renamed.id,
+    }
     first = "Review" if mover.list_name != "Review" else "Doing"
     steps = [
         lambda: mutate.move_card(mover, lists[first]),
@@ -92,7 +97,7 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         roles = _mutate(emu)
         counts = run_sync(store, source)
         view = assert_matches_truth(emu, store, source_id)
-        assert (counts.new, counts.deleted) == (2, 2)  # "doomed" arrives as a tombstone
+        assert (counts.new, counts.deleted, counts.moved) == (2, 2, 1)  # doomed: a tombstone
         assert view.items[roles["leaver"]]["board_id"] == emu.truth.board("Marketing").id
         assert view.items[roles["doomed"]]["deleted_at"] is not None
         assert view.items[roles["archived"]]["archived"] is True
@@ -138,7 +143,11 @@ def test_points_from_a_label_pattern_and_roadmap_lists(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     with served(emu) as url:
         source = source_for(
-            emu, url, boards=["Design Delivery"], roadmap_boards=[], roadmap_lists=["Review"],
+            emu,
+            url,
+            boards=["Design Delivery"],
+            roadmap_boards=[],
+            roadmap_lists=["Review"],
             fields={"points": r"pts:(\d+)", "blocked_label": "BLOCKED"},
         )
         run_sync(store, source)
