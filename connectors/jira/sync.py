@@ -17,7 +17,7 @@ from typing import Any
 
 from jira import JIRAError
 from requests import RequestException
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.base import NoProgress, Progress, SourceError, SyncCounts
 from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
@@ -118,27 +118,65 @@ class JiraSync:
                 user_timezone=site.user_zone.key,
                 fields=fields.as_status(),
             )
-        self._sync_agile(site)
+        hidden, regained = self._sync_agile(site)
         writer = PageWriter(
             site, self.store, self.source_id, fields, self.counts, self.now, self.stop
         )
         wanted = fetch_fields(fields)
         self.seen = set()
         for stream in streams_for(self.source):
-            self._sync_stream(site, writer, stream, wanted, full)
-        self._maybe_census(writer, wanted, full, site.server_time)
+            if stream.label in hidden:
+                # JQL naming a project we cannot browse is an error; the census marks its items.
+                self.seen = None
+                continue
+            # A project visible again is read whole: its unchanged issues are still marked.
+            self._sync_stream(site, writer, stream, wanted, full or stream.label in regained)
+        self._maybe_census(writer, wanted, full, site.server_time, hidden)
 
-    def _sync_agile(self, site: JiraSite) -> None:
+    def _sync_agile(self, site: JiraSite) -> tuple[set[str], set[str]]:
+        """Read projects, boards, sprints and versions.
+
+        Returns the projects we cannot see now, and those we can see again after losing sight
+        of them. Items of an invisible project are marked access-lost here: Jira answers 404
+        alike for a project we may not browse and one that is gone, so "deleted" would be a guess.
+        """
         keys = list(self.source.projects) or self._known_projects()
         rows = read_agile(site, self.source_id, keys)
+        projects = schema.projects
+        with self.store.engine.connect() as conn:
+            was_hidden = {
+                str(k)
+                for (k,) in conn.execute(
+                    select(projects.c.key)
+                    .where(projects.c.source_id == self.source_id)
+                    .where(projects.c.accessible.is_(False))
+                )
+            }
         for key in rows.inaccessible:
             if key in self.source.projects and not self._has_items(key):
                 raise SourceError(
                     f"{self.source.name}: project {key} not found or not visible to this user "
                     "(config sources.projects)"
                 )
+        hidden = set(rows.inaccessible)
         with self.store.transaction() as conn:
             upsert(conn, schema.projects, rows.projects)
+            if hidden:
+                items = schema.items
+                conn.execute(
+                    update(projects)
+                    .where(projects.c.source_id == self.source_id)
+                    .where(projects.c.key.in_(sorted(hidden)))
+                    .values(accessible=False)
+                )
+                marked = conn.execute(
+                    update(items)
+                    .where(items.c.source_id == self.source_id)
+                    .where(items.c.project_key.in_(sorted(hidden)))
+                    .where(items.c.access_lost_at.is_(None), items.c.deleted_at.is_(None))
+                    .values(access_lost_at=self.now())
+                )
+                self.counts.access_lost += marked.rowcount
             upsert(conn, schema.boards, rows.boards)
             upsert(conn, schema.sprints, rows.sprints)
             upsert(conn, schema.versions, rows.versions)
@@ -154,6 +192,7 @@ class JiraSync:
         self.counts.sprints = len(rows.sprints)
         self.counts.boards = len(rows.boards)
         self.counts.versions = len(rows.versions)
+        return hidden, was_hidden - hidden
 
     def _sync_stream(
         self, site: JiraSite, writer: PageWriter, stream: Stream, wanted: list[str], full: bool
@@ -201,7 +240,12 @@ class JiraSync:
         self.progress.end(stream.label)
 
     def _maybe_census(
-        self, writer: PageWriter, wanted: list[str], full: bool, server_time: datetime
+        self,
+        writer: PageWriter,
+        wanted: list[str],
+        full: bool,
+        server_time: datetime,
+        hidden: set[str],
     ) -> None:
         with self.store.engine.connect() as conn:
             state = load_cursor(conn, self.source_id, CENSUS_STREAM)
@@ -210,7 +254,7 @@ class JiraSync:
         if not (full or due):
             return
         self.progress.begin("census", None)
-        scopes = [s.scope for s in streams_for(self.source)]
+        scopes = [s.scope for s in streams_for(self.source) if s.label not in hidden]
         in_scope = frozenset(self.source.projects) if self.source.projects else None
         result = run_census(writer, scopes, in_scope, wanted, listed=self.seen)
         with self.store.transaction() as conn:

@@ -119,6 +119,7 @@ def _url_map(cloud: bool) -> Map:
         Rule(f"{ag}/sprint/<int:sprint_id>", endpoint="sprint", methods=["GET"]),
         Rule("/_emulator/move", endpoint="ctl_move", methods=["POST"]),
         Rule("/_emulator/restrict", endpoint="ctl_restrict", methods=["POST"]),
+        Rule("/_emulator/restrict-project", endpoint="ctl_restrict_project", methods=["POST"]),
         Rule("/_emulator/clock", endpoint="ctl_clock", methods=["GET", "POST"]),
         Rule("/_emulator/truth", endpoint="ctl_truth", methods=["GET"]),
         Rule("/_emulator/truth/issue/<ref>", endpoint="ctl_truth_issue", methods=["GET"]),
@@ -268,21 +269,23 @@ class JiraApp:
         return json_response(self.renderer(request, api).field_list())
 
     def on_projects(self, request: Request, api: str) -> Response:
-        """GET project: every project (not paginated)."""
+        """GET project: every project the caller may browse (not paginated)."""
         r = self.renderer(request, api)
-        return json_response([r.project(p) for p in self.world.projects])
+        return json_response(
+            [r.project(p) for p in self.world.projects if self.world.project_visible(p)]
+        )
 
     def on_project(self, request: Request, api: str, key: str) -> Response:
         """GET project/{key}: one project with lead, issue types and versions."""
         proj = self.world.project_by_key(key)
-        if proj is None:
+        if proj is None or not self.world.project_visible(proj.id):
             raise BadRequest(f"No project could be found with key '{key}'.", status=404)
         return json_response(self.renderer(request, api).project(proj.id, full=True))
 
     def on_versions(self, request: Request, api: str, key: str) -> Response:
         """GET project/{key}/versions: all versions, not paginated."""
         proj = self.world.project_by_key(key)
-        if proj is None:
+        if proj is None or not self.world.project_visible(proj.id):
             raise BadRequest(f"No project could be found with key '{key}'.", status=404)
         r = self.renderer(request, api)
         return json_response(
@@ -656,7 +659,7 @@ class JiraApp:
     def board_or_404(self, board_id: int) -> Any:
         """The board, or the agile API's 404."""
         board = self.world.boards.get(board_id)
-        if board is None:
+        if board is None or not self.world.project_visible(board.project_id):
             raise BadRequest(
                 "Board does not exist or you do not have permission to see it.", status=404
             )
@@ -679,6 +682,8 @@ class JiraApp:
         boards = []
         for b in self.world.boards.values():
             p = self.world.projects[b.project_id]
+            if not self.world.project_visible(p.id):
+                continue
             if btype and b.type not in btype.split(","):
                 continue
             if name and name not in b.name.lower():
@@ -768,6 +773,14 @@ class JiraApp:
         data = self.body(request)
         ids = self.emu.mutate.restrict(
             str(data.get("issue", "")), bool(data.get("restricted", True))
+        )
+        return json_response({"ids": [str(i) for i in ids]})
+
+    def on_ctl_restrict_project(self, request: Request) -> Response:
+        """POST /_emulator/restrict-project {project[, restricted]}: lose or regain Browse."""
+        data = self.body(request)
+        ids = self.emu.mutate.restrict_project(
+            str(data.get("project", "")), bool(data.get("restricted", True))
         )
         return json_response({"ids": [str(i) for i in ids]})
 

@@ -426,6 +426,8 @@ class Compiler:
         if not isinstance(v, str):
             return self._bad_func(v, "project")
         for p in self.w.projects.values():
+            if not self.w.project_visible(p.id):
+                continue  # Jira answers as if a project you cannot browse did not exist
             if v.upper() == p.key or v == str(p.id) or v.lower() == p.name.lower():
                 return {p.id}
         self._missing(v, "project")
@@ -755,7 +757,7 @@ def evaluate(
     if max_order_fields is not None and len(order) > max_order_fields:
         raise JqlError(f"The ORDER BY clause can contain at most {max_order_fields} fields.")
     sorters = [(comp.sort_key(f), desc) for f, desc in order]
-    matched = [i for i in world.issues.values() if not i.restricted and pred(i)]
+    matched = [i for i in world.issues.values() if world.visible(i) and pred(i)]
     matched.sort(key=lambda i: i.id)
     for getter, desc in reversed(sorters):
         matched.sort(key=_empty_last(getter), reverse=desc)

@@ -175,6 +175,7 @@ class World:
     version: int = 0  # bumped by every mutation (search caches key on it)
     lock: threading.RLock = field(default_factory=threading.RLock)
     planted: dict[str, list[str]] = field(default_factory=dict)
+    hidden_projects: set[int] = field(default_factory=set)  # the user lost Browse on these
 
     @property
     def fields(self) -> FieldSet:
@@ -197,8 +198,12 @@ class World:
         return self.issues.get(issue_id) if issue_id is not None else None
 
     def visible(self, issue: Issue) -> bool:
-        """Whether the searching user may see the issue."""
-        return not issue.restricted
+        """Whether the searching user may see the issue (issue security and project browse)."""
+        return not issue.restricted and issue.project_id not in self.hidden_projects
+
+    def project_visible(self, project_id: int) -> bool:
+        """Whether the searching user may browse the project."""
+        return project_id not in self.hidden_projects
 
     def description_of(self, issue: Issue) -> str | None:
         """The issue's description text: an edited value, else the seed-derived one."""

@@ -407,6 +407,22 @@ class Mutator:
             w.touch()
             return ids
 
+    def restrict_project(self, project_key: str, restricted: bool = True) -> list[int]:
+        """Take the caller's Browse permission on a whole project away (or give it back)."""
+        w = self.world
+        with w.lock:
+            proj = w.project_by_key(project_key)
+            if proj is None:
+                raise MutationError(
+                    f"No project could be found with key '{project_key}'.", status=404
+                )
+            if restricted:
+                w.hidden_projects.add(proj.id)
+            else:
+                w.hidden_projects.discard(proj.id)
+            w.touch()
+            return [i.id for i in w.issues.values() if i.project_id == proj.id]
+
     def link(
         self,
         from_key: str | int,

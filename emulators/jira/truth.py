@@ -259,13 +259,21 @@ class Truth:
 
     @property
     def restricted(self) -> frozenset[str]:
-        """Ids of live issues the searching user can no longer see."""
-        return frozenset(str(i.id) for i in self._world.issues.values() if i.restricted)
+        """Ids of live issues the searching user can no longer see (issue or project level)."""
+        w = self._world
+        return frozenset(str(i.id) for i in w.issues.values() if not w.visible(i))
+
+    @property
+    def hidden_projects(self) -> frozenset[str]:
+        """Keys of projects the searching user lost Browse permission on."""
+        w = self._world
+        return frozenset(w.projects[p].key for p in w.hidden_projects)
 
     @property
     def visible_ids(self) -> frozenset[str]:
         """Ids a complete sync should hold: live and visible."""
-        return frozenset(str(i.id) for i in self._world.issues.values() if not i.restricted)
+        w = self._world
+        return frozenset(str(i.id) for i in w.issues.values() if w.visible(i))
 
     @property
     def planted(self) -> dict[str, list[str]]:
@@ -365,7 +373,7 @@ class Truth:
         w = self._world
         members: dict[int, list[Issue]] = {}
         for issue in w.issues.values():
-            if issue.restricted or cat.ISSUE_TYPES[issue.type_id].subtask:
+            if not w.visible(issue) or cat.ISSUE_TYPES[issue.type_id].subtask:
                 continue
             seen = set(issue.sprints)
             for h in issue.histories:
@@ -468,7 +476,7 @@ class Truth:
         """
         w = self._world
         if jql is None:
-            count = sum(1 for i in w.issues.values() if not i.restricted)
+            count = sum(1 for i in w.issues.values() if w.visible(i))
         else:
             with w.lock:
                 count = len(evaluate(w, jql, self._clock.now_ms())[0])

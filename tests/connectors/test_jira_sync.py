@@ -310,3 +310,57 @@ def test_sigkill_mid_sync_then_rerun_ends_with_the_same_store(tmp_path: Path) ->
         resumed = sync_source(world.source, store)
         assert resumed.ok, resumed.line()
         assert diff(snapshot(reference), snapshot(store)) == ""
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_census_tells_deleted_moved_and_access_lost_apart(flavour: str, tmp_path: Path) -> None:
+    with jira_world(flavour, seed=8, issues=300, projects=4) as world:
+        emu = world.emu
+        keys = sorted(p.key for p in emu.world.projects.values())
+        scoped, outside = keys[:3], keys[3]
+        source = world.with_source(projects=scoped)
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        assert sync_source(source, store).ok
+
+        def pick(project: str) -> str:
+            return sorted(
+                (
+                    i.id
+                    for i in emu.truth.issues.values()
+                    if i.project == project and i.type not in ("Epic", "Sub-task")
+                ),
+            )[0]
+
+        emu.clock.advance(timedelta(hours=2))
+        deleted = pick(scoped[0])
+        emu.mutate.delete(deleted)
+        moved_inside = pick(scoped[1])
+        emu.mutate.move(moved_inside, scoped[0])
+        moved_out = sorted(i for i in emu.truth.issues if emu.truth.issues[i].project == scoped[1])[
+            -1
+        ]
+        emu.mutate.move(moved_out, outside)
+        emu.mutate.restrict_project(scoped[2])
+        hidden = {i for i in emu.truth.restricted}
+
+        result = sync_source(source, store, full=True)
+        assert result.ok, result.line()
+        items = stored_items(store)
+        assert items[deleted].deleted_at is not None
+        assert items[deleted].access_lost_at is None
+        assert items[moved_inside].key == emu.truth.issues[moved_inside].key
+        assert items[moved_inside].previous_key is not None
+        assert items[moved_inside].deleted_at is None
+        assert items[moved_out].out_of_scope_at is not None
+        assert items[moved_out].deleted_at is None
+        assert hidden and all(items[i].access_lost_at is not None for i in hidden)
+        assert all(items[i].deleted_at is None for i in hidden)
+        assert result.counts.access_lost == len(hidden)
+        assert result.counts.deleted >= 1
+
+        emu.mutate.restrict_project(scoped[2], restricted=False)
+        emu.clock.advance(timedelta(hours=2))
+        regained = sync_source(source, store)
+        assert regained.ok, regained.line()
+        items = stored_items(store)
+        assert all(items[i].access_lost_at is None for i in hidden)
