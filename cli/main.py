@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from cli import demo_commands
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
 from connectors.runner import sync_source
@@ -168,6 +169,8 @@ def demo() -> None:
 
 
 # Command groups that live in their own modules register here, one line each.
+cli.add_command(demo_commands.demo)
+cli.add_command(demo_commands.emulate)
 
 
 def main() -> None:
