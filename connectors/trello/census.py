@@ -2,10 +2,11 @@
 
 Every sync lists all cards of every board (`cards`), bumping `synced_at` on each card it sees,
 so a live card of a configured board whose `synced_at` is older than its board's listing pass
-was not listed. Deleted cards have usually been marked already from `deleteCard` actions; the
-rest are confirmed one by one with `GET /cards/{id}`: 404 → deleted; found on another configured
-board → re-read there (a move between boards, which the card writer counts); found on a board
-outside the source → marked out of scope; 401/403 → access lost.
+was not listed; a live card of a board no longer configured is out of scope at once. Deleted
+cards have usually been marked already from `deleteCard` actions; the rest are confirmed one by
+one with `GET /cards/{id}`: 404 → deleted; found on another configured board → re-read there (a
+move between boards, which the card writer counts); found on a board outside the source →
+marked out of scope; 401/403 → access lost.
 """
 
 from __future__ import annotations
@@ -43,19 +44,24 @@ def run_census(
     boards: Mapping[str, BoardInfo],
     listed_since: Mapping[str, datetime],
 ) -> CensusResult:
-    """Classify stored live cards of the listed boards that the listings did not return."""
+    """Classify the stored live cards that this sync's listings did not return."""
     items = schema.items
     result = CensusResult()
     with writer.store.engine.connect() as conn:
         rows = conn.execute(
             select(items.c.item_id, items.c.board_id, items.c.synced_at)
             .where(items.c.source_id == writer.source_id)
-            .where(items.c.board_id.in_(list(listed_since)))
             .where(items.c.deleted_at.is_(None))
             .where(items.c.out_of_scope_at.is_(None))
             .where(items.c.access_lost_at.is_(None))
         ).all()
-    missing = [r.item_id for r in rows if r.synced_at < listed_since[r.board_id]]
+    # Cards of boards no longer configured are out of scope without asking.
+    result.out_of_scope = [r.item_id for r in rows if r.board_id not in listed_since]
+    missing = [
+        r.item_id
+        for r in rows
+        if r.board_id in listed_since and r.synced_at < listed_since[r.board_id]
+    ]
     params = card_params(checklists=True)
     for card_id in missing:
         card = _get_card(api, card_id, params, result)

@@ -13,7 +13,8 @@ Trello has no epics, so Pulse reads a convention many teams already follow:
    A check-item link wins over a label. When several roadmap items claim a card, the oldest
    roadmap card (smallest id) wins, so the result never depends on read order.
 3. The child gets `parent_id` / `parent_key` = the roadmap card's id / shortLink. Roadmap items
-   themselves have no parent, and deleted roadmap cards adopt nothing.
+   themselves have no parent; deleted roadmap cards, and those no longer on a synced board,
+   adopt nothing.
 
 The roll-up runs at the end of every sync, over the whole store of the source, in one
 transaction; it only writes rows whose parent changed.
@@ -39,12 +40,18 @@ def roll_up(conn: Connection, source_id: int) -> int:
             items.c.title,
             items.c.type,
             items.c.deleted_at,
+            items.c.out_of_scope_at,
             items.c.parent_id,
             items.c.parent_key,
         ).where(items.c.source_id == source_id)
     ).all()
     roadmap = sorted(
-        (r for r in rows if r.type == "Roadmap" and r.deleted_at is None), key=lambda r: r.item_id
+        (
+            r
+            for r in rows
+            if r.type == "Roadmap" and r.deleted_at is None and r.out_of_scope_at is None
+        ),
+        key=lambda r: r.item_id,
     )
     keys = {r.item_id: r.key for r in roadmap}
     id_by_key = {r.key: r.item_id for r in rows}

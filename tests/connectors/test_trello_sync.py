@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+import connectors.trello.actions as actions_module
 from connectors.base import AuthError, SourceError
 from connectors.runner import sync_source
 from connectors.trello import sync_trello
@@ -135,6 +136,36 @@ def test_cards_leaving_the_configured_boards_are_out_of_scope(sqlite_url: str) -
         row = stored(store, source_id).items[leaver]
         assert row["out_of_scope_at"] is not None and row["deleted_at"] is None
         assert_matches_truth(emu, store, source_id, boards)
+        # A board dropped from the configuration takes its cards out of scope.
+        counts = run_sync(store, source_for(emu, url, boards=boards[1:], roadmap_boards=[]))
+        roadmap = emu.truth.board(boards[0])
+        assert counts.moved == len(roadmap.cards)
+        assert_matches_truth(emu, store, source_id, boards[1:])
+    store.dispose()
+
+
+def test_census_confirms_deletions_the_action_log_missed(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without = ",".join(t for t in actions_module.ACTION_FILTER.split(",") if t != "deleteCard")
+    monkeypatch.setattr(actions_module, "ACTION_FILTER", without)
+    emu = _emulator(seed=13, cards=80)
+    store = open_store(sqlite_url)
+    with served(emu) as url:
+        source = source_for(emu, url)
+        run_sync(store, source)
+        source_id = register(store, source)
+        gone = sorted(emu.truth.board("Marketing").cards)[0]
+        emu.clock.advance(minutes=5)
+        emu.mutate.delete(gone)
+        emu.requests.reset()
+        counts = run_sync(store, source)
+        assert counts.deleted == 1 and emu.requests.by_path == {
+            **emu.requests.by_path,
+            f"/1/cards/{gone}": 1,
+        }
+        row = stored(store, source_id).items[gone]
+        assert row["deleted_at"] is not None
     store.dispose()
 
 
