@@ -42,19 +42,25 @@ class Playground:
     def item_count(self) -> int:
         return len(self.jira.truth.issues) + len(self.trello.truth.cards())
 
+    @property
+    def jira_login(self) -> tuple[str, str]:
+        """The Cloud user and API token (the playground always runs the Cloud flavour)."""
+        credentials = self.jira.credentials
+        if not isinstance(credentials, tuple):
+            raise TypeError("the playground's Jira emulator must be the Cloud flavour")
+        return credentials
+
     def environment(self) -> dict[str, str]:
         """The secrets, as the environment variables the config refers to."""
-        user_token = self.jira.credentials
-        assert isinstance(user_token, tuple)
         return {
-            ENV_JIRA_TOKEN: user_token[1],
+            ENV_JIRA_TOKEN: self.jira_login[1],
             ENV_TRELLO_KEY: self.trello.key,
             ENV_TRELLO_TOKEN: self.trello.token,
         }
 
     def config(self, store_url: str, out_dir: str, timezone: str = "Europe/Berlin") -> str:
         """A complete pulse.toml for these emulators (secrets as ${ENV} references)."""
-        user, _ = self.jira.credentials  # type: ignore[misc]
+        user = self.jira_login[0]
         projects = sorted(p.key for p in self.jira.world.projects.values())
         boards = [b.name for b in self.trello.truth.boards.values() if not b.closed]
         roadmap = [name for name in boards if "Roadmap" in name]
