@@ -1,0 +1,40 @@
+"""`pulse demo` as a newcomer runs it: end to end, on loopback, leaving nothing running."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from settings import load_settings
+
+
+def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "--scale", "small", "--dir", str(workdir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert re.search(r"acme-jira: \d+ new", output)
+    assert re.search(r"design-trello: \d+ new", output)
+    env = {
+        line.split("=", 1)[0]: "x"
+        for line in ("PULSE_DEMO_JIRA_TOKEN=", "PULSE_DEMO_TRELLO_KEY=", "PULSE_DEMO_TRELLO_TOKEN=")
+    }
+    settings = load_settings(workdir / "pulse.toml", env)
+    assert [s.name for s in settings.sources] == ["acme-jira", "design-trello"]
+    for url in re.findall(r"at (http://127\.0\.0\.1:\d+)", output):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{url} still answers"
+    # The secrets are never written to the config, only references to the environment.
+    text = (workdir / "pulse.toml").read_text(encoding="utf-8")
+    assert "${PULSE_DEMO_JIRA_TOKEN}" in text
+    assert "token-" not in text
