@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -87,8 +86,34 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
+def _head_revisions() -> set[str]:
+    """Revision ids that no other migration revises: the schema's current head(s)."""
+    revisions: dict[str, str | None] = {}
+    for script in MIGRATIONS.joinpath("versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        revision = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+        down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+        if revision:
+            revisions[revision.group(1)] = down.group(1) if down else None
+    return set(revisions) - {d for d in revisions.values() if d}
+
+
+def _is_current(engine: Engine) -> bool:
+    """True when the store is already at the head revision (so Alembic need not load)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        stored = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    return stored == _head_revisions()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision."""
+    if _is_current(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
