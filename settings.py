@@ -213,11 +213,50 @@ class ScheduleSettings(_Model):
     )
     report_grace: Duration = "6h"
     deliver_to: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_to: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
         return _check_zone(name)
+
+    @field_validator("weekly_report")
+    @classmethod
+    def _real_time(cls, value: str) -> str:
+        hour, minute = (int(part) for part in value.split()[1].split(":"))
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{value!r} is not a time of day (00:00 to 23:59)")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_smtp(self) -> ScheduleSettings:
+        if self.smtp_host is None:
+            if self.smtp_to or self.smtp_from or self.smtp_user:
+                raise ValueError("smtp_to, smtp_from and smtp_user need smtp_host")
+            return self
+        if not self.smtp_from or not self.smtp_to:
+            raise ValueError("smtp_host needs smtp_from and smtp_to (the report's e-mail)")
+        if (self.smtp_user is None) != (self.smtp_password is None):
+            raise ValueError("smtp_user and smtp_password go together")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        """The configured SMTP port, else 465 for ssl, 587 for starttls, 25 for none."""
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"ssl": 465, "starttls": 587, "none": 25}[self.smtp_security]
 
 
 class Settings(_Model):

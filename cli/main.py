@@ -13,6 +13,7 @@ from rich.table import Table
 from cli import demo_commands
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
+from cli.serve_command import serve
 from connectors.runner import sync_source
 from settings import ConfigError
 from store.export import EXPORTS, export_rows, write_csv, write_json
@@ -169,6 +170,7 @@ def demo() -> None:
 
 
 # Command groups that live in their own modules register here, one line each.
+cli.add_command(serve)
 cli.add_command(demo_commands.demo)
 cli.add_command(demo_commands.emulate)
 

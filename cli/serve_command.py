@@ -1,0 +1,116 @@
+"""`pulse serve`: run the service (scheduler.py) in the foreground until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+from click.core import ParameterSource
+
+from cli.common import config_option, fail, load, open_configured_store
+from scheduler import Service, run_service
+from scheduling.lock import LockHeld, acquire, service_scopes
+from settings import ConfigError
+
+EXIT_LOCKED = 3  # another service already serves this store (or these sources)
+LEVELS = ["debug", "info", "warning", "error"]
+
+
+@click.command("serve")
+@config_option
+@click.option(
+    "--source",
+    "-s",
+    "names",
+    multiple=True,
+    help="Serve only this source (repeatable): several services, disjoint sources, one store.",
+)
+@click.option(
+    "--report/--no-report",
+    default=None,
+    help="Write the weekly report here  [default: yes; no with --source].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    default=None,
+    help="Overrides [schedule] log_level (and pulse --log-level).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    config: str,
+    names: tuple[str, ...],
+    report: bool | None,
+    log_level: str | None,
+) -> None:
+    """Sync every source at its interval and write the weekly report, until stopped.
+
+    One service per store: a second one on the same store refuses (exit 3). On PostgreSQL,
+    several services can share a store when each owns its own sources (--source); give one
+    of them --report. SIGTERM or Ctrl-C stops after the page in hand, exit 0.
+
+    \b
+    Examples:
+      pulse serve
+      pulse serve --log-level debug
+      pulse serve --source acme-jira --report
+    """
+    settings = load(config)
+    try:
+        for name in names:
+            settings.source(name)
+    except ConfigError as exc:
+        fail(str(exc))
+    with_report = not names if report is None else report
+    if not (names or settings.sources) and not with_report:
+        fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
+    _configure_logging(_level(ctx, log_level, settings.schedule.log_level))
+    store = open_configured_store(settings)
+    try:
+        lock = acquire(store, service_scopes(list(names) or None, with_report))
+    except LockHeld as exc:
+        store.dispose()
+        fail(str(exc), EXIT_LOCKED)
+    service = Service(settings, store, sources=list(names) or None, report=with_report)
+    try:
+        code, clean = run_service(service, lock)
+    finally:
+        lock.release()
+    if not clean:
+        # A job ignored the stop (a request or the report still running): leave without it;
+        # its open transaction rolls back, so the store keeps whole pages only.
+        logging.shutdown()
+        os._exit(code)
+    store.dispose()
+    sys.exit(code)
+
+
+def _level(ctx: click.Context, option: str | None, configured: str) -> str:
+    """--log-level here, else an explicit `pulse --log-level`, else [schedule] log_level."""
+    if option:
+        return option
+    parent = ctx.parent
+    if parent is not None and parent.get_parameter_source("log_level") not in (
+        None,
+        ParameterSource.DEFAULT,
+    ):
+        return str(parent.params["log_level"])
+    return configured
+
+
+def _configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    debug = level.lower() == "debug"
+    # One structured line per job run comes from pulse.service; the runner's own summary
+    # and APScheduler's chatter would repeat it.
+    logging.getLogger("connectors.runner").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.INFO if debug else logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.INFO if debug else logging.WARNING)
+    for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
