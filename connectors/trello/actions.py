@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.base import Progress, SyncCounts
 from connectors.http_policy import SyncInterrupted
@@ -257,9 +258,12 @@ class HistoryWriter:
         people = [row for pid, row in page.people.items() if pid not in self.people]
         with self.store.transaction() as conn:
             upsert(conn, schema.people, people)
-            added = _insert_new(conn, schema.transitions, page.transitions)
-            _insert_new(conn, schema.changes, page.changes)
-            _insert_new(conn, schema.links, page.links)
+            for table, rows in (
+                (schema.transitions, page.transitions),
+                (schema.changes, page.changes),
+                (schema.links, page.links),
+            ):
+                _insert_new(conn, table, rows)
             if page.deleted:
                 known = set(
                     conn.execute(
@@ -284,28 +288,16 @@ class HistoryWriter:
                 clear_card_children(conn, self.source_id, list(page.deleted))
             save_cursor(conn, self.source_id, cursor[0], cursor[1])
         self.people.update(row["person_id"] for row in people)
-        self.counts.transitions += added
+        self.counts.transitions += len(page.transitions)
         self.counts.pages += 1
         self.counts.extra["actions"] = self.counts.extra.get("actions", 0) + len(actions)
 
 
-def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> int:
-    """Insert the rows whose primary key is not stored yet; return how many were new."""
-    if not rows:
-        return 0
-    keys = [c.name for c in table.primary_key.columns]  # (source_id, item_id, ...)
-    stored = {
-        tuple(row)
-        for row in conn.execute(
-            select(*(table.c[k] for k in keys))
-            .where(table.c.source_id == rows[0]["source_id"])
-            .where(table.c.item_id.in_(sorted({r["item_id"] for r in rows})))
-        )
-    }
-    new = [r for r in rows if tuple(r[k] for k in keys) not in stored]
-    if new:
-        conn.execute(insert(table), new)
-    return len(new)
+def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert rows, skipping those already stored (an action's rows never change)."""
+    if rows:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
 def sync_actions(

@@ -63,7 +63,7 @@ def parse_time(value: Any) -> datetime | None:
     """Trello's "2026-11-20T12:00:00.000Z" as an aware UTC datetime."""
     if not value or not isinstance(value, str):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def day_of(value: Any) -> date | None:
