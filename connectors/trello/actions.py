@@ -133,13 +133,14 @@ def history_rows(
         }
         kind = action.get("type")
         old = data.get("old") or {}
-        if kind == "updateCard" and data.get("listAfter"):
-            before, after = data.get("listBefore") or {}, data["listAfter"]
-            out.transitions.append(_transition(base, before, after))
-        elif kind == "updateCard":
-            for name, normalized in _CHANGED_FIELDS:
-                if name in old:
-                    out.changes.append(_change(base, normalized, name, old[name], card.get(name)))
+        if kind == "updateCard":
+            if data.get("listAfter"):
+                before, after = data.get("listBefore") or {}, data["listAfter"]
+                out.transitions.append(_transition(base, before, after))
+            changed = [(name, normalized) for name, normalized in _CHANGED_FIELDS if name in old]
+            for seq, (name, normalized) in enumerate(changed):  # one action may change several
+                change = _change(base, normalized, name, old[name], card.get(name))
+                out.changes.append({**change, "seq": seq})
         elif kind == "moveCardToBoard":
             out.transitions.append(_transition(base, {}, data.get("list") or {}))
         elif kind == "moveCardFromBoard":

@@ -110,13 +110,14 @@ def resolve_boards(api: TrelloApi, source: TrelloSource) -> list[tuple[Board, bo
                 ids = ", ".join(b.id for b in matches)
                 raise SourceError(
                     f"{source.name}: board name {ref!r} matches {len(matches)} boards ({ids}); "
-                    "use the board id (config sources.boards)"
+                    "use the board id instead of its name"
                 )
             board = matches[0] if matches else None
         if board is None:
+            key = "boards" if ref in source.boards else "roadmap_boards"
             raise SourceError(
                 f"{source.name}: board {ref!r} not found or not visible with this token "
-                "(config sources.boards)"
+                f"(config sources.{key})"
             )
         earlier = found.get(board.id)
         found[board.id] = (board, ref in source.roadmap_boards or bool(earlier and earlier[1]))

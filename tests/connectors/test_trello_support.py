@@ -343,6 +343,15 @@ def test_action_mapping() -> None:
             "data": {"card": {**card, "due": "2026-02-01T00:00:00.000Z"}, "old": {"due": None}},
         },
         {
+            "id": "a2b",
+            "type": "updateCard",
+            "date": "2026-01-02T03:04:06.500Z",
+            "data": {
+                "card": {**card, "name": "Y", "closed": True},
+                "old": {"name": "X", "closed": False},
+            },
+        },
+        {
             "id": "a3",
             "type": "addLabelToCard",
             "date": "2026-01-02T03:04:07.000Z",
@@ -364,8 +373,11 @@ def test_action_mapping() -> None:
     rows = history_rows(actions, board, {}, rules, 1, datetime.now(UTC))
     assert [(t["from_status"], t["to_status"]) for t in rows.transitions] == [("Doing", "Old")]
     assert rows.transitions[0]["at"] == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert [c["seq"] for c in rows.changes if c["change_id"] == "a2b"] == [0, 1]
     assert [(c["field"], c["from_value"], c["to_value"]) for c in rows.changes] == [
         ("due_date", None, "2026-02-01"),
+        ("archived", "false", "true"),
+        ("title", "X", "Y"),
         ("flagged", "", "blocked"),
     ]
     assert rows.deleted[card["id"]]["deleted_at"] == datetime(2026, 1, 3, tzinfo=UTC)
