@@ -70,14 +70,15 @@ class WeeklyReport(Protocol):
     week: Any
 
 
-ReportWriter = Callable[[Settings, Store], WeeklyReport]
+# settings, store, as_of (the scheduled time: a late or caught-up run reports the same week)
+ReportWriter = Callable[[Settings, Store, datetime], WeeklyReport]
 
 
-def write_weekly_report(settings: Settings, store: Store) -> WeeklyReport:
+def write_weekly_report(settings: Settings, store: Store, as_of: datetime) -> WeeklyReport:
     """The production report writer: the weekly workbook into `[report] out_dir`."""
     # Imported when first needed: the workbook pulls in pandas and openpyxl.
     workbook = importlib.import_module("reports.workbook")
-    report: WeeklyReport = workbook.write_weekly(settings, store)
+    report: WeeklyReport = workbook.write_weekly(settings, store, as_of=as_of)
     return report
 
 
@@ -415,7 +416,7 @@ class Service:
         counts: dict[str, Any] = {"scheduled": scheduled.isoformat(), "late_seconds": round(late)}
         status, error = "ok", None
         try:
-            report = self.write_report(self.settings, self.store)
+            report = self.write_report(self.settings, self.store, scheduled)
             counts.update(path=str(report.path), week=str(report.week))
             delivered, problems = self._deliver(report)
             counts["delivered"] = delivered

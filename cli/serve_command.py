@@ -112,5 +112,6 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("connectors.runner").setLevel(logging.DEBUG if debug else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.INFO if debug else logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.INFO if debug else logging.WARNING)
+    logging.getLogger("reports.workbook").setLevel(logging.DEBUG if debug else logging.WARNING)
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))

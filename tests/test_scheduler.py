@@ -310,7 +310,7 @@ def test_a_sync_missed_beyond_its_grace_is_logged_and_recorded(
     assert any(m.startswith("job=report trigger=schedule status=missed") for m in messages)
 
 
-def unused_writer(settings: Settings, store: Store) -> Any:
+def unused_writer(settings: Settings, store: Store, as_of: datetime) -> Any:
     raise AssertionError("the report must not run in this test")
 
 
@@ -321,11 +321,13 @@ class Written:
     week: str
 
 
-def workbook_writer(directory: Path, calls: list[datetime]) -> Callable[[Settings, Store], Any]:
+def workbook_writer(
+    directory: Path, calls: list[datetime]
+) -> Callable[[Settings, Store, datetime], Any]:
     """A stand-in for reports.workbook.write_weekly (tests only): writes a small file."""
 
-    def write(settings: Settings, store: Store) -> Written:
-        calls.append(datetime.now(UTC))
+    def write(settings: Settings, store: Store, as_of: datetime) -> Written:
+        calls.append(as_of)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "pulse-weekly-2024-W14.xlsx"
         path.write_bytes(b"PK\x03\x04 not really a workbook")
@@ -359,6 +361,7 @@ def test_report_missed_while_down_runs_at_start_within_grace(
     (run,) = runs(sqlite_store, "report")
     counts = json.loads(run.counts)
     assert run.trigger == "schedule" and 3500 <= counts["late_seconds"] <= 3700
+    assert calls == [datetime.fromisoformat(counts["scheduled"])], "as_of is the scheduled time"
     assert (tmp_path / "share" / "pulse-weekly-2024-W14.xlsx").read_bytes().startswith(b"PK")
     assert counts["delivered"] == [f"copy:{tmp_path / 'share' / 'pulse-weekly-2024-W14.xlsx'}"]
     line = next(m for m in (r.getMessage() for r in caplog.records) if m.startswith("job=report"))
@@ -388,7 +391,7 @@ def test_report_missed_beyond_grace_is_recorded_once_and_not_run(
 def test_a_failing_report_is_logged_and_recorded(
     sqlite_store: Store, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(settings: Settings, store: Store) -> Any:
+    def broken(settings: Settings, store: Store, as_of: datetime) -> Any:
         raise RuntimeError("no data for the week")
 
     service = Service(service_settings(sqlite_url, []), sqlite_store, write_report=broken)
