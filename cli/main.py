@@ -13,6 +13,7 @@ from rich.table import Table
 from cli import demo_commands
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
+from cli.query_commands import forecast_command, risk_command, show_command
 from cli.serve_command import serve
 from connectors.runner import sync_source
 from settings import ConfigError
@@ -170,6 +171,9 @@ def demo() -> None:
 
 
 # Command groups that live in their own modules register here, one line each.
+cli.add_command(risk_command)
+cli.add_command(forecast_command)
+cli.add_command(show_command)
 cli.add_command(serve)
 cli.add_command(demo_commands.demo)
 cli.add_command(demo_commands.emulate)

@@ -1,0 +1,464 @@
+"""`pulse risk`, `pulse forecast KEY`, `pulse show KEY`: delivery questions answered from the store.
+
+The commands only parse options, open the store and call :mod:`reports.queries`; rendering
+(rich tables that fit 80 columns, JSON, CSV) is here. pandas and the engine are imported when a
+command runs, so `pulse --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cli.common import config_option, fail, load, open_configured_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+STATUS_STYLE = {"off track": "bold red", "at risk": "yellow", "no target": "magenta"}
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (use YYYY-MM-DD)")
+
+
+def as_of_instant(value: str | None, tz: str) -> pd.Timestamp:
+    """--as-of: a date means the end of that day in the report zone; a datetime is taken as
+    given (naive = report zone); none means now."""
+    import pandas as pd
+
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    zone = ZoneInfo(tz)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            fail(f"--as-of {value!r} is not a date or date-time (use YYYY-MM-DD)")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return pd.Timestamp(moment).tz_convert("UTC")
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return pd.Timestamp(end).tz_convert("UTC") - pd.Timedelta(microseconds=1)
+
+
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="DATE",
+    help="Answer as the store knew it at the end of DATE (report zone). Default: now.",
+)
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _run(call: Any) -> Any:
+    from reports.queries.errors import QueryError
+
+    try:
+        return call()
+    except QueryError as exc:
+        fail(str(exc))
+
+
+def _emit_json(doc: dict[str, Any]) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+# -- pulse risk -------------------------------------------------------------------------------
+
+
+@click.command("risk")
+@config_option
+@as_of_option
+@click.option("--source", default=None, help="Only this configured source.")
+@click.option("--project", default=None, help="Only this Jira project key or Trello board id.")
+@click.option("--team", default=None, help="Only this team.")
+@click.option("--epic", default=None, metavar="KEY", help="Only this epic or roadmap card.")
+@click.option("--version", "version", default=None, help="Only this fix version (by name).")
+@click.option("--due-before", default=None, metavar="DATE", help="Only targets before DATE.")
+@click.option("--reason", default=None, metavar="CODE", help="Only rows with this reason code.")
+@click.option(
+    "--min-severity",
+    default="low",
+    show_default=True,
+    metavar="LEVEL",
+    help="low | medium | high: hide rows below this level.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def risk_command(
+    config: str,
+    as_of: str | None,
+    source: str | None,
+    project: str | None,
+    team: str | None,
+    epic: str | None,
+    version: str | None,
+    due_before: str | None,
+    reason: str | None,
+    min_severity: str,
+    fmt: str,
+) -> None:
+    """At-risk roadmap and work items, most severe first, with reasons and evidence.
+
+    Roadmap items (epics, versions, Trello roadmap cards) carry their health status and the
+    forecast; work items carry what is wrong with them (blocked, stalled, ageing, overdue,
+    unestimated in a sprint). Reason codes: OVERDUE FORECAST_LATE SCOPE_GROWTH STALLED BLOCKED
+    LATE_DEPENDENCY AGING_WIP UNESTIMATED NO_TARGET.
+
+    \b
+    Examples:
+      pulse risk
+      pulse risk --version 2026.12 --min-severity medium
+      pulse risk --team Web --reason BLOCKED --format csv > blocked.csv
+      pulse risk --as-of 2026-11-02 --format json | jq '.rows[0]'
+    """
+    from reports.queries.risk import RiskFilters, risk
+
+    settings = load(config)
+    when = as_of_instant(as_of, settings.report.timezone)
+    filters = RiskFilters(
+        source=source,
+        project=project,
+        team=team,
+        epic=epic,
+        version=version,
+        due_before=_parse_day(due_before, "--due-before") if due_before else None,
+        reason=reason.upper() if reason else None,
+        min_severity=min_severity.lower(),
+    )
+    store = open_configured_store(settings)
+    answer = _run(lambda: risk(store, settings, when, filters))
+    doc = answer.to_json()
+    if fmt == "json":
+        _emit_json(doc)
+    elif fmt == "csv":
+        write_risk_csv(doc, sys.stdout)
+    else:
+        print_risk(doc, _console())
+
+
+RISK_CSV = [
+    "kind",
+    "source",
+    "key",
+    "title",
+    "team",
+    "project",
+    "status",
+    "level",
+    "severity",
+    "reasons",
+    "evidence",
+    "target",
+    "p50",
+    "p85",
+    "p95",
+    "scope",
+    "remaining",
+    "parent",
+    "url",
+]
+
+
+def write_risk_csv(doc: dict[str, Any], stream: Any) -> None:
+    """One row per risk; reasons joined by ';', evidence sentences by ' | '."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(RISK_CSV)
+    for row in doc["rows"]:
+        out = dict(row)
+        out["reasons"] = ";".join(row["reasons"])
+        out["evidence"] = " | ".join(e["text"] for e in row["evidence"])
+        writer.writerow(["" if out[c] is None else out[c] for c in RISK_CSV])
+
+
+def _local_date(doc: dict[str, Any]) -> str:
+    moment = datetime.fromisoformat(doc["as_of"]).astimezone(ZoneInfo(doc["timezone"]))
+    return moment.strftime("%Y-%m-%d")
+
+
+def _risk_summary(doc: dict[str, Any]) -> str:
+    s = doc["summary"]
+    lv = s["by_level"]
+    return (
+        f"{s['rows']} at risk ({lv['high']} high, {lv['medium']} medium, {lv['low']} low; "
+        f"{s['roadmap_items']} roadmap items) as of {_local_date(doc)}"
+    )
+
+
+def print_risk(doc: dict[str, Any], console: Console) -> None:
+    """The risk table: one row per item, evidence folded under the reasons."""
+    table = Table(
+        title="Delivery risk",
+        title_justify="left",
+        show_lines=True,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("item", overflow="fold", max_width=20)
+    table.add_column("status", overflow="fold", max_width=10)
+    table.add_column("dates", overflow="fold", max_width=15)
+    table.add_column("reasons and evidence", overflow="fold", ratio=1)
+    for row in doc["rows"]:
+        item = Text(row["key"], style="bold")
+        item.append(f"\n{row['kind']} · {row['team']}", style="dim")
+        title = row["title"] if len(row["title"]) <= 40 else row["title"][:39] + "…"
+        item.append(f"\n{title}")
+        status = Text(row["status"], style=STATUS_STYLE.get(row["status"], ""))
+        status.append(f"\n{row['level']}", style=LEVEL_STYLE[row["level"]])
+        dates = Text()
+        if row["target"]:
+            dates.append(f"target {row['target']}")
+        if row["p85"]:
+            dates.append(f"\np85 {row['p85']}")
+        if row["remaining"] is not None:
+            dates.append(f"\n{row['remaining']}/{row['scope']} open")
+        why = Text()
+        for k, ev in enumerate(row["evidence"]):
+            if k:
+                why.append("\n")
+            why.append(ev["code"], style="bold")
+            why.append(f" {ev['text']}")
+        table.add_row(item, status, dates, why)
+    if doc["rows"]:
+        console.print(table)
+    console.print(_risk_summary(doc))
+
+
+# -- pulse forecast ---------------------------------------------------------------------------
+
+
+@click.command("forecast")
+@config_option
+@as_of_option
+@click.argument("key")
+@click.option("--by", "by", default=None, metavar="DATE", help="How many items done by DATE.")
+@click.option("--trials", type=int, default=None, help="Monte Carlo trials (default 10,000).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def forecast_command(
+    config: str, as_of: str | None, key: str, by: str | None, trials: int | None, fmt: str
+) -> None:
+    """When an epic, version or roadmap card will be done (p50/p85/p95), or how much by a date.
+
+    KEY is an epic or Trello roadmap card key, or a fix version name (or id when the name is
+    used in several projects). The forecast samples the owning team's weekly throughput of the
+    last 12 weeks, shared among the team's roadmap items in progress.
+
+    \b
+    Examples:
+      pulse forecast WEB-412
+      pulse forecast 2026.12 --by 2026-12-07
+      pulse forecast WEB-412 --trials 2000 --format json | jq .forecast.p85
+    """
+    from reports.queries.forecast import forecast
+
+    settings = load(config)
+    when = as_of_instant(as_of, settings.report.timezone)
+    by_day = _parse_day(by, "--by") if by else None
+    store = open_configured_store(settings)
+    answer = _run(lambda: forecast(store, settings, key, when, by_day, trials))
+    doc = answer.to_json()
+    if fmt == "json":
+        _emit_json(doc)
+    else:
+        print_forecast(doc, _console())
+
+
+def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[str, str, str]]:
+    """Histogram rows (finish date, bar, cumulative %), merged to at most ``rows`` rows."""
+    hist = doc["histogram"]
+    if not hist:
+        return []
+    step = max(1, -(-len(hist) // rows))
+    merged = []
+    for k in range(0, len(hist), step):
+        part = hist[k : k + step]
+        merged.append(
+            (part[-1]["date"], sum(h["trials"] for h in part), part[-1]["cumulative_pct"])
+        )
+    top = max(t for _, t, _ in merged) or 1
+    return [(d, "█" * max(1, round(width * t / top)), f"{c:5.1f}%") for d, t, c in merged]
+
+
+def print_forecast(doc: dict[str, Any], console: Console) -> None:
+    """Header, percentile dates, a small histogram, the --by answer and calibration."""
+    console.print(
+        Text.assemble(
+            (doc["key"], "bold"),
+            f" {doc['kind']} · {doc['team']} · {doc['title']}",
+        )
+    )
+    target = doc["target"] or "none"
+    console.print(
+        f"scope {doc['scope']} items, {doc['done_items']} done, {doc['remaining']} open; "
+        f"target {target}"
+    )
+    if doc["state"] == "done":
+        console.print(f"done on {doc['done_at']}")
+        console.print(f"{doc['key']}: done on {doc['done_at']}; nothing to forecast")
+        return
+    fc = doc["forecast"]
+    if fc:
+        table = Table(show_header=True, box=None, pad_edge=False)
+        for q in fc:
+            table.add_column(q, justify="left")
+        table.add_row(*[(fc[q] or "beyond horizon") for q in fc])
+        console.print(table)
+    console.print(
+        f"{doc['trials']:,} trials; team throughput {doc['weeks']} weeks: "
+        f"{', '.join(f'{x:g}' for x in doc['throughput'])}; share 1/{doc['wip']}"
+    )
+    bars = _bars(doc)
+    if bars:
+        hist = Table(title="finish week (trials)", title_justify="left", box=None, pad_edge=False)
+        hist.add_column("by", no_wrap=True)
+        hist.add_column("", no_wrap=True)
+        hist.add_column("cum", justify="right", no_wrap=True)
+        for d, bar, cum in bars:
+            hist.add_row(d, bar, cum)
+        console.print(hist)
+    if doc["beyond_horizon"]:
+        console.print(f"{doc['beyond_horizon']:,} trials did not finish within the horizon")
+    if doc["by"]:
+        b = doc["by"]
+        console.print(
+            f"by {b['date']}: at least {b['items_done']} of {b['remaining']} open items "
+            f"({round(b['confidence'] * 100)}% confidence); all done in "
+            f"{b['probability_all_done'] * 100:.1f}% of trials"
+        )
+    cal = doc["calibration"]
+    if cal:
+        rate = cal["hit_rate_p85"]
+        shown = "n/a" if rate is None else f"{rate * 100:.0f}%"
+        console.print(f"calibration: past p85 dates held {shown} of {cal['resolved']} resolved")
+    else:
+        console.print("calibration: no stored forecasts of this item yet")
+    if fc:
+        console.print(
+            f"{doc['key']}: p50 {fc.get('p50') or '—'}, p85 {fc.get('p85') or '—'}, target {target}"
+        )
+    else:
+        console.print(f"{doc['key']}: no forecast")
+
+
+# -- pulse show -------------------------------------------------------------------------------
+
+
+@click.command("show")
+@config_option
+@as_of_option
+@click.argument("key")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
+    """One item's story: its columns and durations, sprints, blocked periods, links, and where
+    it stands against its team's cycle-time percentiles.
+
+    \b
+    Examples:
+      pulse show WEB-412
+      pulse show WEB-412 --as-of 2026-10-01
+      pulse show WEB-412 --format json | jq .cycle_time
+    """
+    from reports.queries.show import show
+
+    settings = load(config)
+    when = as_of_instant(as_of, settings.report.timezone)
+    store = open_configured_store(settings)
+    story = _run(lambda: show(store, settings, key, when))
+    doc = story.to_json()
+    if fmt == "json":
+        _emit_json(doc)
+    else:
+        print_show(doc, _console())
+
+
+def print_show(doc: dict[str, Any], console: Console) -> None:
+    """Header, column timeline, status history, sprints, blocked periods, links, percentiles."""
+    console.print(Text.assemble((doc["key"], "bold"), f" {doc['type']} · {doc['team']}"))
+    console.print(doc["title"])
+    facts = [
+        f"status {doc['status']} ({doc['stage']})",
+        f"epic {doc['epic'] or '—'}",
+        f"estimate {doc['estimate'] if doc['estimate'] is not None else '—'}",
+    ]
+    if doc["versions"]:
+        facts.append("versions " + ", ".join(doc["versions"]))
+    if doc["due"]:
+        facts.append(f"due {doc['due']}")
+    console.print("; ".join(facts))
+    cols = Table(title="columns", title_justify="left", box=None, pad_edge=False)
+    cols.add_column("column", overflow="fold")
+    cols.add_column("entered", no_wrap=True)
+    cols.add_column("days", justify="right", no_wrap=True)
+    for c in doc["columns"]:
+        cols.add_row(c["column"], c["entered"] or "—", f"{c['days']:g}")
+    console.print(cols)
+    hist = Table(title="status history", title_justify="left", box=None, pad_edge=False)
+    hist.add_column("since", no_wrap=True)
+    hist.add_column("status", overflow="fold")
+    hist.add_column("days", justify="right", no_wrap=True)
+    for h in doc["history"]:
+        hist.add_row(h["at"][:16].replace("T", " "), h["status"], f"{h['days']:g}")
+    console.print(hist)
+    if doc["sprints"]:
+        names = [s["name"] + (" (now)" if s["member_at_as_of"] else "") for s in doc["sprints"]]
+        console.print("sprints: " + ", ".join(names))
+    for b in doc["blocked"]:
+        until = "now (ongoing)" if b["ongoing"] else b["to"][:10]
+        console.print(f"blocked {b['from'][:10]} → {until}: {b['days']:g} days")
+    for link in doc["links"]:
+        console.print(f"link: {link['direction']} {link['type']} {link['key']} ({link['stage']})")
+    if doc["children"]:
+        done = sum(1 for c in doc["children"] if c["stage"] == "done")
+        console.print(f"children: {len(doc['children'])} ({done} done)")
+    ct = doc["cycle_time"]
+    team = ct["team"]
+    if team["count"]:
+        console.print(
+            f"team {doc['team']} cycle time since {team['since']} ({team['count']} items): "
+            f"p50 {team['p50']:g}, p85 {team['p85']:g}, p95 {team['p95']:g} days"
+        )
+    item = ct["item"]
+    standing = ct["standing"]
+    if item["days"] is not None and standing:
+        line = (
+            f"{doc['key']}: {item['what']} {item['days']} days, {standing['band']} "
+            f"(longer than {standing['longer_than_pct']:g}% of the team's items)"
+        )
+    elif item["days"] is not None:
+        line = f"{doc['key']}: {item['what']} {item['days']} days"
+    else:
+        line = f"{doc['key']}: {doc['stage']}"
+    console.print(line)
+
+
+COMMANDS = (risk_command, forecast_command, show_command)
