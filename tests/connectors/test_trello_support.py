@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from connectors.base import SyncCounts
 from connectors.trello import sync_trello
@@ -20,9 +20,10 @@ from connectors.trello.actions import history_rows, trello_time
 from connectors.trello.boards import BoardInfo, FieldDef, ListInfo
 from connectors.trello.client import RateLimit, TrelloSession, redact
 from connectors.trello.normalize import CardRules, normalize_card
+from connectors.trello.roadmap import roll_up
 from emulators.trello import TrelloEmulator
 from settings import TrelloSource
-from store import Store, schema
+from store import Store, open_store, schema
 from store.writes import register_source
 
 WINDOW = 0.5  # the emulator's shortened rate window in these tests, matched by the client
@@ -408,3 +409,67 @@ def test_credentials_are_redacted_from_library_logs() -> None:
     )
     assert redact(record) is True
     assert "K1" not in record.getMessage() and "T2" not in record.getMessage()
+
+
+def test_roll_up_by_check_item_link_then_label(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    with store.transaction() as conn:
+        source_id = register_source(conn, "t", "trello", "https://api.trello.com")
+    now = datetime.now(UTC)
+
+    def item(
+        item_id: str, key: str, title: str, kind: str = "Card", **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "source_id": source_id, "item_id": item_id, "key": key, "title": title, "type": kind,
+            "created": now, "synced_at": now, "deleted_at": None, "parent_id": None,
+            "parent_key": None, **extra,
+        }  # fmt: skip
+
+    rows = [
+        item("r1", "RoadMap1", "Checkout revamp", "Roadmap"),
+        item("r2", "RoadMap2", "checkout REVAMP ", "Roadmap"),  # same name, younger: loses
+        item("r3", "RoadMap3", "Search", "Roadmap"),
+        item("r4", "RoadMap4", "Gone", "Roadmap", deleted_at=now),
+        item("c1", "Card0001", "by label"),
+        item("c2", "Card0002", "by link, labelled too"),
+        item("c3", "Card0003", "label of a deleted roadmap card"),
+        item("c4", "Card0004", "nothing", parent_id="r3", parent_key="RoadMap3"),
+    ]
+    link = {"source_id": source_id, "direction": "outward", "link_type": "roadmap"}
+    with store.transaction() as conn:
+        conn.execute(insert(schema.items), rows)
+        conn.execute(
+            insert(schema.item_labels),
+            [
+                {"source_id": source_id, "item_id": "c1", "label": "Checkout Revamp"},
+                {"source_id": source_id, "item_id": "c2", "label": "Checkout revamp"},
+                {"source_id": source_id, "item_id": "c3", "label": "Gone"},
+            ],
+        )
+        conn.execute(
+            insert(schema.links),
+            [
+                {
+                    **link,
+                    "item_id": "r3",
+                    "link_id": "checkitem:x:Card0002",
+                    "other_key": "Card0002",
+                },
+                {
+                    **link,
+                    "item_id": "r3",
+                    "link_id": "checkitem:y:Nope0000",
+                    "other_key": "Nope0000",
+                },
+            ],
+        )
+        assert roll_up(conn, source_id) == 3
+        assert roll_up(conn, source_id) == 0  # idempotent
+    view = stored(store, source_id)
+    parents = {i: (r["parent_id"], r["parent_key"]) for i, r in view.items.items()}
+    assert parents["c1"] == ("r1", "RoadMap1")
+    assert parents["c2"] == ("r3", "RoadMap3")
+    assert parents["c3"] == parents["c4"] == (None, None)
+    assert view.link_items[("r3", "roadmap")] == {"c2", None}
+    store.dispose()
