@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, insert, select, tuple_, update
@@ -31,11 +32,7 @@ def _sqlite_utc(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r} given to the store; use aware UTC")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
-        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-    )
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _execute_many(conn: Connection, statement: Any, table: Table, rows: Sequence[Row]) -> None:
@@ -54,10 +51,17 @@ def _execute_many(conn: Connection, statement: Any, table: Table, rows: Sequence
     }
     if compiled.positional:
         order = list(compiled.positiontup or [])
-        params: list[Any] = [
-            tuple(converters[n](row[n]) if n in converters else row[n] for n in order)
-            for row in rows
-        ]
+        pick = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+        convert = [(i, converters[n]) for i, n in enumerate(order) if n in converters]
+        params: list[Any] = [pick(row) for row in rows]
+        if convert:
+            rewritten = []
+            for values in params:
+                mutable = list(values)
+                for i, function in convert:
+                    mutable[i] = function(mutable[i])
+                rewritten.append(tuple(mutable))
+            params = rewritten
     else:
         params = [
             {n: converters[n](v) if n in converters else v for n, v in row.items()} for row in rows

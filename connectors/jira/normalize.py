@@ -216,28 +216,33 @@ def _histories(
     source_id: int,
     fields_map: FieldMap,
 ) -> None:
+    """Changelog items → transition rows (status) and change rows (every tracked field).
+
+    This loop runs for every history item of every issue, so it builds each row once.
+    """
+    transitions = page.children[schema.transitions]
+    changes = page.children[schema.changes]
     seen: set[tuple[str, int]] = set()
     for history in histories:
-        change_id = str(history.get("id"))
         at = parse_jira_time(history.get("created"))
+        if at is None:
+            continue
+        change_id = str(history.get("id"))
         author = _person(history.get("author"), page, source_id)
-        for seq, entry in enumerate(history.get("items") or []):
-            if (change_id, seq) in seen or at is None:
+        for seq, entry in enumerate(history.get("items") or ()):
+            if (change_id, seq) in seen:
                 continue
             seen.add((change_id, seq))
-            base = {
-                "source_id": source_id,
-                "item_id": item_id,
-                "change_id": change_id,
-                "seq": seq,
-                "at": at,
-                "author_id": author,
-            }
-            name = str(entry.get("field") or "")
-            if name.lower() == "status":
-                page.children[schema.transitions].append(
+            name = entry.get("field") or ""
+            if name == "status" or name.lower() == "status":
+                transitions.append(
                     {
-                        **base,
+                        "source_id": source_id,
+                        "item_id": item_id,
+                        "change_id": change_id,
+                        "seq": seq,
+                        "at": at,
+                        "author_id": author,
                         "from_status": entry.get("fromString"),
                         "to_status": entry.get("toString"),
                         "from_status_id": entry.get("from"),
@@ -249,31 +254,39 @@ def _histories(
             normalized = _ROLE_FIELDS.get(role) if role else _SYSTEM_FIELDS.get(name.lower())
             if not normalized:
                 continue
-            old, new = entry.get("from"), entry.get("to")
-            if normalized == "estimate":
-                old, new = entry.get("fromString"), entry.get("toString")
-            elif normalized == "sprint":
-                old, new = _sprint_value(old), _sprint_value(new)
-            elif normalized == "flagged":
-                old, new = _flag_value(entry.get("fromString")), _flag_value(entry.get("toString"))
-            elif normalized in (
-                "key",
-                "project",
-                "labels",
-                "due_date",
-                "start_date",
-                "target_date",
-            ):
-                old = old if old is not None else entry.get("fromString")
-                new = new if new is not None else entry.get("toString")
-            page.children[schema.changes].append(
+            from_string, to_string = entry.get("fromString"), entry.get("toString")
+            old, new = _values(
+                normalized, entry.get("from"), entry.get("to"), from_string, to_string
+            )
+            changes.append(
                 {
-                    **base,
+                    "source_id": source_id,
+                    "item_id": item_id,
+                    "change_id": change_id,
+                    "seq": seq,
+                    "at": at,
+                    "author_id": author,
                     "field": normalized,
                     "source_field": entry.get("fieldId") or name,
                     "from_value": old,
                     "to_value": new,
-                    "from_string": entry.get("fromString"),
-                    "to_string": entry.get("toString"),
+                    "from_string": from_string,
+                    "to_string": to_string,
                 }
             )
+
+
+_STRING_FALLBACK = frozenset({"key", "project", "labels", "due_date", "start_date", "target_date"})
+
+
+def _values(field: str, old: Any, new: Any, from_string: Any, to_string: Any) -> tuple[Any, Any]:
+    """A change's before and after values in the store's canonical form for its field."""
+    if field == "estimate":
+        return from_string, to_string
+    if field == "sprint":
+        return _sprint_value(old), _sprint_value(new)
+    if field == "flagged":
+        return _flag_value(from_string), _flag_value(to_string)
+    if field in _STRING_FALLBACK:
+        return (old if old is not None else from_string), (new if new is not None else to_string)
+    return old, new
