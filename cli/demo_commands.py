@@ -8,10 +8,15 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.common import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from settings import Settings
+    from store import Store
 
 SCALES = ("large", "medium", "small")  # emulators.playground.SCALES, without importing them
 
@@ -68,7 +73,22 @@ def demo(workdir: str, seed: int, scale: str) -> None:
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
+    _print_top_risks(store, settings)
     click.echo(f"Demo store and config in {root} ({time.monotonic() - started:.0f}s)")
+    click.echo(f"Explore: pulse --config {config} risk   (or status, show KEY, forecast KEY)")
+
+
+def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
+    """The five most severe risks, one line each, as `pulse risk` ranks them."""
+    from reports.queries.risk import risk
+
+    answer = risk(store, settings)
+    high = sum(1 for row in answer.rows if row["level"] == "high")
+    click.echo(f"Top risks ({len(answer.rows)} at risk, {high} high):")
+    for row in answer.rows[:limit]:
+        reasons = ", ".join(row["reasons"])
+        evidence = row["evidence"][0]["text"] if row["evidence"] else ""
+        click.echo(f"  {row['level']:<6} {row['key']:<10} {reasons}: {evidence}")
 
 
 @click.command()
