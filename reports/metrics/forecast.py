@@ -156,6 +156,19 @@ def periods_to_reach(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return out
 
 
+def _growth_draws(
+    growth: Sequence[np.ndarray], order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Queued items' growth histories laid end to end (an empty history counts as [0]), each
+    one's offset and length, and a final [0] entry for empty slots: a uniform u in [0, 1) picks
+    ``flat[offset + floor(u x length)]``, one of the item's past periods at random."""
+    parts = [np.asarray(growth[i], dtype=np.float64) for i in order]
+    parts = [p if len(p) else np.zeros(1) for p in parts] + [np.zeros(1)]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    return np.concatenate(parts), offsets, sizes.astype(np.float64)
+
+
 def simulate_with_growth(
     remaining: np.ndarray,
     wip: int,
@@ -169,81 +182,64 @@ def simulate_with_growth(
     Each period, every active (started, unfinished) item first grows by a draw from its own
     history of child additions per period, then the period's throughput is shared evenly among
     the active items, with capacity freed by finishing items passed on (water-filling) and queued
-    items admitted in order as slots free up.
+    items admitted in order as slots free up. State is kept per WIP *slot* x trial (the queue
+    position a slot holds and that item's remaining work, ``inf`` when empty), so a period costs
+    O(wip x trials), and trials whose items are all done leave the simulation.
     """
     trials, periods = draws.shape
-    n = len(remaining)
-    rem = np.tile(np.asarray(remaining, dtype=np.float64), (trials, 1))
-    out = np.where(rem <= _EPS, 0.0, np.inf)
-    order = [i for i in range(n) if remaining[i] > _EPS]
-    wip = max(1, int(wip))
-    active = np.zeros((trials, n), dtype=bool)
-    for i in order[:wip]:
-        active[:, i] = True
-    next_ptr = np.full(trials, min(wip, len(order)), dtype=np.int64)
-    order_arr = np.array([*order, -1], dtype=np.int64)
-    lengths = np.array([len(g) for g in growth], dtype=np.int64)
-    width = max(1, int(lengths.max()) if n else 1)
-    table = np.zeros((n, width))
-    for i, g in enumerate(growth):
-        table[i, : len(g)] = g
-    col_of = np.full(n + 1, -1, dtype=np.int64)
+    remaining = np.asarray(remaining, dtype=np.float64)
+    out = np.tile(np.where(remaining > _EPS, np.inf, 0.0), (trials, 1))
+    order = np.flatnonzero(remaining > _EPS)
+    m = len(order)  # queue positions 0..m-1; m marks an empty slot
+    if m == 0:
+        return out
+    width = min(max(1, int(wip)), m)
+    start = np.r_[remaining[order], np.inf]
+    flat, offsets, sizes = _growth_draws(growth, order)
+    grows = bool(flat.any())
+    capacity = np.where(draws > _EPS, draws, 0.0).T.copy()  # periods x trials
+    finish = np.full((m, trials), np.inf)
+    live = np.arange(trials)
+    slot = np.repeat(np.arange(width)[:, None], trials, axis=1)
+    rem, base, size = start[slot], offsets[slot], sizes[slot]
+    busy = np.full(trials, width, dtype=np.int64)
+    ptr = np.full(trials, width, dtype=np.int64)
     for p in range(periods):
-        rows = np.flatnonzero(np.isinf(out).any(axis=1))
-        if len(rows) == 0:
-            break
-        # active items plus the next few queued ones (the only ones that can start this period)
-        ptr_rows = next_ptr[rows]
-        window = order_arr[int(ptr_rows.min()) : min(len(order), int(ptr_rows.max()) + 2 * wip)]
-        cols = np.union1d(np.flatnonzero(active[rows].any(axis=0)), window)
-        col_of[:] = -1
-        col_of[cols] = np.arange(len(cols))
-        grid = np.ix_(rows, cols)
-        r = rem[grid]
-        a = active[grid]
-        o = out[grid]
-        ptr = next_ptr[rows]
-        lens = lengths[cols]
-        if lens.any():
-            u = rng.random((len(rows), len(cols)))
-            idx = np.minimum((u * lens).astype(np.int64), np.maximum(lens - 1, 0))
-            grow = np.where(lens > 0, table[cols, idx], 0.0)
-            r += np.where(a, grow, 0.0)
-        cap = draws[rows, p].astype(np.float64)
-        while True:
-            k = a.sum(axis=1)
-            live = (k > 0) & (cap > _EPS)
-            if not live.any():
-                break
-            share = np.where(live, cap / np.maximum(k, 1), 0.0)
-            smallest = np.where(a, r, np.inf).min(axis=1)
-            step = np.where(live, np.minimum(share, smallest), 0.0)
-            r -= np.where(a, step[:, None], 0.0)
+        if grows:
+            rem += flat[base + (rng.random(rem.shape) * size).astype(np.int64)]
+        cap = capacity[p, live]
+        cols, k, r = np.arange(len(live)), busy, rem
+        while True:  # water-filling: equal shares until an item ends, then pass the rest on
+            step = np.minimum(cap / np.maximum(k, 1), np.minimum.reduce(r, axis=0))
+            r -= step
             cap -= step * k
-            done_now = a & (r <= _EPS)
-            if not done_now.any():
+            if r is not rem:
+                rem[:, cols] = r
+            done = r <= _EPS
+            hit = np.flatnonzero(np.logical_or.reduce(done, axis=0))
+            if len(hit) == 0:
                 break
-            o[done_now] = p + 1
-            a &= ~done_now
-            freed = done_now.sum(axis=1)
-            while True:
-                admit = (freed > 0) & (ptr < len(order))
-                if not admit.any():
-                    break
-                t_idx = np.flatnonzero(admit)
-                c_idx = col_of[order_arr[ptr[t_idx]]]
-                if (c_idx < 0).any():  # beyond the window: starts next period instead
-                    t_idx, c_idx = t_idx[c_idx >= 0], c_idx[c_idx >= 0]
-                    freed[admit & (col_of[order_arr[np.minimum(ptr, len(order))]] < 0)] = 0
-                    if len(t_idx) == 0:
-                        break
-                a[t_idx, c_idx] = True
-                ptr[t_idx] += 1
-                freed[t_idx] -= 1
-        rem[grid] = r
-        active[grid] = a
-        out[grid] = o
-        next_ptr[rows] = ptr
+            cols, cap, done, s = cols[hit], cap[hit], done[:, hit], slot[:, cols[hit]]
+            finish[s[done], np.broadcast_to(live[cols], s.shape)[done]] = p + 1
+            # freed slots take the next queued items, in queue order
+            s = np.where(done, np.minimum(ptr[cols] + np.cumsum(done, axis=0) - 1, m), s)
+            r = np.where(done, start[s], r[:, hit])
+            ptr[cols] = np.minimum(ptr[cols] + done.sum(axis=0), m)
+            k = busy[cols] = (s < m).sum(axis=0)
+            slot[:, cols], rem[:, cols] = s, r
+            if grows:
+                base[:, cols], size[:, cols] = offsets[s], sizes[s]
+            going = cap > _EPS
+            cols, cap, r, k = cols[going], cap[going], r[:, going], k[going]
+            if len(cols) == 0:
+                break
+        left = busy > 0  # trials with every item done leave the simulation
+        if not left.all():
+            live, busy, ptr = live[left], busy[left], ptr[left]
+            slot, rem, base, size = slot[:, left], rem[:, left], base[:, left], size[:, left]
+            if len(live) == 0:
+                break
+    out[:, order] = finish.T
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -144,6 +146,85 @@ def test_growth_simulation_matches_closed_form_without_growth():
         growth = [np.zeros(4) for _ in remaining]
         sim = simulate_with_growth(remaining, wip, draws, growth, np.random.default_rng(0))
         np.testing.assert_array_equal(sim, closed)
+
+
+def replay(remaining: list[float], wip: int, draws: np.ndarray, growth: list[float]) -> list[float]:
+    """The growth model for one trial, step by step: active items grow, then share the period's
+    throughput evenly; a finished item frees its share and the next queued item starts."""
+    rem = list(remaining)
+    finish = [0.0 if r <= 1e-9 else math.inf for r in rem]
+    queue = [i for i, r in enumerate(rem) if r > 1e-9]
+    active, queue = queue[:wip], queue[wip:]
+    for period, cap in enumerate(draws):
+        for i in active:
+            rem[i] += growth[i]
+        while active and cap > 1e-9:
+            step = min(cap / len(active), min(rem[i] for i in active))
+            for i in active:
+                rem[i] -= step
+            cap -= step * len(active)
+            done = [i for i in active if rem[i] <= 1e-9]
+            if not done:
+                break
+            for i in done:
+                finish[i] = period + 1
+            active = [i for i in active if i not in done]
+            while len(active) < wip and queue:
+                active.append(queue.pop(0))
+    return finish
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 3)), min_size=1, max_size=7),
+    st.integers(1, 4),
+    st.lists(st.integers(0, 9), min_size=1, max_size=30),
+)
+def test_growth_simulation_equals_a_step_by_step_replay(items, wip, throughput):
+    # constant growth per item (a one-period history) leaves nothing to chance
+    remaining = [float(r) for r, _ in items]
+    growth = [float(g) for _, g in items]
+    draws = np.array([throughput, throughput[::-1]], dtype=float)
+    got = simulate_with_growth(
+        np.array(remaining), wip, draws, [np.array([g]) for g in growth], np.random.default_rng(0)
+    )
+    for trial in range(2):
+        assert got[trial].tolist() == replay(remaining, wip, draws[trial], growth)
+
+
+def test_many_items_can_finish_and_start_within_one_period():
+    # WIP 1: 9 (+2 growth twice) ends in period 2 and the 7 starts with the 3 left over; in
+    # period 3 the 7 (4 left), 1 and 1 all end and the 5 is admitted with nothing left; it gets 1
+    # in period 4 and ends in period 5
+    draws = np.array([[8.0, 8.0, 6.0, 1.0, 8.0]])
+    growth = [np.array([2.0]), np.zeros(0), np.array([2.0]), np.zeros(0), np.zeros(0)]
+    got = simulate_with_growth(
+        np.array([9.0, 7.0, 1.0, 1.0, 5.0]), 1, draws, growth, np.random.default_rng(0)
+    )
+    assert got.tolist() == [[2.0, 3.0, 3.0, 3.0, 5.0]]
+
+
+def test_growth_is_drawn_uniformly_from_the_items_own_history():
+    # one item, 1 remaining, 2 done per period, growth 0 or 2 with even odds: it finishes in the
+    # first period with no growth, so the finish period is geometric(1/2)
+    draws = np.full((20_000, 40), 2.0)
+    got = simulate_with_growth(
+        np.array([1.0]), 1, draws, [np.array([0.0, 2.0])], np.random.default_rng(9)
+    )[:, 0]
+    for period, chance in ((1, 0.5), (2, 0.25), (3, 0.125)):
+        assert abs(np.mean(got == period) - chance) < 0.015
+
+
+def test_scope_growth_forecasts_are_seeded_and_reproducible():
+    p = plan(12, 20, 30)
+    p["growth"] = [np.array([0.0, 1.0]), np.array([0.0, 0.0, 1.0]), np.zeros(0)]
+    samples = {"web": np.array([2, 5, 3, 6, 4, 1, 5, 3], dtype=float)}
+    cfg = ForecastConfig(trials=3000, seed=5, scope_growth=True)
+    a = forecast_when(p, samples, TODAY, cfg)
+    pd.testing.assert_frame_equal(a, forecast_when(p, samples, TODAY, cfg))
+    plain = forecast_when(p, samples, TODAY, ForecastConfig(trials=3000, seed=5))
+    assert a["p85"].notna().all()
+    assert (a["p85"] >= plain["p85"]).all() and (a["p85"] > plain["p85"]).any()
 
 
 def test_scope_growth_never_makes_a_forecast_earlier():
