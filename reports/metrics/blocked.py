@@ -18,7 +18,8 @@ def _flagged(values: np.ndarray) -> np.ndarray:
 
 
 def flag_intervals(cd: ColumnDates, changes: pd.DataFrame) -> pd.DataFrame:
-    """Flagged periods per item up to as_of: row, start_ms, end_ms (open ones end at as_of)."""
+    """Flagged periods per item up to as_of: row, start_ms, end_ms, open (still flagged at
+    as_of; open ones end at as_of, and one unflagged exactly at as_of is not open)."""
     sel = changes[changes["field"].astype(object) == "flagged"]
     rows = item_rows(cd.items, sel)
     sel, rows = sel[rows >= 0], rows[rows >= 0]
@@ -43,6 +44,7 @@ def flag_intervals(cd: ColumnDates, changes: pd.DataFrame) -> pd.DataFrame:
     # the period lasts until the next unflag event of the same row
     unflag = ~ev_state
     next_unflag = np.full(len(ev_row), cd.as_of_ms, dtype=np.int64)
+    same = np.zeros(len(ev_row), dtype=bool)
     if len(ev_row):
         idx = np.arange(len(ev_row))
         marker = np.where(unflag, idx, len(ev_row))
@@ -50,11 +52,15 @@ def flag_intervals(cd: ColumnDates, changes: pd.DataFrame) -> pd.DataFrame:
         rev = np.minimum.accumulate(marker[::-1])[::-1]
         nxt = np.r_[rev[1:], len(ev_row)]
         has = nxt < len(ev_row)
-        same = np.zeros(len(ev_row), dtype=bool)
         same[has] = ev_row[nxt[has]] == ev_row[has]
         next_unflag[same] = ev_ms[nxt[same]]
     return pd.DataFrame(
-        {"row": ev_row[starts], "start_ms": ev_ms[starts], "end_ms": next_unflag[starts]}
+        {
+            "row": ev_row[starts],
+            "start_ms": ev_ms[starts],
+            "end_ms": next_unflag[starts],
+            "open": ~same[starts],
+        }
     )
 
 
@@ -76,7 +82,7 @@ def blocked_time(cd: ColumnDates, changes: pd.DataFrame) -> pd.DataFrame:
         hi_day = _local_day_number(hi[ok], cd.tz)
         days[ok] = hi_day - lo_day
     blocked = np.bincount(r, weights=days, minlength=n).astype(np.int64) if n else days[:0]
-    open_flag = iv["end_ms"].to_numpy() >= cd.as_of_ms
+    open_flag = iv["open"].to_numpy(dtype=bool)
     flagged_now = np.zeros(n, dtype=bool)
     since = np.full(n, _NAT, dtype=np.int64)
     flagged_now[r[open_flag]] = True

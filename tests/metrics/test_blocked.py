@@ -60,3 +60,13 @@ def test_flag_set_at_creation_comes_from_the_first_from_value():
     got = setup([("1", "2026-03-07 10:00", "flagged", "Impediment", "")])
     assert got.loc["1", "blocked_days"] == 3  # committed 03-04 -> cleared 03-07
     assert pd.isna(got.loc["1", "flagged_since"])
+
+
+def test_a_flag_cleared_exactly_at_as_of_is_not_flagged_now():
+    got = setup(
+        [
+            ("2", "2026-03-05 10:00", "flagged", "", "Impediment"),
+            ("2", "2026-03-20 12:00", "flagged", "Impediment", ""),
+        ]
+    )
+    assert not bool(got.loc["2", "flagged_now"])
