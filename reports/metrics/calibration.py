@@ -28,14 +28,21 @@ def forecast_calibration(
     """Compare stored p85/p50 dates of open roadmap items with when they were actually done.
 
     ``outcomes``: source, roadmap_id, done_at (UTC, NaT while open) as known at as_of, e.g.
-    ``RoadmapScope.roadmap``. A forecast is *met* when done on or before its date, *missed* when
-    done later or still open after it, *pending* otherwise; hit rate = met / (met + missed).
+    ``RoadmapScope.roadmap``. A forecast is a stored row of an open item with work remaining and
+    a p85 date (nothing remaining forecasts "today", which says nothing). It is *met* when done
+    on or before its date, *missed* when done later or still open after it, *pending* otherwise;
+    hit rate = met / (met + missed).
     """
     validate_snapshot(snapshots)
     as_of = as_utc(as_of)
     today = local_day(as_of, tz)
-    snaps = snapshots[(snapshots["snapshot_at"] <= as_of) & (snapshots["status"] != "done")]
-    snaps = snaps[snaps["p85"].notna()].copy()
+    forecast = (
+        (snapshots["snapshot_at"] <= as_of)
+        & (snapshots["status"] != "done")
+        & (snapshots["remaining"] > 0)
+        & snapshots["p85"].notna()
+    )
+    snaps = snapshots[forecast].copy()
     done = outcomes[["source", "roadmap_id", "done_at"]].copy()
     done["done_at"] = pd.to_datetime(done["done_at"], utc=True)
     done.loc[done["done_at"] > as_of, "done_at"] = pd.NaT

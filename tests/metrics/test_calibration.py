@@ -22,6 +22,7 @@ def test_hit_rates_by_hand():
             snap("2026-01-05", "R3", p50="2026-02-15", p85="2026-04-01"),  # open: pending
             snap("2026-01-05", "R4", status="done"),  # not a forecast
             snap("2026-01-05", "R5", p50=None, p85=None, p95=None),  # beyond the horizon
+            snap("2026-01-05", "R6", remaining=0, p50="2026-01-05", p85="2026-01-05"),  # none left
             snap("2026-01-12", "R2", p50="2026-02-08", p85="2026-02-15"),  # met
             snap("2026-03-09", "R1", p85="2026-03-20"),  # after as_of: ignored
         ],
