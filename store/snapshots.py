@@ -1,0 +1,215 @@
+"""Stored roadmap history: a snapshot of every roadmap row per report, and each item's baseline.
+
+The weekly report saves its ``roadmap_snapshot`` frame (see ``reports.metrics.frames``) so next
+week's report can show what changed and how often past forecasts came true, and the baseline
+(scope and target when an item was first seen with a target) so scope growth is measured against
+it. Frames carry the source *name*; rows are keyed by source id like the rest of the store.
+Timestamps are kept to the microsecond (what both backends store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.engine import Store
+from store.schema import UTCDateTime, metadata, sources
+from store.writes import insert_rows
+
+
+def _source_fk() -> Column[int]:
+    return Column(
+        "source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+roadmap_snapshots = Table(
+    "roadmap_snapshots",
+    metadata,
+    Column("snapshot_at", UTCDateTime, primary_key=True),
+    _source_fk(),
+    Column("roadmap_id", String(128), primary_key=True),  # item id, or 'version:<id>'
+    Column("kind", String(16), nullable=False),  # epic | version | card
+    Column("key", String(255), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("team", String(255), nullable=False),
+    Column("target", UTCDateTime),  # local midnight of the target day, as a UTC instant
+    Column("p50", UTCDateTime),
+    Column("p85", UTCDateTime),
+    Column("p95", UTCDateTime),
+    Column("done_at", UTCDateTime),
+    Column("scope", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("pct_complete", Float),  # NULL without children
+    Column("status", String(16), nullable=False),
+    Column("reasons", Text, nullable=False),  # reason codes joined by ','
+    Column("evidence", Text, nullable=False),  # one sentence per reason, joined by newlines
+    Column("severity", Integer, nullable=False),
+)
+
+roadmap_baselines = Table(
+    "roadmap_baselines",
+    metadata,
+    _source_fk(),
+    Column("roadmap_id", String(128), primary_key=True),
+    Column("baseline_at", UTCDateTime, nullable=False),
+    Column("baseline_scope", Integer, nullable=False),
+    Column("baseline_target", UTCDateTime, nullable=False),
+)
+
+SNAPSHOT_COLUMNS = ["snapshot_at", "source", *[c.name for c in roadmap_snapshots.columns][2:]]
+BASELINE_COLUMNS = ["source", *[c.name for c in roadmap_baselines.columns][1:]]
+
+
+def _instant(value: Any) -> datetime | None:
+    """A frame timestamp as an aware UTC datetime at microsecond precision (None for NaT)."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        raise ValueError(f"naive timestamp {stamp!r} in a roadmap frame; use UTC")
+    return stamp.tz_convert("UTC").floor("us").to_pydatetime()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values, NaN / NA as None."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _rows(
+    store: Store, frame: pd.DataFrame, table: Table, columns: list[str]
+) -> list[dict[str, Any]]:
+    """Frame rows as table rows: source name -> id, timestamps -> aware datetimes."""
+    ids = store.source_ids()
+    unknown = sorted(set(frame["source"].astype(str)) - set(ids))
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}: sync them before saving their roadmap")
+    times = {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+    out = []
+    for rec in frame[columns].to_dict("records"):
+        row: dict[str, Any] = {"source_id": ids[str(rec.pop("source"))]}
+        row.update({str(k): _instant(v) if k in times else _plain(v) for k, v in rec.items()})
+        out.append(row)
+    return out
+
+
+def _frame(store: Store, table: Table, columns: list[str], where: Iterable[Any]) -> pd.DataFrame:
+    """Read a table with source names, typed as the metrics engine's frames expect."""
+    others = [table.c[c] for c in columns if c != "source"]
+    query = select(sources.c.name.label("source"), *others).join(
+        sources, sources.c.id == table.c.source_id
+    )
+    for clause in where:
+        query = query.where(clause)
+    with store.engine.connect() as conn:
+        result = conn.execute(query)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for col in table.columns:
+        if col.name not in frame:
+            continue
+        if isinstance(col.type, UTCDateTime):
+            frame[col.name] = pd.to_datetime(frame[col.name], utc=True).dt.as_unit("ns")
+        elif isinstance(col.type, Integer):
+            frame[col.name] = frame[col.name].astype("int64")
+        elif isinstance(col.type, Float):
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+        else:
+            frame[col.name] = frame[col.name].astype(object)
+    frame["source"] = frame["source"].astype(object)
+    return frame[columns]
+
+
+def _cutoff(before: pd.Timestamp) -> datetime:
+    """``before`` at the precision the store keeps, so a saved instant compares as itself."""
+    stamp = _instant(before)
+    if stamp is None:
+        raise ValueError("before must be a timestamp")
+    return stamp
+
+
+def save_snapshot(store: Store, frame: pd.DataFrame) -> None:
+    """Store a report's roadmap snapshot; saving again replaces that report's rows.
+
+    Rows are keyed by (snapshot_at, source, roadmap_id); the rows already stored for the same
+    snapshot_at and sources are replaced as a whole, so a re-run leaves exactly its own frame.
+    """
+    if frame.empty:
+        return
+    rows = _rows(store, frame, roadmap_snapshots, SNAPSHOT_COLUMNS)
+    replaced: dict[datetime, set[int]] = {}
+    for row in rows:
+        replaced.setdefault(row["snapshot_at"], set()).add(row["source_id"])
+    table = roadmap_snapshots
+    with store.transaction() as conn:
+        for at, source_ids in replaced.items():
+            conn.execute(
+                delete(table).where(table.c.snapshot_at == at, table.c.source_id.in_(source_ids))
+            )
+        insert_rows(conn, table, rows)
+
+
+def load_snapshots(store: Store, before: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Every stored snapshot row (taken strictly before ``before`` when given), oldest first."""
+    table = roadmap_snapshots
+    where = [] if before is None else [table.c.snapshot_at < _cutoff(before)]
+    frame = _frame(store, table, SNAPSHOT_COLUMNS, where)
+    order = ["snapshot_at", "source", "roadmap_id"]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def previous_snapshot(store: Store, before: pd.Timestamp) -> pd.DataFrame | None:
+    """The latest snapshot taken strictly before ``before``, or None when there is none."""
+    table = roadmap_snapshots
+    cutoff = _cutoff(before)
+    with store.engine.connect() as conn:
+        latest = conn.execute(
+            select(func.max(table.c.snapshot_at)).where(table.c.snapshot_at < cutoff)
+        ).scalar()
+    if latest is None:
+        return None
+    frame = _frame(store, table, SNAPSHOT_COLUMNS, [table.c.snapshot_at == latest])
+    return frame.sort_values(["source", "roadmap_id"], kind="stable").reset_index(drop=True)
+
+
+def save_baselines(store: Store, frame: pd.DataFrame) -> None:
+    """Store baselines; an item keeps its earliest one (a re-run of an older week may move it
+    earlier, a later report never overwrites it)."""
+    if frame.empty:
+        return
+    rows = _rows(store, frame, roadmap_baselines, BASELINE_COLUMNS)
+    table = roadmap_baselines
+    with store.transaction() as conn:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={c: statement.excluded[c] for c in BASELINE_COLUMNS[2:]},
+            where=statement.excluded.baseline_at < table.c.baseline_at,
+        )
+        conn.execute(statement, rows)
+
+
+def load_baselines(store: Store, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Stored baselines (only those taken at or before ``as_of`` when given)."""
+    table = roadmap_baselines
+    where = [] if as_of is None else [table.c.baseline_at <= _cutoff(as_of)]
+    frame = _frame(store, table, BASELINE_COLUMNS, where)
+    return frame.sort_values(["source", "roadmap_id"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,228 @@
+"""Stored roadmap snapshots and baselines, and the weekly sequence that reads and writes them.
+
+The weekly workbook runs: ``with_history(load_dataset(...), store)`` -> ``compute_all`` ->
+``save_snapshot`` + ``save_baselines``. Two weeks of that against a synced Jira emulator must
+show what changed in between: date slips, scope deltas, status changes, new and cleared risks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from connectors.runner import sync_source
+from reports.dataset import load_dataset
+from reports.metrics import frames as F
+from reports.metrics.history_inputs import with_history
+from reports.metrics.pipeline import compute_all
+from settings import Settings
+from store import Store
+from store.schema import metadata
+from store.snapshots import (
+    load_baselines,
+    load_snapshots,
+    previous_snapshot,
+    roadmap_baselines,
+    roadmap_snapshots,
+    save_baselines,
+    save_snapshot,
+)
+from store.writes import register_source
+from tests.connectors.jira_world import jira_world
+
+T1 = pd.Timestamp("2026-03-09 06:00:00.123456789", tz="UTC")  # nanoseconds: stored as micro
+T2 = pd.Timestamp("2026-03-16 06:00", tz="UTC")
+
+
+def row(at: pd.Timestamp, rid: str, source: str = "acme", **kw: object) -> dict:
+    rec = {
+        "snapshot_at": at,
+        "source": source,
+        "roadmap_id": rid,
+        "kind": "epic",
+        "key": f"WEB-{rid}",
+        "title": f'=HYPERLINK("x") {rid}',
+        "team": "web",
+        "target": "2026-04-29 22:00",
+        "p50": "2026-04-19 22:00",
+        "p85": "2026-04-27 22:00",
+        "p95": None,
+        "done_at": None,
+        "scope": 20,
+        "remaining": 10,
+        "pct_complete": 50.0,
+        "status": "on track",
+        "reasons": "STALLED,BLOCKED",
+        "evidence": "no child moved in 15 days\nWEB-3 flagged as blocked for 2 days",
+        "severity": 140,
+    }
+    rec.update(kw)
+    return rec
+
+
+def snapshot(*rows: dict) -> pd.DataFrame:
+    return F.build_frame(F.SNAPSHOT, rows)
+
+
+def baseline(rid: str, at: pd.Timestamp, scope: int, source: str = "acme") -> pd.DataFrame:
+    return F.build_frame(
+        F.BASELINES,
+        [
+            {
+                "source": source,
+                "roadmap_id": rid,
+                "baseline_at": at,
+                "baseline_scope": scope,
+                "baseline_target": "2026-04-29 22:00",
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def sources(store: Store) -> Store:
+    with store.transaction() as conn:
+        register_source(conn, "acme", "jira", "https://acme.example")
+        register_source(conn, "boards", "trello", "https://trello.example")
+    return store
+
+
+def test_the_migration_creates_the_tables_as_declared(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    mine = {roadmap_snapshots.name, roadmap_baselines.name}
+    assert [d for d in diffs if mine & {getattr(x, "name", None) for x in d[1:]}] == []
+    assert set(metadata.tables[t].c.keys()[0] for t in mine) == {"snapshot_at", "source_id"}
+
+
+def test_a_snapshot_round_trips_in_the_frame_contract(sources: Store) -> None:
+    frame = snapshot(
+        row(T1, "1"),
+        row(T1, "version:7", kind="version", p50=None, p85=None, pct_complete=None, scope=0),
+        row(T1, "c9", source="boards", kind="card", done_at="2026-03-08 17:45:12.5"),
+    )
+    save_snapshot(sources, frame)
+    got = load_snapshots(sources)
+    F.validate_snapshot(got)
+    want = frame.sort_values(["source", "roadmap_id"]).reset_index(drop=True)
+    for name, kind in F.SNAPSHOT.kinds.items():
+        if kind in ("ts", "ts?"):
+            want[name] = want[name].dt.as_unit("ns").dt.floor("us")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert pd.isna(got.loc[got["roadmap_id"] == "version:7", "pct_complete"]).all()
+
+
+def test_saving_a_report_again_replaces_its_rows(sources: Store) -> None:
+    save_snapshot(sources, snapshot(row(T1, "1"), row(T1, "2"), row(T1, "c9", source="boards")))
+    save_snapshot(sources, snapshot(row(T2, "1")))
+    save_snapshot(sources, snapshot(row(T1, "1", status="at risk")))
+    save_snapshot(sources, snapshot(row(T1, "1", status="at risk")))
+    got = load_snapshots(sources)
+    assert sorted(zip(got["snapshot_at"], got["roadmap_id"], got["status"], strict=True)) == [
+        (T1.floor("us"), "1", "at risk"),  # "2" was not in the re-run
+        (T1.floor("us"), "c9", "on track"),  # another source's rows stay
+        (T2, "1", "on track"),  # another week stays
+    ]
+
+
+def test_previous_snapshot_is_the_latest_strictly_before(sources: Store) -> None:
+    save_snapshot(sources, snapshot(row(T1, "1"), row(T1, "2")))
+    save_snapshot(sources, snapshot(row(T2, "1", remaining=8)))
+    assert previous_snapshot(sources, T1) is None
+    assert previous_snapshot(sources, T1.floor("us")) is None  # the stored instant is T1's own
+    week1 = previous_snapshot(sources, T2)
+    assert week1 is not None
+    assert list(week1["roadmap_id"]) == ["1", "2"]
+    latest = previous_snapshot(sources, T2 + pd.Timedelta(microseconds=1))
+    assert latest is not None and list(latest["remaining"]) == [8]
+    assert set(load_snapshots(sources, before=T2)["snapshot_at"]) == {T1.floor("us")}
+    assert len(load_snapshots(sources)) == 3
+
+
+def test_an_item_keeps_its_earliest_baseline(sources: Store) -> None:
+    save_baselines(sources, baseline("1", T2, 10))
+    save_baselines(sources, baseline("1", T1, 8))  # a re-run of an older week: earlier wins
+    save_baselines(sources, baseline("1", T2 + pd.Timedelta(days=7), 30))  # later: ignored
+    got = load_baselines(sources)
+    F.validate_baselines(got)
+    assert list(zip(got["baseline_at"], got["baseline_scope"], strict=True)) == [
+        (T1.floor("us"), 8)
+    ]
+    assert load_baselines(sources, as_of=T1 - pd.Timedelta(days=1)).empty
+
+
+def test_rows_of_an_unknown_source_are_refused(sources: Store) -> None:
+    with pytest.raises(ValueError, match="unknown sources"):
+        save_snapshot(sources, snapshot(row(T1, "1", source="nowhere")))
+
+
+def test_the_store_starts_without_history(sources: Store) -> None:
+    assert load_snapshots(sources).empty
+    assert previous_snapshot(sources, T2) is None
+    F.validate_snapshot(load_snapshots(sources))
+    F.validate_baselines(load_baselines(sources))
+
+
+RISKS = ("overdue_epic", "forecast_late_epic", "stalled_epic", "blocked_epic")
+
+
+def weekly_report(store: Store, settings: Settings, now: pd.Timestamp) -> dict:
+    """What the weekly workbook does with the store: read history, compute, save."""
+    dataset = with_history(load_dataset(store, settings, now), store)
+    results = compute_all(dataset.inputs, dataset.config, dataset.as_of)
+    save_snapshot(store, results["snapshot"])
+    save_baselines(store, results["baselines"])
+    return results
+
+
+def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
+    with jira_world("cloud", seed=5, issues=250, projects=2, plant=RISKS) as world:
+        emu, planted = world.emu, world.emu.world.planted
+        settings = Settings.model_validate(
+            {"sources": [world.source.model_dump()], "report": {"timezone": "Europe/Berlin"}}
+        )
+        assert sync_source(world.source, store).ok
+        week1 = weekly_report(store, settings, pd.Timestamp(emu.clock.now()))
+        assert week1["snapshot_diff"] is None and week1["calibration"] is None
+
+        emu.clock.advance(timedelta(days=7))
+        overdue, *overdue_kids = planted["overdue_epic"]
+        for kid in overdue_kids[3:]:  # the three still in progress get done
+            emu.mutate.transition(kid, "Done")
+        stalled = planted["stalled_epic"][0]
+        for _ in range(3):  # 5 -> 8 children: +60% on the baseline
+            emu.mutate.create("WEB", summary="late addition", parent=stalled, story_points=2)
+        blocked, flagged, *_rest, blocker = planted["blocked_epic"]
+        emu.mutate.edit(flagged, flagged=False)
+        emu.mutate.transition(blocker, "Done")
+        late = planted["forecast_late_epic"][0]
+        moved = (emu.clock.now() + timedelta(days=90)).date()
+        emu.mutate.edit(late, duedate=moved, target_end=moved)
+        assert sync_source(world.source, store).ok
+        week2 = weekly_report(store, settings, pd.Timestamp(emu.clock.now()))
+
+    diff = week2["snapshot_diff"].set_index("key")
+    assert diff.loc[stalled, "scope_delta"] == 3
+    assert "SCOPE_GROWTH" in diff.loc[stalled, "new_risks"].split(",")
+    assert (diff.loc[overdue, "status_before"], diff.loc[overdue, "status_after"]) == (
+        "off track",
+        "done",
+    )
+    assert "OVERDUE" in diff.loc[overdue, "cleared_risks"].split(",")
+    assert "BLOCKED" in diff.loc[blocked, "cleared_risks"].split(",")
+    assert diff.loc[late, "target_shift_days"] > 60
+    assert (diff["p85_slip_days"] > 0).any()
+    assert set(diff["change"]) >= {"changed"}
+    assert "scope +3 items (5 -> 8)" in diff.loc[stalled, "summary"]
+
+    baselines = week2["baselines"].set_index("roadmap_id")
+    stalled_id = week2["snapshot"].set_index("key").loc[stalled, "roadmap_id"]
+    assert baselines.loc[stalled_id, "baseline_scope"] == 5
+    assert baselines.loc[stalled_id, "baseline_at"] == week1["as_of"].floor("us")
+    stored = load_snapshots(store)
+    assert stored["snapshot_at"].nunique() == 2
+    assert week2["calibration"] is not None
