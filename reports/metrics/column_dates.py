@@ -26,6 +26,7 @@ class ColumnDates:
     """Replayed workflow history of every item known at ``as_of``.
 
     ``items``: one row per item (index = row number) with the input columns plus ``workflow``,
+    ``status_at`` (its status at as_of, mapped or not; ``status`` is the current one),
     ``position``/``column`` (latest mapped column, -1/NA when none), ``committed_at``, ``done_at``
     (UTC, back-filled), ``created_day``, ``committed_day``, ``done_day`` (report-zone days),
     ``completed``, ``cycle_days``, ``lead_days``, ``last_move_at`` (last status change, any status).
@@ -153,6 +154,10 @@ def column_dates(
     ev_status = np.r_[initial, to_s]
     order = np.lexsort((ev_seq, ev_ms, ev_row))
     ev_row, ev_ms, ev_status = ev_row[order], ev_ms[order], ev_status[order]
+    status_at = np.full(n, None, dtype=object)
+    if n:
+        last_event = np.r_[ev_row[1:] != ev_row[:-1], True]
+        status_at[ev_row[last_event]] = ev_status[last_event]
 
     codes, uniques = pd.factorize(pd.Series(ev_status, dtype=object), use_na_sentinel=True)
     table = position_table(used, all_workflows, pd.Index(uniques))
@@ -201,6 +206,7 @@ def column_dates(
     out["committed_index"] = committed_idx
     out["done_index"] = np.where(has_wf, done_idx, np.iinfo(np.int64).max)
     out["position"] = latest
+    out["status_at"] = status_at
     name_table = np.full((len(used) + 1, max(ncols, 1) + 1), None, dtype=object)
     for w, key in enumerate(used):
         name_table[w, : len(all_workflows[key].columns)] = all_workflows[key].names
