@@ -519,21 +519,27 @@ def _local(job: PlannedJob, zone: ZoneInfo) -> str:
 # --- running it -----------------------------------------------------------------------------
 
 
-class _Signals:
-    """SIGTERM and SIGINT ask the service to stop; a second one means: stop now."""
+class StopSignals:
+    """SIGTERM and SIGINT ask the service to stop; a second one means: stop now.
+
+    Installed as early as possible (`with StopSignals() as signals:`), so a stop requested
+    while the service is still starting is honoured too.
+    """
 
     def __init__(self) -> None:
         self.received: int | None = None
         self.count = 0
         self._previous: dict[int, Any] = {}
 
-    def install(self) -> None:
+    def __enter__(self) -> StopSignals:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self._previous[signum] = signal.signal(signum, self._handle)
+        return self
 
-    def restore(self) -> None:
+    def __exit__(self, *_exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        self._previous.clear()
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self.received = signum
@@ -546,34 +552,28 @@ class _Signals:
 def run_service(
     service: Service,
     lock: ServiceLock,
+    signals: StopSignals,
     *,
-    install_signals: bool = True,
     shutdown_timeout: float = SHUTDOWN_TIMEOUT,
     lock_check_every: float = LOCK_CHECK_EVERY,
 ) -> tuple[int, bool]:
-    """Run until SIGTERM/SIGINT or `service.stop`; return (exit code, every job ended)."""
-    signals = _Signals()
-    if install_signals:
-        signals.install()
+    """Run until a signal or `service.stop`; return (exit code, whether every job ended)."""
     code = 0
-    try:
+    if signals.received is None:
         service.start()
         log.info("pulse serve: running; SIGTERM or Ctrl-C stops")
-        next_check = time.monotonic() + lock_check_every
-        while not service.stop.is_set() and signals.received is None:
-            time.sleep(0.2)
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + lock_check_every
-                if not lock.alive():
-                    log.error("lost the store lock (database connection gone); stopping")
-                    code = 1
-                    break
-        if signals.received is not None:
-            log.info("stopping on %s", signal.Signals(signals.received).name)
-        clean = service.shutdown(shutdown_timeout)
-    finally:
-        if install_signals:
-            signals.restore()
+    next_check = time.monotonic() + lock_check_every
+    while not service.stop.is_set() and signals.received is None:
+        time.sleep(0.2)
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + lock_check_every
+            if not lock.alive():
+                log.error("lost the store lock (database connection gone); stopping")
+                code = 1
+                break
+    if signals.received is not None:
+        log.info("stopping on %s", signal.Signals(signals.received).name)
+    clean = service.shutdown(shutdown_timeout)
     log.info("pulse serve: stopped%s", "" if clean else " (some runs did not finish)")
     return code, clean
 

@@ -8,11 +8,12 @@ import sys
 
 import click
 from click.core import ParameterSource
+from sqlalchemy.exc import SQLAlchemyError
 
-from cli.common import config_option, fail, load, open_configured_store
-from scheduler import Service, run_service
+from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from scheduler import Service, StopSignals, run_service
 from scheduling.lock import LockHeld, acquire, service_scopes
-from settings import ConfigError
+from settings import ConfigError, Settings
 
 EXIT_LOCKED = 3  # another service already serves this store (or these sources)
 LEVELS = ["debug", "info", "warning", "error"]
@@ -68,24 +69,36 @@ def serve(
     if not (names or settings.sources) and not with_report:
         fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
     _configure_logging(_level(ctx, log_level, settings.schedule.log_level))
-    store = open_configured_store(settings)
-    try:
-        lock = acquire(store, service_scopes(list(names) or None, with_report))
-    except LockHeld as exc:
-        store.dispose()
-        fail(str(exc), EXIT_LOCKED)
-    service = Service(settings, store, sources=list(names) or None, report=with_report)
-    try:
-        code, clean = run_service(service, lock)
-    finally:
-        lock.release()
+    with StopSignals() as signals:
+        code, clean = _serve(settings, list(names) or None, with_report, signals)
     if not clean:
         # A job ignored the stop (a request or the report still running): leave without it;
         # its open transaction rolls back, so the store keeps whole pages only.
         logging.shutdown()
         os._exit(code)
-    store.dispose()
     sys.exit(code)
+
+
+def _serve(
+    settings: Settings, names: list[str] | None, with_report: bool, signals: StopSignals
+) -> tuple[int, bool]:
+    store = open_configured_store(settings)
+    try:
+        lock = acquire(store, service_scopes(names, with_report))
+    except LockHeld as exc:
+        store.dispose()
+        fail(str(exc), EXIT_LOCKED)
+    service = Service(settings, store, sources=names, report=with_report)
+    try:
+        code, clean = run_service(service, lock, signals)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"store error: {reason}", EXIT_FAILED)
+    finally:
+        lock.release()
+    if clean:
+        store.dispose()
+    return code, clean
 
 
 def _level(ctx: click.Context, option: str | None, configured: str) -> str:

@@ -88,7 +88,7 @@ def acquire(store: Store, scopes: Sequence[Scope], wait: float = 1.0) -> Service
     same instant never makes a starting service refuse.
     """
     lock: _SqliteLock | _PostgresLock
-    lock = _SqliteLock(store) if store.is_sqlite else _PostgresLock(store)
+    lock = _SqliteLock(store) if store.is_sqlite else _PostgresLock(store, f"pulse serve {me()}")
     try:
         for scope in scopes:
             lock.take(scope, wait)
@@ -101,7 +101,7 @@ def acquire(store: Store, scopes: Sequence[Scope], wait: float = 1.0) -> Service
 def holders(store: Store, scopes: Iterable[Scope]) -> dict[str, str | None]:
     """Who serves each scope now (a description), or None; takes nothing that lasts."""
     lock: _SqliteLock | _PostgresLock
-    lock = _SqliteLock(store) if store.is_sqlite else _PostgresLock(store)
+    lock = _SqliteLock(store) if store.is_sqlite else _PostgresLock(store, "pulse status probe")
     try:
         return {scope.name: lock.holder(scope) for scope in scopes}
     finally:
@@ -221,8 +221,8 @@ def advisory_key(scope_name: str) -> int:
 class _PostgresLock:
     """Session-level advisory locks on one dedicated connection, held for the service's life."""
 
-    def __init__(self, store: Store) -> None:
-        name = f"pulse serve {me()}"[:63]
+    def __init__(self, store: Store, application_name: str) -> None:
+        name = application_name[:63]
         self.engine = create_engine(
             store.engine.url,
             poolclass=NullPool,

@@ -147,29 +147,27 @@ def sqlite_store(sqlite_url: str) -> Iterator[Store]:
     opened.dispose()
 
 
-def test_missed_report_runs_within_grace_across_spring_forward(
-    sqlite_store: Store, sqlite_url: str
-) -> None:
-    settings = settings_for(sqlite_url)
-    add_run(sqlite_store, "report", utc(2024, 3, 25, 6), "ok")
-    add_run(sqlite_store, "sync", utc(2024, 3, 31, 20), "ok")
+def test_missed_report_runs_within_grace_across_spring_forward(store: Store) -> None:
+    settings = settings_for(store.url)
+    add_run(store, "report", utc(2024, 3, 25, 6), "ok")
+    add_run(store, "sync", utc(2024, 3, 31, 20), "ok")
     # Monday 1 April 07:00 CEST is 05:00 UTC; at 12:59 CEST it is 5h59m late: within 6h.
-    within = missed_report(settings, sqlite_store, berlin(2024, 4, 1, 12, 59))
+    within = missed_report(settings, store, berlin(2024, 4, 1, 12, 59))
     assert within is not None
     assert within.scheduled == utc(2024, 4, 1, 5)
     assert within.run_now and within.record
     # At 13:01 CEST it is 6h01m late (a CET reading of 07:00 would say 5h01m and run it).
-    beyond = missed_report(settings, sqlite_store, berlin(2024, 4, 1, 13, 1))
+    beyond = missed_report(settings, store, berlin(2024, 4, 1, 13, 1))
     assert beyond is not None and not beyond.run_now and beyond.record
 
 
-def test_a_report_that_ended_is_not_run_again(sqlite_store: Store, sqlite_url: str) -> None:
-    settings = settings_for(sqlite_url)
+def test_a_report_that_ended_is_not_run_again(store: Store) -> None:
+    settings = settings_for(store.url)
     now = berlin(2024, 4, 1, 9)
     for status in ("ok", "failed", "missed"):
-        add_run(sqlite_store, "report", utc(2024, 4, 1, 5, 0, 1), status)
-        assert missed_report(settings, sqlite_store, now) is None
-        with sqlite_store.transaction() as conn:
+        add_run(store, "report", utc(2024, 4, 1, 5, 0, 1), status)
+        assert missed_report(settings, store, now) is None
+        with store.transaction() as conn:
             conn.execute(schema.sync_runs.delete())
 
 
@@ -226,29 +224,31 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def test_sync_job_runs_every_two_seconds_against_the_emulator(
-    sqlite_store: Store, sqlite_url: str, caplog: pytest.LogCaptureFixture
+    store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pulse.service")
     with jira_world("cloud", **TINY) as world:
-        settings = service_settings(sqlite_url, [world.source])
-        service = Service(settings, sqlite_store, report=False)
+        settings = service_settings(store.url, [world.source])
+        service = Service(settings, store, report=False)
         started = time.monotonic()
         planned = service.start()
         assert [job.id for job in planned] == ["sync:jira-cloud"]
         try:
             wait_for(
-                lambda: sum(r.status == "ok" for r in runs(sqlite_store, "sync")) >= 3,
+                lambda: sum(r.status == "ok" for r in runs(store, "sync")) >= 3,
                 15,
                 "three scheduled syncs",
             )
         finally:
             assert service.shutdown()
         elapsed = time.monotonic() - started
-    done = [r for r in runs(sqlite_store, "sync") if r.status == "ok"]
+    done = [r for r in runs(store, "sync") if r.status == "ok"]
     assert all(r.trigger == "schedule" for r in done)
     assert 3.5 <= elapsed < 12, "a never-synced source syncs at once, then every 2 s"
     gaps = [(b.started_at - a.started_at).total_seconds() for a, b in pairwise(done)]
-    assert all(1.8 <= gap <= 3.5 for gap in gaps), gaps
+    # Runs are due every 2 s; a loaded machine may start one late, never two at once.
+    assert all(0.8 <= gap <= 4 for gap in gaps), gaps
+    assert 1.6 <= sum(gaps) / len(gaps) <= 3, gaps
     assert done[0].counts and json.loads(done[0].counts)["new"] == 30
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job=sync:")]
     assert len(lines) >= 3
@@ -403,15 +403,13 @@ def test_a_failing_report_is_logged_and_recorded(
     )
 
 
-def test_runs_left_running_by_a_dead_service_are_closed(
-    sqlite_store: Store, sqlite_url: str
-) -> None:
-    add_run(sqlite_store, "report", datetime.now(UTC) - timedelta(minutes=5), "running")
-    add_run(sqlite_store, "report", datetime.now(UTC) - timedelta(minutes=5), "running", "cli")
-    service = Service(service_settings(sqlite_url, []), sqlite_store, write_report=unused_writer)
+def test_runs_left_running_by_a_dead_service_are_closed(store: Store) -> None:
+    add_run(store, "report", datetime.now(UTC) - timedelta(minutes=5), "running")
+    add_run(store, "report", datetime.now(UTC) - timedelta(minutes=5), "running", "cli")
+    service = Service(service_settings(store.url, []), store, write_report=unused_writer)
     service.start()
     assert service.shutdown()
-    statuses = sorted((r.trigger, r.status) for r in runs(sqlite_store, "report"))
+    statuses = sorted((r.trigger, r.status) for r in runs(store, "report"))
     assert statuses[:2] == [("cli", "running"), ("schedule", "interrupted")]
 
 
@@ -428,16 +426,16 @@ def test_job_line_is_key_value_with_quoted_text() -> None:
     )
 
 
-def test_schedule_preview_and_recent_runs(sqlite_store: Store, sqlite_url: str) -> None:
+def test_schedule_preview_and_recent_runs(store: Store) -> None:
     with jira_world("cloud", **TINY) as world:
         settings = service_settings(
-            sqlite_url, [world.source], sync_every="15m", weekly_report="mon 07:00", timezone="UTC"
+            store.url, [world.source], sync_every="15m", weekly_report="mon 07:00", timezone="UTC"
         )
         from connectors.runner import sync_source
 
-        assert sync_source(world.source, sqlite_store, trigger="schedule").ok
+        assert sync_source(world.source, store, trigger="schedule").ok
     now = datetime.now(UTC)
-    rows = {row["job"]: row for row in schedule_preview(settings, sqlite_store, now)}
+    rows = {row["job"]: row for row in schedule_preview(settings, store, now)}
     assert set(rows) == {"sync:jira-cloud", "report"}
     sync = rows["sync:jira-cloud"]
     assert sync["last_status"] == "ok" and sync["every"] == "15m" and sync["served_by"] is None
@@ -446,6 +444,6 @@ def test_schedule_preview_and_recent_runs(sqlite_store: Store, sqlite_url: str) 
     report = rows["report"]
     assert report["every"] == "mon 07:00 UTC" and report["last_run"] is None
     assert datetime.fromisoformat(report["next_run"]).astimezone(UTC).weekday() == 0
-    recent = recent_runs(sqlite_store)
+    recent = recent_runs(store)
     assert recent[0]["job"] == "sync:jira-cloud" and recent[0]["status"] == "ok"
     assert recent[0]["counts"]["new"] == 30

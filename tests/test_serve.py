@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from connectors.runner import sync_source
 from emulators.http import Fault
+from scheduling.lock import STORE, Scope, holders
 from store import Store, open_store, schema
 from store.writes import load_cursor
 from tests.connectors.jira_world import jira_world
@@ -79,6 +80,15 @@ def serving(config: Path, *args: str, env: dict[str, str] | None = None) -> Iter
             child.process.wait()
 
 
+def wait_until_served(store: Store, child: Serving, timeout: float = 60) -> None:
+    """Until the child holds the store lock (it handles signals from before then on)."""
+    deadline = time.monotonic() + timeout
+    while holders(store, [Scope(STORE)])[STORE] is None:
+        assert child.process.poll() is None, "\n".join(child.lines)
+        assert time.monotonic() < deadline, "the service never took the store lock"
+        time.sleep(0.1)
+
+
 def write_config(path: Path, url: str, body: str = "") -> Path:
     path.write_text(
         f'[store]\nurl = "{url}"\n\n[schedule]\nweekly_report = "{far_weekday()} 03:00"\n{body}',
@@ -129,8 +139,11 @@ def test_log_level_comes_from_config_and_the_option_overrides_it(tmp_path: Path)
     with config.open("a", encoding="utf-8") as handle:
         handle.write('log_level = "warning"\n')
     with serving(config) as quiet:
-        time.sleep(2.5)
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        wait_until_served(store, quiet)
+        time.sleep(0.5)
         code, _ = quiet.stop()
+        store.dispose()
     assert code == 0 and not [line for line in quiet.lines if " INFO " in line]
     with serving(config, "--log-level", "info") as chatty:
         chatty.wait_for_line("scheduled report every")
