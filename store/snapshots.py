@@ -17,7 +17,6 @@ import pandas as pd
 from sqlalchemy import (
     Column,
     Float,
-    ForeignKey,
     Integer,
     String,
     Table,
@@ -29,15 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.engine import Store
-from store.schema import UTCDateTime, metadata, sources
+from store.schema import UTCDateTime, _source_fk, metadata, sources
 from store.writes import insert_rows
-
-
-def _source_fk() -> Column[int]:
-    return Column(
-        "source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-    )
-
 
 roadmap_snapshots = Table(
     "roadmap_snapshots",
@@ -73,6 +65,7 @@ roadmap_baselines = Table(
     Column("baseline_target", UTCDateTime, nullable=False),
 )
 
+# The frames' columns in contract order (reports.metrics.frames): the source name for source_id.
 SNAPSHOT_COLUMNS = ["snapshot_at", "source", *[c.name for c in roadmap_snapshots.columns][2:]]
 BASELINE_COLUMNS = ["source", *[c.name for c in roadmap_baselines.columns][1:]]
 
