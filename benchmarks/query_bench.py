@@ -1,0 +1,424 @@
+"""Benchmark of `pulse risk / forecast / show` on a 100,000-item store (not a timed test).
+
+Run: ``python -m benchmarks.query_bench [--items 100000] [--transitions 400000] [--db PATH]``.
+Builds a SQLite store by bulk-inserting the metrics benchmark's synthetic organisation (20
+teams, epics, stories, sub-tasks, sprints, versions, flags, links; see
+:mod:`benchmarks.metrics_bench`) with :func:`store.writes.insert_rows`, then times each question
+as a library call (best and median of ``--repeat`` runs in one process) and as a whole CLI
+process (``pulse …`` in a subprocess: interpreter start, imports, config, query, rendering).
+Prints the load average before and after: the machine is shared, read figures with it.
+Target: each library answer under one second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.metrics_bench import AS_OF, synthetic
+from settings import Settings
+from store import open_store, schema
+from store.writes import insert_rows
+
+CATEGORY = {
+    "Backlog": "new",
+    "Ready": "new",
+    "In Progress": "indeterminate",
+    "Review": "indeterminate",
+    "Done": "done",
+}
+
+
+def _py(ts: Any) -> datetime | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).to_pydatetime()
+
+
+def _rows(table: Any, rows: Any) -> list[dict[str, Any]]:
+    """Rows with every column of ``table`` (defaults where a row leaves one out)."""
+    defaults = {
+        c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+        for c in table.columns
+    }
+    return [{**defaults, **row} for row in rows]
+
+
+def build_store(path: Path, n_items: int, n_transitions: int) -> dict[str, Any]:
+    """Bulk-insert a synthetic organisation; return a few keys worth asking about."""
+    inputs = synthetic(n_items, n_transitions)
+    store = open_store(f"sqlite:///{path}")
+    now = datetime.now(UTC)
+    status_id = {name: str(i + 1) for i, name in enumerate([*CATEGORY, "Blocked (legacy)"])}
+    items = inputs.items
+    with store.transaction() as conn:
+        insert_rows(
+            conn,
+            schema.sources,
+            _rows(
+                schema.sources,
+                [
+                    {
+                        "id": 1,
+                        "name": "jira",
+                        "kind": "jira",
+                        "url": "https://bench.example",
+                        "created_at": now,
+                    }
+                ],
+            ),
+        )
+        insert_rows(
+            conn,
+            schema.statuses,
+            _rows(
+                schema.statuses,
+                [
+                    {"source_id": 1, "status_id": sid, "name": name, "category": CATEGORY.get(name)}
+                    for name, sid in status_id.items()
+                ],
+            ),
+        )
+        created = [_py(t) for t in items["created"]]
+        due = [None if pd.isna(d) else pd.Timestamp(d).date() for d in items["due"]]
+        insert_rows(
+            conn,
+            schema.items,
+            _rows(
+                schema.items,
+                [
+                    {
+                        "source_id": 1,
+                        "item_id": r[0],
+                        "key": r[1],
+                        "project_key": r[2],
+                        "type": r[3],
+                        "is_subtask": bool(r[4]),
+                        "title": r[1],
+                        "status": r[5],
+                        "status_id": status_id.get(r[5]),
+                        "status_category": CATEGORY.get(r[5]),
+                        "created": c,
+                        "estimate": None if np.isnan(r[6]) else float(r[6]),
+                        "parent_key": r[7],
+                        "due": d,
+                        "url": f"https://bench.example/browse/{r[1]}",
+                        "synced_at": now,
+                    }
+                    for r, c, d in zip(
+                        items[
+                            [
+                                "item_id",
+                                "key",
+                                "project",
+                                "type",
+                                "is_subtask",
+                                "status",
+                                "estimate",
+                                "parent_key",
+                            ]
+                        ].itertuples(index=False),
+                        created,
+                        due,
+                        strict=True,
+                    )
+                ],
+            ),
+        )
+        tr = inputs.transitions
+        at = tr["at"].dt.tz_convert("UTC").dt.to_pydatetime()
+        insert_rows(
+            conn,
+            schema.transitions,
+            _rows(
+                schema.transitions,
+                [
+                    {
+                        "source_id": 1,
+                        "item_id": i,
+                        "change_id": str(k),
+                        "seq": 0,
+                        "at": a,
+                        "from_status": f,
+                        "to_status": t,
+                        "from_status_id": status_id.get(f),
+                        "to_status_id": status_id.get(t),
+                    }
+                    for k, (i, a, f, t) in enumerate(
+                        zip(tr["item_id"], at, tr["from_status"], tr["to_status"], strict=True)
+                    )
+                ],
+            ),
+        )
+        ch = inputs.changes
+        at = ch["at"].dt.tz_convert("UTC").dt.to_pydatetime()
+        insert_rows(
+            conn,
+            schema.changes,
+            _rows(
+                schema.changes,
+                [
+                    {
+                        "source_id": 1,
+                        "item_id": i,
+                        "change_id": f"c{k}",
+                        "seq": 0,
+                        "at": a,
+                        "field": fld,
+                        "from_value": f,
+                        "to_value": t,
+                    }
+                    for k, (i, a, fld, f, t) in enumerate(
+                        zip(
+                            ch["item_id"],
+                            at,
+                            ch["field"],
+                            ch["from_value"],
+                            ch["to_value"],
+                            strict=True,
+                        )
+                    )
+                ],
+            ),
+        )
+        sp = inputs.sprints
+        insert_rows(
+            conn,
+            schema.sprints,
+            _rows(
+                schema.sprints,
+                [
+                    {
+                        "source_id": 1,
+                        "sprint_id": r.sprint_id,
+                        "board_id": r.board_id,
+                        "name": r.name,
+                        "state": r.state,
+                        "start_at": _py(r.start),
+                        "end_at": _py(r.end),
+                        "complete_at": _py(r.complete),
+                    }
+                    for r in sp.itertuples(index=False)
+                ],
+            ),
+        )
+        memb = inputs.item_sprints.drop_duplicates()
+        insert_rows(
+            conn,
+            schema.item_sprints,
+            _rows(
+                schema.item_sprints,
+                [
+                    {"source_id": 1, "item_id": i, "sprint_id": s}
+                    for i, s in zip(memb["item_id"], memb["sprint_id"], strict=True)
+                ],
+            ),
+        )
+        vs = inputs.versions
+        insert_rows(
+            conn,
+            schema.versions,
+            _rows(
+                schema.versions,
+                [
+                    {
+                        "source_id": 1,
+                        "version_id": r.version_id,
+                        "project_key": r.project,
+                        "name": r.name,
+                        "released": bool(r.released),
+                        "release_date": pd.Timestamp(r.release_date).date(),
+                    }
+                    for r in vs.itertuples(index=False)
+                ],
+            ),
+        )
+        iv = inputs.item_versions.drop_duplicates()
+        insert_rows(
+            conn,
+            schema.item_versions,
+            _rows(
+                schema.item_versions,
+                [
+                    {"source_id": 1, "item_id": i, "version_id": v}
+                    for i, v in zip(iv["item_id"], iv["version_id"], strict=True)
+                ],
+            ),
+        )
+        lk = inputs.links.drop_duplicates(subset=["item_id", "other_key"])
+        insert_rows(
+            conn,
+            schema.links,
+            _rows(
+                schema.links,
+                [
+                    {
+                        "source_id": 1,
+                        "item_id": i,
+                        "link_id": f"l{k}",
+                        "direction": "inward",
+                        "link_type": "Blocks",
+                        "other_key": o,
+                    }
+                    for k, (i, o) in enumerate(zip(lk["item_id"], lk["other_key"], strict=True))
+                ],
+            ),
+        )
+    store.dispose()
+    open_epics = items[(items["type"] == "Epic") & (items["status"] != "Done")]
+    wip = items[(items["type"] == "Story") & (items["status"].isin(["In Progress", "Review"]))]
+    latest = vs.sort_values("release_date", kind="stable")
+    return {
+        "epic": str(open_epics["key"].iloc[len(open_epics) // 2]),
+        "story": str(wip["key"].iloc[len(wip) // 2]),
+        "version": str(latest["name"].iloc[-1]),
+        "team": "P3",
+        "items": len(items),
+        "transitions": len(tr),
+        "changes": len(ch),
+    }
+
+
+def write_config(path: Path, db: Path) -> Path:
+    """A pulse.toml for the benchmark store (project = team, report zone Europe/Berlin)."""
+    projects = ", ".join(f'"P{t}"' for t in range(20))
+    text = f"""[store]
+url = "sqlite:///{db}"
+[report]
+timezone = "Europe/Berlin"
+[[sources]]
+name = "jira"
+kind = "jira"
+url = "https://bench.example"
+user = "bench@example.com"
+token = "${{PULSE_BENCH_TOKEN}}"
+projects = [{projects}]
+"""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _time(call: Callable[[], Any], repeat: int) -> tuple[float, float, float]:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        call()
+        runs.append(time.perf_counter() - t0)
+    return runs[0], min(runs), statistics.median(runs)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} cores)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the store, time every question, print a table of figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--transitions", type=int, default=400_000)
+    parser.add_argument("--db", type=Path, default=None, help="reuse or create this store")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI process timings")
+    args = parser.parse_args(argv)
+    from reports.queries.forecast import forecast
+    from reports.queries.risk import RiskFilters, risk
+    from reports.queries.show import show
+
+    work = Path(tempfile.mkdtemp(prefix="pulse-query-bench-"))
+    db = args.db or work / "bench.db"
+    print(_load())
+    t0 = time.perf_counter()
+    keys_file = db.with_suffix(".keys")
+    if db.exists() and keys_file.exists():
+        keys = json.loads(keys_file.read_text())
+        print(f"reusing {db}")
+    else:
+        keys = build_store(db, args.items, args.transitions)
+        keys_file.write_text(json.dumps(keys))
+        print(f"built {db} in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"store: {keys['items']:,} items, {keys['transitions']:,} transitions, "
+        f"{keys['changes']:,} changes; as of {AS_OF.date()}"
+    )
+    config = write_config(work / "pulse.toml", db)
+    os.environ["PULSE_BENCH_TOKEN"] = "bench"
+    from settings import load_settings
+
+    settings: Settings = load_settings(config)
+    store = open_store(settings.store.url)
+    as_of = AS_OF
+    cases: list[tuple[str, Callable[[], Any], list[str]]] = [
+        ("risk (whole org)", lambda: risk(store, settings, as_of), ["risk"]),
+        (
+            f"risk --team {keys['team']}",
+            lambda: risk(store, settings, as_of, RiskFilters(team=keys["team"])),
+            ["risk", "--team", keys["team"]],
+        ),
+        (
+            f"risk --epic {keys['epic']}",
+            lambda: risk(store, settings, as_of, RiskFilters(epic=keys["epic"])),
+            ["risk", "--epic", keys["epic"]],
+        ),
+        (
+            f"risk --version '{keys['version']}'",
+            lambda: risk(store, settings, as_of, RiskFilters(version=keys["version"])),
+            ["risk", "--version", keys["version"]],
+        ),
+        (
+            f"forecast {keys['epic']}",
+            lambda: forecast(store, settings, keys["epic"], as_of),
+            ["forecast", keys["epic"]],
+        ),
+        (
+            f"forecast {keys['epic']} --by",
+            lambda: forecast(store, settings, keys["epic"], as_of, by=pd.Timestamp("2026-07-31")),
+            ["forecast", keys["epic"], "--by", "2026-07-31"],
+        ),
+        (
+            f"show {keys['story']}",
+            lambda: show(store, settings, keys["story"], as_of),
+            ["show", keys["story"]],
+        ),
+    ]
+    as_of_arg = AS_OF.tz_convert(settings.report.timezone).strftime("%Y-%m-%dT%H:%M")
+    print(f"{'question':<34} {'first':>7} {'best':>7} {'median':>7} {'CLI process':>12}")
+    worst = 0.0
+    for name, call, cli_args in cases:
+        first, best, median = _time(call, args.repeat)
+        worst = max(worst, median)
+        cli = ""
+        if not args.no_cli:
+            cmd = [sys.executable, "-m", "cli", *cli_args, "--as-of", as_of_arg, "-c", str(config)]
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            cli = f"{time.perf_counter() - t0:10.2f} s"
+            if done.returncode != 0:
+                cli += f" (exit {done.returncode}: {done.stderr.strip()[:60]})"
+        print(f"{name:<34} {first:6.2f}s {best:6.2f}s {median:6.2f}s {cli:>12}")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "cli", "--help"], capture_output=True, check=False)
+    print(
+        f"{'pulse --help (start-up alone)':<34} {'':>7} {'':>7} {'':>7} "
+        f"{time.perf_counter() - t0:10.2f} s"
+    )
+    print(_load())
+    store.dispose()
+    return 0 if worst < 1.0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
