@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import pytest
+from click.core import ParameterSource
 from sqlalchemy import select
 
 from connectors.runner import sync_source
 from emulators.http import Fault
-from scheduling.lock import STORE, Scope, holders
 from store import Store, open_store, schema
 from store.writes import load_cursor
 from tests.connectors.jira_world import jira_world
@@ -80,15 +81,6 @@ def serving(config: Path, *args: str, env: dict[str, str] | None = None) -> Iter
             child.process.wait()
 
 
-def wait_until_served(store: Store, child: Serving, timeout: float = 60) -> None:
-    """Until the child holds the store lock (it handles signals from before then on)."""
-    deadline = time.monotonic() + timeout
-    while holders(store, [Scope(STORE)])[STORE] is None:
-        assert child.process.poll() is None, "\n".join(child.lines)
-        assert time.monotonic() < deadline, "the service never took the store lock"
-        time.sleep(0.1)
-
-
 def write_config(path: Path, url: str, body: str = "") -> Path:
     path.write_text(
         f'[store]\nurl = "{url}"\n\n[schedule]\nweekly_report = "{far_weekday()} 03:00"\n{body}',
@@ -134,21 +126,20 @@ def test_a_second_serve_on_the_same_store_refuses(
     assert "stopping on SIGINT" in "\n".join(first.lines)
 
 
-def test_log_level_comes_from_config_and_the_option_overrides_it(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "pulse.toml", f"sqlite:///{tmp_path / 'p.db'}")
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write('log_level = "warning"\n')
-    with serving(config) as quiet:
-        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
-        wait_until_served(store, quiet)
-        time.sleep(0.5)
-        code, _ = quiet.stop()
-        store.dispose()
-    assert code == 0 and not [line for line in quiet.lines if " INFO " in line]
-    with serving(config, "--log-level", "info") as chatty:
-        chatty.wait_for_line("scheduled report every")
-        code, _ = chatty.stop()
-    assert code == 0
+def test_log_level_comes_from_the_option_then_pulse_option_then_config() -> None:
+    from cli.main import cli
+    from cli.serve_command import _level, serve
+
+    root = click.Context(cli)
+    root.params["log_level"] = "warning"
+    root.set_parameter_source("log_level", ParameterSource.DEFAULT)
+    context = click.Context(serve, parent=root)
+    assert _level(context, None, "error") == "error"  # [schedule] log_level
+    assert _level(context, "debug", "error") == "debug"  # pulse serve --log-level
+    root.params["log_level"] = "info"
+    root.set_parameter_source("log_level", ParameterSource.COMMANDLINE)
+    assert _level(context, None, "error") == "info"  # pulse --log-level info serve
+    assert _level(context, "debug", "error") == "debug"
 
 
 def test_sigterm_mid_sync_commits_whole_pages_and_exits_0_within_10s(tmp_path: Path) -> None:
