@@ -1,8 +1,9 @@
 """Find the configured boards (by id or exact name) and read what frames their cards: lists
-(open and archived), members and custom field definitions, as rows of the store."""
+(open and archived), labels, members and custom field definitions, as rows of the store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,7 +49,19 @@ class BoardInfo:
     roadmap: bool
     lists: dict[str, ListInfo] = field(default_factory=dict)
     fields: dict[str, FieldDef] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     members: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self, rules: str) -> str:
+        """A digest of everything a card's row depends on besides the card itself (board name,
+        lists, custom fields, labels, the source's card rules): while it stays the same, a card
+        whose `dateLastActivity` has not moved has not changed."""
+        lists = sorted((lst.id, lst.name, lst.closed) for lst in self.lists.values())
+        fields = sorted(
+            (f.id, f.name, f.type, sorted(f.options.items())) for f in self.fields.values()
+        )
+        parts = [self.name, self.roadmap, lists, fields, sorted(self.labels.items()), rules]
+        return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
     def board_row(self, source_id: int, points: str | None) -> Row:
         ordered = sorted(self.lists.values(), key=lambda lst: lst.pos)
@@ -134,10 +147,13 @@ def _board_by_id(api: TrelloApi, board_id: str) -> Board | None:
 
 
 def read_board(board: Board, roadmap: bool) -> BoardInfo:
-    """Lists (all, archived included), members and custom field definitions, via py-trello."""
+    """Lists (all, archived included), labels, members and custom field definitions, via
+    py-trello (labels with limit 1000: its default of 50 truncates)."""
     info = BoardInfo(id=board.id, name=board.name, closed=bool(board.closed), roadmap=roadmap)
     for lst in board.all_lists():
         info.lists[lst.id] = ListInfo(lst.id, lst.name, bool(lst.closed), float(lst.pos or 0))
+    for label in board.get_labels(limit=1000):
+        info.labels[label.id] = (label.name, label.color)
     for member in board.all_members():
         info.members[member.id] = member.full_name
     for definition in board.get_custom_field_definitions():

@@ -1,10 +1,17 @@
 """Card listings: every card of a board (archived included), stored page by page.
 
 Trello cannot list cards changed since a date, so every sync lists them all (`filter=all`, 1000
-per page, newest first by id, the next page `before=<smallest id seen>`). Each page is compared
-with the store: only new or changed cards are written, the others just get their `synced_at`
-bumped — which is what the census relies on to see which cards were not listed. Each page is
-one transaction with the cursor that lets a killed listing resume where it stopped.
+per page, newest first by id, the next page `before=<smallest id seen>`). Only new or changed
+cards are written; the others just get their `synced_at` bumped, which is what the census
+relies on to see which cards were not listed. Each page is one transaction with the cursor that
+lets a killed listing resume where it stopped.
+
+A pass is *quick* when the board's fingerprint (name, lists, labels, custom fields, card rules)
+is the one the last complete pass saw: then a card whose `dateLastActivity` equals the stored
+`updated` is unchanged without being normalized and compared field by field. A pass is
+thorough (every card compared) on the first and `--full` syncs, after any structure change,
+and when the census is due (`census_every`), as a safety net for changes Trello does not
+stamp on the card.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from connectors.trello.normalize import (
     CardRules,
     card_params,
     normalize_card,
+    parse_time,
 )
 from store import Store, schema
 from store.writes import load_cursor, save_cursor, upsert
@@ -57,12 +65,20 @@ class CardWriter:
         board: BoardInfo,
         cursor: tuple[str, Mapping[str, Any]] | None = None,
         statuses: list[Row] | None = None,
+        quick: bool = False,
     ) -> None:
-        """Store the cards (and new lists, and the cursor) atomically."""
+        """Store the cards (and new lists, and the cursor) atomically; with `quick`, cards
+        whose activity stamp is the stored one are taken as unchanged."""
         synced_at = self.now()
-        rows = [normalize_card(c, board, self.rules, self.source_id, synced_at) for c in cards]
         with self.store.transaction() as conn:
+            idle = _idle_cards(conn, self.source_id, cards) if quick else set()
+            rows = [
+                normalize_card(c, board, self.rules, self.source_id, synced_at)
+                for c in cards
+                if c["id"] not in idle
+            ]
             changed, unchanged, relinked = self._classify(conn, rows)
+            unchanged += idle
             upsert(conn, schema.statuses, statuses or [])
             upsert(conn, schema.items, changed)
             for start in range(0, len(unchanged), _CHUNK):
@@ -109,6 +125,26 @@ class CardWriter:
             if set(card.labels) != labels[item_id] or _link_keys(card) != links[item_id]:
                 relinked.append(card)
         return changed, unchanged, relinked
+
+
+def _idle_cards(conn: Connection, source_id: int, cards: list[dict[str, Any]]) -> set[str]:
+    """Ids of live stored cards whose `dateLastActivity` is the stored `updated`."""
+    items = schema.items
+    stamps = {str(card["id"]): parse_time(card.get("dateLastActivity")) for card in cards}
+    ids = list(stamps)
+    idle: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = select(items.c.item_id, items.c.updated).where(
+            items.c.source_id == source_id,
+            items.c.item_id.in_(ids[start : start + _CHUNK]),
+            items.c.deleted_at.is_(None),
+            items.c.out_of_scope_at.is_(None),
+            items.c.access_lost_at.is_(None),
+        )
+        idle.update(
+            r.item_id for r in conn.execute(query) if r.updated and r.updated == stamps[r.item_id]
+        )
+    return idle
 
 
 def _stored_items(
@@ -191,15 +227,26 @@ def sync_cards(
     writer: CardWriter,
     board: BoardInfo,
     full: bool,
+    thorough: bool,
     stop: threading.Event,
     progress: Progress,
 ) -> datetime:
-    """List every card of a board into the store; return when this listing pass started."""
+    """List every card of a board into the store; return when this listing pass started.
+
+    `full` starts a new pass even if one was interrupted; `thorough` compares every card.
+    """
     stream = cards_stream(board.id)
     with writer.store.engine.connect() as conn:
         state = load_cursor(conn, writer.source_id, stream)
-    if full or not state or state.get("done"):
-        state = {"started": writer.now().astimezone(UTC).isoformat(), "before": None, "done": False}
+    structure = board.fingerprint(writer.rules.signature)
+    if full or not state or state.get("done") or (thorough and state.get("quick")):
+        state = {
+            "started": writer.now().astimezone(UTC).isoformat(),
+            "before": None,
+            "done": False,
+            "structure": structure,
+            "quick": not thorough and state.get("structure") == structure,
+        }
     params = card_params(checklists=board.roadmap or bool(writer.rules.roadmap_lists))
     path = f"/boards/{board.id}/cards"
 
@@ -216,11 +263,12 @@ def sync_cards(
             page = pending.result()
             done = len(page) < PAGE_LIMIT
             before = min((str(card["id"]) for card in page), default=state["before"])
-            state = {"started": state["started"], "before": before, "done": done}
+            state = {**state, "before": before, "done": done}
             if not done:
                 pending = fetch(path, query(before))
             statuses = learn_lists(api, board, page, writer.source_id)
-            writer.write(page, board, cursor=(stream, state), statuses=statuses)
+            quick = bool(state.get("quick"))
+            writer.write(page, board, cursor=(stream, state), statuses=statuses, quick=quick)
             progress.advance(task, len(page))
             if done:
                 break

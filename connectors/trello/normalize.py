@@ -93,6 +93,12 @@ class CardRules:
         )
 
     @property
+    def signature(self) -> str:
+        """The rules as stable text (part of a board's fingerprint)."""
+        pattern = self.points_pattern.pattern if self.points_pattern else None
+        return repr((self.points_field, pattern, sorted(self.roadmap_lists)))
+
+    @property
     def points_source(self) -> str | None:
         """Where points come from, as `pulse status` shows it."""
         if self.points_pattern is not None:

@@ -5,6 +5,10 @@ Each board has two streams with their own cursors: `cards:<board>` (every card, 
 page) and `actions:<board>` (the action log, newest first, from the last pass's newest action
 minus the overlap). Every page is stored with its cursor in one transaction, so a sync killed
 at any point resumes where it stopped, and a page read twice writes the same rows twice.
+
+Every sync lists every card, so the census (cards no longer listed: deleted, moved, out of
+scope) runs every time; `census_every` sets how often the listings compare every card field by
+field instead of trusting Trello's activity stamps (see `cards`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from connectors.trello.normalize import CardRules
 from connectors.trello.roadmap import roll_up
 from settings import TrelloSource
 from store import Store, schema
-from store.writes import delete_missing, update_source, upsert
+from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+
+CENSUS_STREAM = "census"
 
 
 @dataclass
@@ -69,8 +75,16 @@ class TrelloSync:
         history = HistoryWriter(
             self.store, self.source_id, self.rules, names, self.counts, self.now
         )
+        started = self.now()
+        with self.store.engine.connect() as conn:
+            last = load_cursor(conn, self.source_id, CENSUS_STREAM).get("last")
+        thorough = (
+            full
+            or last is None
+            or (started - datetime.fromisoformat(last) >= self.source.duration("census_every"))
+        )
         listed_since = {
-            board.id: sync_cards(api, cards, board, full, self.stop, self.progress)
+            board.id: sync_cards(api, cards, board, full, thorough, self.stop, self.progress)
             for board in boards
         }
         overlap = self.source.duration("overlap")
@@ -79,12 +93,14 @@ class TrelloSync:
         self.progress.begin("census", None)
         census = run_census(api, cards, {b.id: b for b in boards}, listed_since)
         self.progress.end("census")
-        self.counts.census = True
+        self.counts.census = thorough
         self.counts.deleted += len(census.deleted)
         self.counts.moved += len(census.out_of_scope)
         self.counts.access_lost += len(census.access_lost)
         with self.store.transaction() as conn:
             self.counts.extra["roadmap_parents_changed"] = roll_up(conn, self.source_id)
+            if thorough:
+                save_cursor(conn, self.source_id, CENSUS_STREAM, {"last": started.isoformat()})
 
     def _read_boards(self, api: TrelloApi) -> list[BoardInfo]:
         """Resolve the configured boards and store their structure (lists, members)."""

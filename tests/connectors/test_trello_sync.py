@@ -4,6 +4,7 @@ conversions, roadmap roll-up, Jira links, points), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -99,6 +100,12 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         counts = run_sync(store, source)
         view = assert_matches_truth(emu, store, source_id)
         assert (counts.new, counts.deleted, counts.moved) == (2, 2, 1)  # doomed: a tombstone
+        # Unchanged boards were listed trusting activity stamps; the board whose list was
+        # archived was compared card by card.
+        assert _quick_passes(store, source_id) == {
+            board.id: board.name != "Design Delivery" for board in emu.truth.boards.values()
+        }
+        assert not counts.census
         assert view.items[roles["leaver"]]["board_id"] == emu.truth.board("Marketing").id
         assert view.items[roles["doomed"]]["deleted_at"] is not None
         assert view.items[roles["archived"]]["archived"] is True
@@ -116,6 +123,17 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         counts = run_sync(store, source)
         assert (counts.new, counts.updated, counts.deleted) == (0, 0, 0)
         assert snapshot(store, source_id) == before
+
+
+def _quick_passes(store: Store, source_id: int) -> dict[str, bool]:
+    with store.engine.connect() as conn:
+        cursors = conn.execute(
+            select(schema.sync_cursors.c.stream, schema.sync_cursors.c.value).where(
+                schema.sync_cursors.c.source_id == source_id,
+                schema.sync_cursors.c.stream.like("cards:%"),
+            )
+        )
+        return {stream[6:]: json.loads(value)["quick"] for stream, value in cursors}
 
 
 def test_cards_leaving_the_configured_boards_are_out_of_scope(sqlite_url: str) -> None:
