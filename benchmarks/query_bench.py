@@ -240,7 +240,7 @@ def build_store(path: Path, n_items: int, n_transitions: int) -> dict[str, Any]:
                         "project_key": r.project,
                         "name": r.name,
                         "released": bool(r.released),
-                        "release_date": pd.Timestamp(r.release_date).date(),
+                        "release_date": pd.Timestamp(str(r.release_date)).date(),
                     }
                     for r in vs.itertuples(index=False)
                 ],
