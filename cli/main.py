@@ -14,6 +14,7 @@ from cli import demo_commands
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
 from cli.query_commands import forecast_command, risk_command, show_command
+from cli.report_commands import report
 from cli.serve_command import serve
 from connectors.runner import sync_source
 from settings import ConfigError
@@ -177,6 +178,7 @@ cli.add_command(show_command)
 cli.add_command(serve)
 cli.add_command(demo_commands.demo)
 cli.add_command(demo_commands.emulate)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -1,0 +1,11 @@
+"""The Monday workbook: ``write_weekly(settings, store)`` writes ``pulse-weekly-YYYY-MM-DD.xlsx``.
+
+Sheets, in order: Summary, Roadmap, Timelines, Velocity, Flow, Risks, Data quality, Definitions.
+The writer only lays out what the metrics engine (:mod:`reports.metrics`) computed.
+"""
+
+from __future__ import annotations
+
+from .weekly import SHEETS, ReportError, WeeklyReport, write_weekly
+
+__all__ = ["SHEETS", "ReportError", "WeeklyReport", "write_weekly"]

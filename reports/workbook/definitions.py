@@ -1,0 +1,229 @@
+"""Definitions: how each number is computed, and the configuration used (never its secrets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy.engine import make_url
+
+from settings import JiraSource, Settings, TrelloSource
+
+from .context import ReportContext
+from .layout import print_setup, section, title_block
+from .tables import Col, write_table
+
+HEADER_ROW = 5
+
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "Workflow columns",
+        "Each source maps its statuses (Jira) or lists (Trello) onto ordered columns. A "
+        "column's date is the first time an item entered it; a backwards move clears the later "
+        "dates, and skipped columns take the next later date. Days are calendar days in the "
+        "report time zone.",
+    ),
+    ("Committed", "The column where cycle time starts (default: the first after the backlog)."),
+    ("Done / completed", "The done column's date is set. Jira's resolution is not consulted."),
+    ("Cycle time", "Done date − committed date, in whole calendar days (same day = 0)."),
+    ("Lead time", "Done date − created date, in whole calendar days."),
+    (
+        "Percentiles (p50, p85, p95)",
+        "Linear interpolation over completed items' cycle times (pandas' default). p85: 85% of "
+        "items finished within this many days.",
+    ),
+    (
+        "Throughput",
+        "Items completed per ISO week (Monday–Sunday, labelled by the Monday); empty weeks count "
+        "as 0. Sub-tasks, epics and roadmap cards are not counted. Points = their estimates.",
+    ),
+    (
+        "Last week / week before",
+        "The Summary compares the last complete week before the report's Monday with the week "
+        "before it. Cycle-time trends compare the N weeks before the report week with the N "
+        "weeks before last week.",
+    ),
+    (
+        "Cumulative flow (CFD)",
+        "Per day, the number of items whose date for each column is on or before that day.",
+    ),
+    (
+        "Work in progress / ageing",
+        "Items at or after the committed column and before done; age = today − committed day. "
+        "Flagged when older than the team's p85 cycle time.",
+    ),
+    (
+        "Blocked time",
+        "Calendar days an item was flagged (Jira Flagged / impediment; Trello blocked label) "
+        "while between committed and done.",
+    ),
+    (
+        "Sprint: committed",
+        "Sum of estimates, as they stood at sprint start, of issues in the sprint at its start "
+        "that were not already done (as Jira's sprint report counts them).",
+    ),
+    (
+        "Sprint: added / removed",
+        "Issues that entered (left) the sprint after its start and before completion.",
+    ),
+    (
+        "Sprint: completed / not completed",
+        "In the sprint at completion and done by then (estimates at completion, added ones "
+        "included) / in it and not done (carried over). Completed outside: done before the start.",
+    ),
+    (
+        "Say/do",
+        "Completed work that was committed ÷ committed work. Capacity accuracy: all completed ÷ "
+        "committed.",
+    ),
+    (
+        "Velocity",
+        "Mean completed over a board's last 3 closed sprints; the chart shows the last 7. Boards "
+        "without sprints (Kanban, Trello) report weekly throughput instead.",
+    ),
+    (
+        "Forecast p50 / p85",
+        "Monte Carlo: 10,000 trials draw the owning team's weekly throughput (last 12 weeks) at "
+        "random until the roadmap item's open child items are done; a team's throughput is "
+        "split over its roadmap items in progress. p85 = 85% of trials finished by that date.",
+    ),
+    (
+        "Roadmap status",
+        "done; on track (p85 ≤ target); at risk (p50 ≤ target < p85); off track (target before "
+        "p50, or target passed and not done, or no forecast); no target.",
+    ),
+    (
+        "Reason codes",
+        "OVERDUE, FORECAST_LATE (p85 after target), SCOPE_GROWTH (> 20% more items than the "
+        "baseline), STALLED (no child moved in 14 days), BLOCKED (flagged child or open blocking "
+        "link), LATE_DEPENDENCY (a blocker forecast after this target), AGING_WIP, UNESTIMATED, "
+        "NO_TARGET. Severity = status rank x 100 + the codes' weights.",
+    ),
+    (
+        "Baseline",
+        "An item's scope and target when the store first saw it with a target. Scope vs "
+        "baseline = items now − items then.",
+    ),
+    (
+        "Change since last week",
+        "Compared with the roadmap snapshot the previous weekly report stored: date slips (p85 "
+        "moved), target moves, scope deltas, status changes, new and cleared risks.",
+    ),
+    (
+        "Gantt band",
+        "Weekly cells from the item's start (first child committed, else creation) to its "
+        "target (plan) and to its p85 forecast or done date; red where the forecast or delivery "
+        "runs past the target.",
+    ),
+    (
+        "Time to market",
+        "Item created → release date of the first released version it shipped in.",
+    ),
+    (
+        "Data freshness",
+        "Last successful sync per source; stale when older than twice the source's sync "
+        "interval, or when the latest sync failed.",
+    ),
+)
+
+DEFINITION_COLUMNS = [
+    Col("Term", "term", bold=True, width=28),
+    Col("How it is computed", "text", "wrap", width=100),
+]
+CONFIG_COLUMNS = [
+    Col("Setting", "setting", bold=True, width=34),
+    Col("Value", "value", "wrap", width=70),
+]
+
+
+def _public_url(url: str) -> str:
+    """A URL without user name or password."""
+    try:
+        parsed = make_url(url) if "://" in url and not url.startswith("http") else None
+    except Exception:  # not a database URL: fall through to the generic rule
+        parsed = None
+    if parsed is not None:
+        return parsed.set(username=None, password=None).render_as_string(hide_password=True)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host = rest.split("/", 1)
+    host[0] = host[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{'/'.join(host)}"
+
+
+def config_rows(settings: Settings, ctx: ReportContext | None = None) -> list[dict[str, Any]]:
+    """The configuration as (setting, value) rows — secrets, users and credentials left out."""
+    rows: list[dict[str, Any]] = [
+        {"setting": "report.timezone", "value": settings.report.timezone},
+        {"setting": "report.weeks", "value": str(settings.report.weeks)},
+        {"setting": "report.out_dir", "value": settings.report.out_dir},
+        {"setting": "store.url", "value": _public_url(settings.store.url)},
+        {"setting": "schedule.timezone", "value": settings.schedule.timezone},
+        {"setting": "schedule.sync_every", "value": settings.schedule.sync_every},
+        {"setting": "schedule.weekly_report", "value": settings.schedule.weekly_report},
+    ]
+    for source in settings.sources:
+        p = f"source {source.name}"
+        rows.append({"setting": f"{p}: kind", "value": source.kind})
+        rows.append({"setting": f"{p}: url", "value": _public_url(source.url)})
+        if isinstance(source, JiraSource):
+            if source.projects:
+                rows.append({"setting": f"{p}: projects", "value": ", ".join(source.projects)})
+            if source.jql:
+                rows.append({"setting": f"{p}: jql", "value": source.jql})
+            chosen = {k: v for k, v in source.fields.model_dump().items() if v}
+            if chosen:
+                text = ", ".join(f"{k}={v}" for k, v in chosen.items())
+                rows.append({"setting": f"{p}: field overrides", "value": text})
+        elif isinstance(source, TrelloSource):
+            rows.append({"setting": f"{p}: boards", "value": ", ".join(source.boards)})
+            if source.roadmap_boards:
+                rows.append(
+                    {"setting": f"{p}: roadmap boards", "value": ", ".join(source.roadmap_boards)}
+                )
+            rows.append({"setting": f"{p}: blocked label", "value": source.fields.blocked_label})
+        if source.team:
+            rows.append({"setting": f"{p}: team", "value": source.team})
+        if source.teams:
+            text = ", ".join(f"{k} → {v}" for k, v in sorted(source.teams.items()))
+            rows.append({"setting": f"{p}: teams", "value": text})
+        rows.append(
+            {"setting": f"{p}: sync every", "value": source.sync_every or "(schedule default)"}
+        )
+        wf = source.workflow
+        if wf.columns:
+            cols = " → ".join(c.name for c in wf.columns)
+            text = f"{cols} (committed: {wf.committed or 'second'}, done: {wf.done or 'last'})"
+        elif isinstance(source, JiraSource):
+            text = "by status category: Backlog → In Progress → Done"
+        else:
+            text = "by list order per board: first = Backlog, done-like names = Done"
+        rows.append({"setting": f"{p}: workflow", "value": text})
+    if ctx is not None:
+        fc, health = ctx.config.forecast, ctx.config.health
+        rows += [
+            {"setting": "forecast: trials", "value": f"{fc.trials:,}"},
+            {"setting": "forecast: throughput sample", "value": f"last {fc.weeks} {fc.period}s"},
+            {"setting": "forecast: seed", "value": str(fc.seed)},
+            {"setting": "health: scope growth", "value": f"> {health.scope_growth:.0%}"},
+            {"setting": "health: stalled after", "value": f"{health.stalled_days} days"},
+        ]
+    return rows
+
+
+def write_definitions(ws: Worksheet, ctx: ReportContext) -> None:
+    """Lay out the Definitions sheet."""
+    title_block(ws, ctx, "Definitions", "how every number in this workbook is computed")
+    defs = pd.DataFrame([{"term": t, "text": x} for t, x in DEFINITIONS])
+    section(ws, HEADER_ROW - 1, 1, "Metrics", len(DEFINITION_COLUMNS))
+    placed = write_table(ws, HEADER_ROW, 1, "Definitions", DEFINITION_COLUMNS, defs, band=False)
+    row = placed.last_row + 3
+    config = pd.DataFrame(config_rows(ctx.settings, ctx))
+    section(ws, row - 1, 1, "Configuration used (secrets are never shown)", len(CONFIG_COLUMNS))
+    write_table(ws, row, 1, "Configuration", CONFIG_COLUMNS, config, band=False)
+    ws.column_dimensions[get_column_letter(1)].width = 34
+    ws.freeze_panes = f"A{HEADER_ROW}"
+    print_setup(ws)

@@ -1,0 +1,51 @@
+"""Risks: every open roadmap item with a reason code (or at risk / off track), most severe first,
+with its reason codes and the plain-language evidence behind each."""
+
+from __future__ import annotations
+
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .context import ReportContext
+from .figures import Figures
+from .layout import print_setup, title_block
+from .tables import Col, write_table
+
+HEADER_ROW = 4
+EVIDENCE_WIDTH = 70
+
+COLUMNS = [
+    Col("#", "rank", "int", width=5),
+    Col("Key", "key", url="url", bold=True),
+    Col("Title", "title", "wrap", width=32),
+    Col("Kind", "kind_label", width=10),
+    Col("Team", "team"),
+    Col("Status", "status", "status"),
+    Col("Severity", "severity", "int", width=9),
+    Col("Target", "target_day", "date"),
+    Col("Forecast p85", "p85_day", "date"),
+    Col("Slip (days)", "slip_days", "delta", width=8),
+    Col("Reasons", "reasons_text", "wrap", width=20),
+    Col("Evidence", "evidence", "wrap", width=EVIDENCE_WIDTH),
+    Col("New this week", "new_risks_text", "wrap", width=14),
+]
+
+
+def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
+    """Lay out the Risks sheet."""
+    title_block(
+        ws,
+        ctx,
+        "Risks",
+        "open roadmap items with at least one reason code, most severe first (severity = "
+        "status rank x 100 + reason weights)",
+    )
+    risks = figs.risks.copy()
+    risks["reasons_text"] = risks["reasons"].fillna("").astype(str).str.replace(",", ", ")
+    risks["new_risks_text"] = (
+        risks["new_risks"].fillna("").astype(str).str.replace(",", ", ")
+        if "new_risks" in risks
+        else ""
+    )
+    write_table(ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk.")
+    ws.freeze_panes = f"C{HEADER_ROW + 1}"
+    print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
