@@ -17,7 +17,6 @@ hand is committed, the run is recorded as interrupted, and the process exits 0.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -65,9 +64,14 @@ SYNC_WAIT_BEFORE_REPORT = 900.0  # a report waits this long at most for running 
 class WeeklyReport(Protocol):
     """What `reports.workbook.write_weekly` returns: the workbook's path, headline and week."""
 
-    path: Path
-    headline: str
-    week: Any
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def headline(self) -> str: ...
+
+    @property
+    def week(self) -> Any: ...
 
 
 # settings, store, as_of (the scheduled time: a late or caught-up run reports the same week)
@@ -77,9 +81,9 @@ ReportWriter = Callable[[Settings, Store, datetime], WeeklyReport]
 def write_weekly_report(settings: Settings, store: Store, as_of: datetime) -> WeeklyReport:
     """The production report writer: the weekly workbook into `[report] out_dir`."""
     # Imported when first needed: the workbook pulls in pandas and openpyxl.
-    workbook = importlib.import_module("reports.workbook")
-    report: WeeklyReport = workbook.write_weekly(settings, store, as_of=as_of)
-    return report
+    from reports.workbook import write_weekly
+
+    return write_weekly(settings, store, as_of=as_of)
 
 
 # --- the weekly trigger ---------------------------------------------------------------------
