@@ -1,8 +1,9 @@
 """Load the store into the metrics engine's input frames, in bulk, one query per table.
 
-Frames carry the source *name* in their `source` column (several Jira sites can coexist), UTC
-timestamps, and only what existed at `as_of`: items created later and history after it are
-left out here so every calculator downstream sees the world as it was known then.
+Frames carry the source *name* in their `source` column (several Jira sites can coexist) and UTC
+timestamps. Items created after `as_of` are left out; history after it is kept, because the
+calculators reconstruct each item's state at `as_of` by working back from its current state
+through the changes made since (they ignore those changes themselves).
 """
 
 from __future__ import annotations
@@ -107,7 +108,6 @@ def load_dataset(store: Store, settings: Settings, as_of: pd.Timestamp | None = 
             store,
             select(S.c.name.label("source"), table.c.item_id, table.c.at, *columns)
             .join(S, S.c.id == table.c.source_id)
-            .where(table.c.at <= cutoff)
             .order_by(
                 table.c.source_id, table.c.item_id, table.c.at, table.c.change_id, table.c.seq
             ),

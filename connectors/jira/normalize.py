@@ -281,7 +281,8 @@ _STRING_FALLBACK = frozenset({"key", "project", "labels", "due_date", "start_dat
 
 def _values(field: str, old: Any, new: Any, from_string: Any, to_string: Any) -> tuple[Any, Any]:
     """A change's before and after values in the store's canonical form for its field."""
-    if field == "estimate":
+    if field in ("estimate", "parent"):
+        # Estimates as written; parents as epic keys, which is how items name their parent.
         return from_string, to_string
     if field == "sprint":
         return _sprint_value(old), _sprint_value(new)
