@@ -27,25 +27,10 @@ from typing import Any
 
 import requests
 
+from connectors.jira.sync import BASE_FIELDS
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 100
-FIELDS = [
-    "summary",
-    "status",
-    "issuetype",
-    "project",
-    "created",
-    "updated",
-    "resolutiondate",
-    "assignee",
-    "reporter",
-    "parent",
-    "duedate",
-    "labels",
-    "components",
-    "fixVersions",
-    "issuelinks",
-]
 
 
 def start_emulator(issues: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -86,7 +71,7 @@ def bare_download(
         while True:
             body: dict[str, Any] = {
                 "jql": f'project = "{key}" ORDER BY created ASC, key ASC',
-                "fields": FIELDS + custom,
+                "fields": BASE_FIELDS + custom,
                 "expand": "changelog",
                 "maxResults": PAGE,
             }
