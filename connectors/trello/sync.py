@@ -70,30 +70,23 @@ class TrelloSync:
 
     def _run(self, api: TrelloApi, full: bool) -> None:
         boards = self._read_boards(api)
-        names = {board.id: board.name for board in boards}
-        cards = CardWriter(self.store, self.source_id, self.rules, self.counts, self.now)
-        history = HistoryWriter(
-            self.store, self.source_id, self.rules, names, self.counts, self.now
-        )
         started = self.now()
-        with self.store.engine.connect() as conn:
-            last = load_cursor(conn, self.source_id, CENSUS_STREAM).get("last")
-        thorough = (
-            full
-            or last is None
-            or (started - datetime.fromisoformat(last) >= self.source.duration("census_every"))
-        )
+        thorough = full or self._census_due(started)
+        cards = CardWriter(self.store, self.source_id, self.rules, self.counts, self.now)
         listed_since = {
             board.id: sync_cards(api, cards, board, full, thorough, self.stop, self.progress)
             for board in boards
         }
+        names = {board.id: board.name for board in boards}
+        history = HistoryWriter(
+            self.store, self.source_id, self.rules, names, self.counts, self.now
+        )
         overlap = self.source.duration("overlap")
         for board in boards:
             sync_actions(api, history, board, full, overlap, self.stop, self.progress)
         self.progress.begin("census", None)
         census = run_census(api, cards, {b.id: b for b in boards}, listed_since)
         self.progress.end("census")
-        self.counts.census = thorough
         self.counts.deleted += len(census.deleted)
         self.counts.moved += len(census.out_of_scope)
         self.counts.access_lost += len(census.access_lost)
@@ -101,6 +94,14 @@ class TrelloSync:
             self.counts.extra["roadmap_parents_changed"] = roll_up(conn, self.source_id)
             if thorough:
                 save_cursor(conn, self.source_id, CENSUS_STREAM, {"last": started.isoformat()})
+        self.counts.census = thorough
+
+    def _census_due(self, now: datetime) -> bool:
+        """Whether `census_every` has passed since the last thorough sync (or there was none)."""
+        with self.store.engine.connect() as conn:
+            last = load_cursor(conn, self.source_id, CENSUS_STREAM).get("last")
+        every = self.source.duration("census_every")
+        return last is None or now - datetime.fromisoformat(last) >= every
 
     def _read_boards(self, api: TrelloApi) -> list[BoardInfo]:
         """Resolve the configured boards and store their structure (lists, members)."""
