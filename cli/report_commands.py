@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
-from reports.workbook import ReportError, write_weekly
+from reports.workbook import ReportError, ReportFailed, write_weekly
+from reports.workbook.cells import one_line
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -65,8 +66,10 @@ def weekly(config: str, as_of: str | None, out: str | None) -> None:
     store = open_configured_store(settings)
     try:
         result = write_weekly(settings, store, as_of=day, out_dir=Path(out) if out else None)
+    except ReportFailed as exc:
+        fail(one_line(exc, 300), EXIT_FAILED)
     except ReportError as exc:
-        fail(str(exc))
+        fail(one_line(exc, 300))
     except OSError as exc:
         fail(f"cannot write the workbook: {exc.strerror or exc}", EXIT_FAILED)
     finally:

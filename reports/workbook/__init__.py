@@ -6,6 +6,6 @@ The writer only lays out what the metrics engine (:mod:`reports.metrics`) comput
 
 from __future__ import annotations
 
-from .weekly import SHEETS, ReportError, WeeklyReport, write_weekly
+from .weekly import SHEETS, ReportError, ReportFailed, WeeklyReport, write_weekly
 
-__all__ = ["SHEETS", "ReportError", "WeeklyReport", "write_weekly"]
+__all__ = ["SHEETS", "ReportError", "ReportFailed", "WeeklyReport", "write_weekly"]

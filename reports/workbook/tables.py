@@ -123,7 +123,7 @@ def values_of(series: pd.Series, kind: Kind) -> list[Any]:
             return [None if v is None else v.date() for v in out]
         return [None if v is None else v.to_pydatetime() for v in out]
     if kind == "flag":
-        return ["⚠" if bool(v) else None for v in series.astype(object).fillna(False)]
+        return ["⚠" if not C.is_missing(v) and bool(v) else None for v in series.astype(object)]
     numbers = pd.to_numeric(series.astype(object), errors="coerce").astype("float64")
     if kind in ("int", "delta"):
         return [None if np.isnan(v) else round(v) for v in numbers.to_numpy()]

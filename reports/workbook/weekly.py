@@ -56,7 +56,11 @@ FILE_PREFIX = "pulse-weekly-"
 
 
 class ReportError(Exception):
-    """The weekly report cannot be written; the message is one line for the user."""
+    """The request cannot be served (e.g. --as-of in the future); one line for the user."""
+
+
+class ReportFailed(ReportError):
+    """The report could not be produced from this store; the cause, if any, is chained."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
     """Load, add history, compute: everything the sheets lay out."""
     dataset = load_dataset(store, settings, as_of)
     if len(dataset.inputs.items) == 0:
-        raise ReportError(
+        raise ReportFailed(
             f"the store holds no items as of {as_of:%Y-%m-%d %H:%M} UTC: run `pulse sync` first"
         )
     dataset = with_history(dataset, store)
@@ -126,7 +130,10 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
         else dataset.as_of - pd.Timedelta(days=7)
     )
     config = replace(config, deleted_since=since)
-    results = compute_all(inputs, config, dataset.as_of)
+    try:
+        results = compute_all(inputs, config, dataset.as_of)
+    except Exception as exc:  # the engine's own error, kept as the cause for the logs
+        raise ReportFailed(f"computing the metrics failed: {type(exc).__name__}: {exc}") from exc
     kinds: dict[str, str] = {s.name: str(s.kind) for s in settings.sources}
     return ReportContext(
         settings=settings,

@@ -129,3 +129,18 @@ def test_as_of_and_week() -> None:
 def test_report_path_stays_in_the_output_directory(tmp_path: Path) -> None:
     path = report_path(tmp_path / "a" / ".." / "out", date(2026, 11, 23))
     assert path == (tmp_path / "out").resolve() / "pulse-weekly-2026-11-23.xlsx"
+
+
+def test_an_empty_store_is_one_line_exit_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    config = tmp_path / "pulse.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["report", "weekly", "--config", str(config), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "run `pulse sync` first" in result.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
