@@ -85,9 +85,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Forecast p50 / p85",
-        "Monte Carlo: 10,000 trials draw the owning team's weekly throughput (last 12 weeks) at "
-        "random until the roadmap item's open child items are done; a team's throughput is "
-        "split over its roadmap items in progress. p85 = 85% of trials finished by that date.",
+        "Monte Carlo: each trial (10,000 by default) draws the owning team's weekly throughput "
+        "of recent weeks (12 by default) at random until the roadmap item's open child items "
+        "are done; a team's throughput is split over its roadmap items in progress. p85 = 85% "
+        "of trials finished by that date. The settings used are listed below.",
     ),
     (
         "Roadmap status",

@@ -43,6 +43,7 @@ COLUMNS = [
     Col("Reasons", "reasons_text", width=34),
     Col("Change since last week", "summary", width=44),
     Col("p85 moved (days)", "p85_slip_days", "delta", width=9),
+    Col("Scope change (items)", "scope_delta", "delta", width=9),
     Col("Status last week", "status_before", "status", width=11),
 ]
 

@@ -61,7 +61,8 @@ def _headline(ws: Worksheet, figs: Figures) -> None:
     ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=SPAN)
     cell = C.put_text(ws, 3, 1, figs.headline, C.HEADLINE_FONT)
     cell.alignment = Alignment(wrap_text=True, vertical="center")
-    ws.row_dimensions[3].height = 34
+    lines = -(-len(figs.headline) // 120)
+    ws.row_dimensions[3].height = max(24, 17 * lines)
 
 
 def _banner(ws: Worksheet, figs: Figures) -> int:

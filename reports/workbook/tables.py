@@ -192,6 +192,8 @@ def write_table(
     and LibreOffice shows it too); ``band_until`` stops it before a field (e.g. a Gantt band).
     """
     headers = [c.header for c in columns]
+    if len(set(headers)) != len(headers):  # Excel repairs (drops) a table with repeated names
+        raise ValueError(f"table {name}: repeated column headers {headers}")
     write_header(ws, row, col, headers)
     first = row + 1
     n = len(frame)

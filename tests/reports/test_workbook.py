@@ -263,6 +263,24 @@ def test_summary_freshness_and_week_over_week(reports: Reports) -> None:
         assert source in second_text
 
 
+def test_a_failed_last_sync_is_a_visible_warning(reports: Reports, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{_copy_store(reports, tmp_path)}")
+    jira = reports.settings.sources[0]
+    dead = jira.model_copy(
+        update={"url": "http://127.0.0.1:9", "timeout": "1s", "max_retry_time": "1s"}
+    )
+    assert not sync_source(dead, store).ok
+    result = write_weekly(reports.settings, store, out_dir=tmp_path / "out")
+    store.dispose()
+    assert f"{jira.name}: last sync failed" in result.headline
+    summary = openpyxl.load_workbook(result.path)["Summary"]
+    banner = str(summary["A4"].value)
+    assert banner.startswith("⚠ Data may be out of date") and "cannot reach" in banner
+    assert summary["A4"].fill.fgColor.rgb.endswith("C00000")
+    states = [c.value for row in summary.iter_rows() for c in row if c.value == "last sync failed"]
+    assert states, "the freshness table names the failed source's state"
+
+
 def test_second_week_shows_what_changed_on_the_roadmap(reports: Reports) -> None:
     wb = openpyxl.load_workbook(reports.second.path)
     roadmap = _table(wb["Roadmap"], "Roadmap")
