@@ -151,6 +151,9 @@ items = Table(
     Column("due", Date),
     Column("start_date", Date),
     Column("target_date", Date),
+    Column("due_complete", Boolean),  # Trello: the due date was marked complete
+    Column("checklist_done", Integer),  # Trello: checked items over all checklists
+    Column("checklist_total", Integer),
     Column("url", Text),
     Column("archived", Boolean, nullable=False, default=False),
     Column("deleted_at", UTCDateTime),

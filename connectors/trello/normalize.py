@@ -25,7 +25,9 @@ CARD_FIELDS = ",".join(
         "idBoard",
         "closed",
         "due",
+        "dueComplete",
         "start",
+        "badges",
         "shortLink",
         "url",
         "labels",
@@ -169,6 +171,7 @@ def normalize_card(
     roadmap = rules.is_roadmap(board, list_id)
     due = day_of(card.get("due"))
     members = card.get("idMembers") or []
+    badges = card.get("badges") or {}
     item = {
         "source_id": source_id,
         "item_id": card_id,
@@ -189,6 +192,9 @@ def normalize_card(
         "due": due,
         "start_date": day_of(card.get("start")),
         "target_date": due if roadmap else None,
+        "due_complete": bool(card.get("dueComplete")),
+        "checklist_done": int(badges.get("checkItemsChecked") or 0),
+        "checklist_total": int(badges.get("checkItems") or 0),
         "url": card.get("url") or card.get("shortUrl"),
         "archived": bool(card.get("closed")) or bool(lst is not None and lst.closed),
         "deleted_at": None,
