@@ -63,7 +63,7 @@ def sync_source(
     counts = SyncCounts()
     status, error = "ok", None
     try:
-        counts = _connector(source)(source, store, source_id, full, progress, stop)
+        _connector(source)(source, store, source_id, full, progress, stop, counts)
     except SyncInterrupted as exc:
         status, error = "interrupted", str(exc)
     except SourceError as exc:

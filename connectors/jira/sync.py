@@ -308,9 +308,13 @@ def sync_jira(
     full: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    counts: SyncCounts | None = None,
 ) -> SyncCounts:
-    """Sync one Jira source into the store and return what changed."""
-    counts = SyncCounts()
+    """Sync one Jira source into the store and return what changed.
+
+    Pass `counts` to keep what was done even when the sync ends in an exception.
+    """
+    counts = counts if counts is not None else SyncCounts()
     JiraSync(
         source=source,
         store=store,

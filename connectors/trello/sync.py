@@ -158,14 +158,16 @@ def sync_trello(
     full: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    counts: SyncCounts | None = None,
     *,
     rate: RateLimit | None = None,
 ) -> SyncCounts:
     """Sync one Trello source into the store and return what changed.
 
-    `rate` is the client-side request budget per token (default: 90 per 10 s).
+    Pass `counts` to keep what was done even when the sync ends in an exception; `rate` is the
+    client-side request budget per token (default: 90 per 10 s).
     """
-    counts = SyncCounts()
+    counts = counts if counts is not None else SyncCounts()
     TrelloSync(
         source=source,
         store=store,

@@ -224,6 +224,7 @@ def test_interrupted_syncs_resume_to_the_same_store(tmp_path: Path) -> None:
             cut = sync_source(impatient, store)
             world.server.faults.clear()
             assert not cut.ok
+            assert cut.counts.requests > k, "an interrupted run still reports what it did"
             resumed = sync_source(world.source, store)
             assert resumed.ok, resumed.line()
             assert diff(expected, snapshot(store)) == "", f"cut after {k} requests"
