@@ -137,6 +137,17 @@ def cumulative_throughput(
     return total[:, :horizon]
 
 
+def throughput_draws(
+    samples: np.ndarray, trials: int, periods: int, period: Period, rng: np.random.Generator
+) -> np.ndarray:
+    """Per-period throughput draws (trials x periods) in the blocks :func:`cumulative_throughput`
+    uses, so a trial sees the same numbers with and without scope growth."""
+    samples = np.asarray(samples, dtype=np.float64)
+    block = _BLOCK[period]
+    blocks = [_draw_block(rng, samples, trials, block) for _ in range(math.ceil(periods / block))]
+    return np.hstack(blocks)[:, :periods]
+
+
 def periods_to_reach(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Periods needed per (trial, target): first period whose cumulative value reaches the
     target (0 for targets <= 0); ``inf`` when never within the horizon."""
@@ -219,18 +230,20 @@ def simulate_with_growth(
             hit = np.flatnonzero(np.logical_or.reduce(done, axis=0))
             if len(hit) == 0:
                 break
-            cols, cap, done, s = cols[hit], cap[hit], done[:, hit], slot[:, cols[hit]]
-            finish[s[done], np.broadcast_to(live[cols], s.shape)[done]] = p + 1
+            cols, cap, done = cols[hit], cap[hit], done[:, hit]
+            j, i = np.nonzero(done)  # slot and column of every item that just finished
+            at = cols[i]
+            finish[slot[j, at], live[at]] = p + 1
             # freed slots take the next queued items, in queue order
-            s = np.where(done, np.minimum(ptr[cols] + np.cumsum(done, axis=0) - 1, m), s)
-            r = np.where(done, start[s], r[:, hit])
-            ptr[cols] = np.minimum(ptr[cols] + done.sum(axis=0), m)
-            k = busy[cols] = (s < m).sum(axis=0)
-            slot[:, cols], rem[:, cols] = s, r
+            nxt = np.minimum(ptr[at] + np.cumsum(done, axis=0)[j, i] - 1, m)
+            slot[j, at], rem[j, at] = nxt, start[nxt]
             if grows:
-                base[:, cols], size[:, cols] = offsets[s], sizes[s]
+                base[j, at], size[j, at] = offsets[nxt], sizes[nxt]
+            ptr[cols] = np.minimum(ptr[cols] + np.bincount(i, minlength=len(cols)), m)
+            busy[cols] -= np.bincount(i[nxt == m], minlength=len(cols))
             going = cap > _EPS
-            cols, cap, r, k = cols[going], cap[going], r[:, going], k[going]
+            cols, cap = cols[going], cap[going]
+            k, r = busy[cols], rem[:, cols]
             if len(cols) == 0:
                 break
         left = busy > 0  # trials with every item done leave the simulation
@@ -294,10 +307,8 @@ def forecast_team(
         cum = cumulative_throughput(samples, config.trials, need, config.period, horizon, rng)
         periods = periods_to_reach(cum, finish)
     else:
-        need = float(remaining.sum()) * 4 + 1
         horizon = min(horizon, math.ceil(config.growth_horizon_days / PERIOD_DAYS[config.period]))
-        cum = cumulative_throughput(samples, config.trials, need, config.period, horizon, rng)
-        draws = np.diff(np.c_[np.zeros(config.trials), cum], axis=1)
+        draws = throughput_draws(samples, config.trials, horizon, config.period, rng)
         growth_rng = team_rng(config.seed, team, 1)
         periods = simulate_with_growth(remaining, wip, draws, growth, growth_rng)
         finish = xs = ws = None
