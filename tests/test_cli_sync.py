@@ -43,16 +43,23 @@ def test_sync_status_and_export(tmp_path: Path) -> None:
         assert "acme: 0 new, 0 updated, 0 deleted, 0 moved, 0 transitions" in again.stdout
         assert stat.S_IMODE((tmp_path / "pulse.db").stat().st_mode) == 0o600
 
-        status = json.loads(
+        document = json.loads(
             pulse("status", "--config", str(config), "--format", "json", env=env).stdout
         )
+        status = document["sources"]
+        jobs = {job["job"]: job for job in document["schedule"]}
+        assert jobs["sync:acme"]["last_status"] == "ok"
+        assert jobs["sync:acme"]["next_run"]
+        assert [run["status"] for run in document["recent_runs"][:2]] == ["ok", "ok"]
+        table = pulse("status", "--config", str(config), env=env).stdout
+        assert "Schedule" in table and "Recent runs" in table
         assert status[0]["source"] == "acme"
         assert status[0]["deployment"] == "cloud"
         assert status[0]["items"] == live
         assert status[0]["last_error"] is None
         assert status[0]["fields"]["story_points"]["id"] == "customfield_10016"
         assert status[0]["fields"]["sprint"]["how"] == "discovered"
-        assert token not in json.dumps(status)
+        assert token not in json.dumps(document) + table
 
         out = tmp_path / "out" / "items.csv"
         done = pulse(
