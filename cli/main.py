@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cli import demo_commands
+from cli import demo_commands, flow_commands
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store, output_stream
 from cli.progress import BarProgress
 from cli.query_commands import forecast_command, risk_command, show_command
@@ -184,21 +184,31 @@ def _runs_table(runs: list[dict[str, object]]) -> Table:
 
 @cli.command("export")
 @config_option
-@click.argument("table", type=click.Choice(sorted(EXPORTS)))
+@click.argument("table", type=click.Choice([*sorted(EXPORTS), "flow"]))
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
 @click.option(
     "--out", "-o", default=None, help="Write to this file (atomically) instead of stdout."
 )
-def export(config: str, table: str, fmt: str, out: str | None) -> None:
+@flow_commands.as_of_option
+def export(config: str, table: str, fmt: str, out: str | None, as_of: str | None) -> None:
     """Write a normalized table for ad hoc analysis in any tool.
+
+    `flow` is one row per item with its date in each workflow column, cycle and lead time
+    (the format jira-agile-metrics and ActionableAgile read); --as-of applies to it.
 
     \b
     Examples:
       pulse export items --format csv --out items.csv
       pulse export transitions --format json | jq length
+      pulse export flow --as-of 2026-11-16 --out flow.csv
     """
+    if table == "flow":
+        flow_commands.export_flow(config, fmt, out, as_of)
+        return
+    if as_of is not None:
+        fail("--as-of applies to the flow export only")
     settings = load(config)
     store = open_configured_store(settings)
     columns, rows = export_rows(store, table)
