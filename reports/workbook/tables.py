@@ -31,7 +31,7 @@ Kind = Literal[
 # Excel allows 65,530 hyperlinks per sheet; a sheet holds at most two linked tables.
 MAX_LINKS_PER_TABLE = 32_000
 # Long item lists stop here (first rows in the sheet's order); a note says how many more.
-MAX_LIST_ROWS = 10_000
+MAX_LIST_ROWS = 50_000
 _WIDTH_SAMPLE = 400
 _FORMATS: dict[str, str] = {
     "int": C.INT,

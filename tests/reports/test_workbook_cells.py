@@ -144,3 +144,12 @@ def test_an_empty_store_is_one_line_exit_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "run `pulse sync` first" in result.output
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_long_lists_are_capped_with_a_count() -> None:
+    from reports.workbook.tables import capped
+
+    frame = pd.DataFrame({"k": range(10)})
+    shown, hidden = capped(frame, 4)
+    assert list(shown["k"]) == [0, 1, 2, 3] and hidden == 6
+    assert capped(frame, 10)[1] == 0
