@@ -26,7 +26,7 @@ from reports.metrics.history_inputs import with_history
 from reports.metrics.pipeline import compute_all
 from settings import Settings
 from store import Store
-from store.snapshots import save_baselines, save_snapshot
+from store.snapshots import previous_snapshot, save_baselines, save_snapshot
 
 from .context import ReportContext
 from .definitions import write_definitions
@@ -100,6 +100,12 @@ def report_week(as_of: pd.Timestamp, tz: str) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def week_start_utc(as_of: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """Monday 00:00 of the report week in the report zone, as a UTC instant."""
+    monday = report_week(as_of, tz)
+    return pd.Timestamp(datetime.combine(monday, time.min)).tz_localize(tz).tz_convert("UTC")
+
+
 def report_path(out_dir: Path, week: date) -> Path:
     """``out_dir/pulse-weekly-YYYY-MM-DD.xlsx``, checked to stay inside ``out_dir``.
 
@@ -123,6 +129,12 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
         )
     dataset = with_history(dataset, store)
     inputs, config = dataset.inputs, dataset.config
+    # "last week" is the latest snapshot from an earlier week: a re-run during the same week
+    # (or a catch-up run) must not compare with this week's own earlier run
+    week_start = week_start_utc(dataset.as_of, config.tz)
+    earlier = inputs.previous_snapshot
+    if earlier is not None and len(earlier) and earlier["snapshot_at"].max() >= week_start:
+        inputs = replace(inputs, previous_snapshot=previous_snapshot(store, before=week_start))
     previous = inputs.previous_snapshot
     since = (
         pd.Timestamp(previous["snapshot_at"].max())

@@ -291,6 +291,19 @@ def test_second_week_shows_what_changed_on_the_roadmap(reports: Reports) -> None
     assert first["Status last week"].isna().all()
 
 
+def test_a_rerun_in_the_same_week_still_compares_with_last_week(
+    reports: Reports, tmp_path: Path
+) -> None:
+    store = open_store(f"sqlite:///{_copy_store(reports, tmp_path)}")
+    rerun = write_weekly(reports.settings, store, out_dir=tmp_path / "out")
+    store.dispose()
+    assert rerun.week == reports.second.week
+    before = _table(openpyxl.load_workbook(reports.second.path)["Roadmap"], "Roadmap")
+    after = _table(openpyxl.load_workbook(rerun.path)["Roadmap"], "Roadmap")
+    columns = ["Key", "Status last week", "Change since last week"]
+    assert after[columns].equals(before[columns])
+
+
 def test_risks_sheet_lists_planted_risks_with_evidence(reports: Reports) -> None:
     wb = openpyxl.load_workbook(reports.second.path)
     risks = _table(wb["Risks"], "Risks")
