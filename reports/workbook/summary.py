@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.pagebreak import Break
@@ -84,7 +83,7 @@ def _banner(ws: Worksheet, figs: Figures) -> int:
 
 def _kpis(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
     last = ctx.last_week
-    span = f"{last:%d %b} – {last + np.timedelta64(6, 'D'):%d %b}"
+    span = f"{last:%d %b} – {last + pd.Timedelta(days=6):%d %b}"
     section(ws, row, 1, f"Delivery — last week ({span}) against the week before", SPAN)
     columns = [
         GridCol("Measure", align="left"),
