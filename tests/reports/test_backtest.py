@@ -1,13 +1,12 @@
 """Back-test over generated history: forecasts made at past Mondays, from what was known then.
 
 A Jira emulator generates six months of work for two teams; Pulse syncs it once. At each of ten
-past Mondays the forecasts use only the history up to that Monday (the engine cuts every
-history at ``as_of``); what happened afterwards is read from the same store.
+past Mondays the store is loaded as of that Monday, so forecasts use only what was known then;
+what happened afterwards is read from the same store as of now.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,12 +34,11 @@ SIZES = (5, 10, 20)  # items remaining in the forecast roadmap item
 
 @dataclass
 class History:
-    """A synced store, its settings, the emulator's now and everything loaded as of now."""
+    """A synced store, its settings and the emulator's now."""
 
     store: Store
     settings: Settings
     now: pd.Timestamp
-    full: Dataset
 
     def mondays(self) -> list[pd.Timestamp]:
         """07:00 Berlin on the ten Mondays from 12 to 3 weeks before now, oldest first."""
@@ -49,8 +47,8 @@ class History:
         return [(monday - pd.Timedelta(weeks=w)).tz_convert("UTC") for w in range(12, 2, -1)]
 
     def known_at(self, as_of: pd.Timestamp) -> Dataset:
-        """The whole history with a past as_of: every calculator cuts it there itself."""
-        return dataclasses.replace(self.full, as_of=as_of)
+        """The store as it was known at ``as_of``."""
+        return load_dataset(self.store, self.settings, as_of)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +60,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     settings = Settings.model_validate(
         {"sources": [world.source.model_dump()], "report": {"timezone": TZ}}
     )
-    yield History(store, settings, now, load_dataset(store, settings, now))
+    yield History(store, settings, now)
     store.dispose()
 
 
@@ -75,7 +73,7 @@ def when(samples: dict, team: str, remaining: int, today: pd.Timestamp) -> pd.Se
 
 
 def test_p85_dates_forecast_at_past_mondays_are_met_at_least_80_percent(history: History) -> None:
-    full = history.full
+    full = history.known_at(history.now)
     final = column_dates(
         full.inputs.items, full.inputs.transitions, full.config.workflows, history.now, TZ
     )
@@ -117,7 +115,7 @@ def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) ->
     stored = load_snapshots(history.store)
     assert stored["snapshot_at"].nunique() == len(saved)
 
-    now = with_history(history.full, history.store)
+    now = with_history(history.known_at(history.now), history.store)
     results = compute_all(now.inputs, now.config, now.as_of)
     calibration = results["calibration"]
     assert calibration is not None
@@ -134,22 +132,3 @@ def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) ->
     rerun = with_history(history.known_at(mondays[-1]), history.store)
     again = compute_all(rerun.inputs, rerun.config, rerun.as_of)["snapshot"]
     pd.testing.assert_frame_equal(again, saved[-1])  # a past Monday reproduces exactly
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports/dataset.py drops history after as_of, so an item whose first move came "
-    "later looks as if it had always been in its current status (a future leak)",
-)
-def test_loading_the_store_at_a_past_monday_sees_only_what_was_known_then(
-    history: History,
-) -> None:
-    monday = history.mondays()[0]
-    loaded = load_dataset(history.store, history.settings, monday)
-    past = history.known_at(monday)
-
-    def done_then(ds: Dataset) -> set[str]:
-        cd = column_dates(ds.inputs.items, ds.inputs.transitions, ds.config.workflows, monday, TZ)
-        return set(cd.items.loc[cd.items["completed"].to_numpy(dtype=bool), "key"])
-
-    assert done_then(loaded) == done_then(past)
