@@ -124,8 +124,8 @@ def roadmap_health(
     }
     p85_of: dict[str, Any] = {str(k): v for k, v in fc["p85"].items()} if "p85" in fc else {}
     key_of = {str(r): str(k) for r, k in zip(rm["roadmap_id"], rm["key"], strict=True)}
-    flagged = _flag_lookup(blocked, cd)
-    blockers = _blocker_lookup(links, cd, by_key)
+    flagged = flag_lookup(blocked, cd)
+    blockers = blocker_lookup(links, cd, by_key)
     aging = _aging_lookup(ageing)
 
     rows = []
@@ -150,7 +150,7 @@ def roadmap_health(
             subjects = ([own_row] if own_row >= 0 else []) + (
                 list(open_kids["row"].astype(int)) if open_kids is not None else []
             )
-            reasons += _blocked_reasons(subjects, flagged, blockers, items, config)
+            reasons += blocked_reasons(subjects, flagged, blockers, items, config)
             reasons += _dependency_reasons(
                 subjects, blockers, target, items, parent_of, rm_by_row, p85_of, key_of, config
             )
@@ -300,7 +300,7 @@ def _stalled_reason(
     return []
 
 
-def _flag_lookup(blocked: pd.DataFrame | None, cd: ColumnDates) -> dict[int, int]:
+def flag_lookup(blocked: pd.DataFrame | None, cd: ColumnDates) -> dict[int, int]:
     """Row -> days flagged so far, for items flagged at as_of."""
     if blocked is None or len(blocked) == 0:
         return {}
@@ -314,7 +314,7 @@ def _flag_lookup(blocked: pd.DataFrame | None, cd: ColumnDates) -> dict[int, int
     return out
 
 
-def _blocker_lookup(
+def blocker_lookup(
     links: pd.DataFrame | None, cd: ColumnDates, by_key: dict[tuple[str, str], int]
 ) -> dict[int, list[tuple[str, int]]]:
     """Row -> [(blocking key, blocking row or -1)] for inward 'blocks' links."""
@@ -340,7 +340,7 @@ def _is_open(row: int, items: dict[str, np.ndarray]) -> bool:
     return not (pos >= 0 and pos >= int(items["done_index"][row]))
 
 
-def _blocked_reasons(
+def blocked_reasons(
     subjects: list[int],
     flagged: dict[int, int],
     blockers: dict[int, list[tuple[str, int]]],

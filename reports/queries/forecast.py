@@ -1,34 +1,31 @@
 """`pulse forecast KEY`: when an epic, version or roadmap card will be done, or how much by a date.
 
 The forecast is the engine's (METRICS §4): the owning team's weekly throughput over the last
-``weeks`` weeks, shared by the team's roadmap items in progress, 10,000 seeded trials. This
-module runs the same per-team simulation as :func:`reports.metrics.forecast.forecast_when` (so
-p50/p85/p95 equal those of `pulse risk` and the weekly report for the same as_of and trials) and
-keeps the per-trial finish periods to draw a histogram and to answer "how many by date D".
-Calibration (how past forecasts held) needs stored weekly snapshots; when the store has none it
-is reported as unavailable.
+``weeks`` weeks, shared by the team's roadmap items in progress, 10,000 seeded trials. The
+stored whole-organisation analysis (:mod:`reports.queries.analysis`) holds each open item's
+p50/p85/p95 and its histogram of finish weeks, and each team's ordered plan: with ``--by`` or
+``--trials`` the team's simulation is run again from that plan (same seed, same answer as the
+engine's for the same trials). Calibration (how past forecasts held) needs stored weekly
+snapshots; when the store has none for the item it is reported as unavailable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Integer, String, column, select, table
 
-from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
-from reports.metrics.roadmap import ROADMAP_TYPES, forecast_plan
-from reports.metrics.throughput import throughput_samples
 from settings import Settings
-from store import Store
+from store import Store, schema
+from store.analysis import Entry, analysis_roadmap
+from store.schema import UTCDateTime
 
+from .analysis import instant, reading, team_data
+from .catalog import is_roadmap_type, items_with_key, read_catalog, team_of
 from .errors import QueryError
-from .load import Loaded, StoreMeta, alive, as_of_utc, open_connection, read_meta
-from .plan import Analysis, analyse, load_plan
-from .risk import I, select
 
 
 @dataclass
@@ -42,38 +39,24 @@ class ForecastAnswer:
         return self.doc
 
 
-def resolve(conn: Connection, meta: StoreMeta, key: str) -> tuple[str, str, str, str]:
+def resolve(
+    conn: Connection, settings: Settings, as_of: datetime, key: str
+) -> tuple[str, str, str, str]:
     """(kind, source, roadmap_id, team) of an epic / roadmap card key or a version name."""
-    rows = conn.execute(
-        select(I.c.source_id, I.c.item_id, I.c.type, I.c.project_key).where(
-            alive(meta.as_of), I.c.key == key
-        )
-    ).all()
-    folded = {t.casefold() for t in ROADMAP_TYPES}
+    catalog = read_catalog(conn, settings)
+    rows = items_with_key(conn, as_of, key)
     for sid, iid, typ, project in rows:
-        if str(typ or "").casefold() in folded:
-            source = meta.source_names[int(sid)]
-            p = meta.projects
-            team = p[(p["source_id"] == int(sid)) & (p["project"] == (project or ""))]["team"]
-            kind = "card" if str(typ).casefold() == "roadmap" else "epic"
-            return kind, source, str(iid), str(team.iloc[0]) if len(team) else str(project)
-    v = meta.versions
-    hits = v[(v["name"].astype(str) == key) | (v["version_id"].astype(str) == key)]
+        if is_roadmap_type(typ):
+            source = catalog.sources[sid]
+            kind = "card" if typ.casefold() == "roadmap" else "epic"
+            return kind, source, iid, team_of(settings, source, project)
+    hits = [v for v in catalog.versions if key in (v[4], v[2])]
     if len(hits) > 1:
-        both = hits["project"].astype(str) + "/" + hits["name"].astype(str)
-        ids = hits["version_id"].astype(str)
-        listing = ", ".join(f"{b} (id {i})" for b, i in zip(both, ids, strict=True))
+        listing = ", ".join(f"{p}/{n} (id {i})" for _, _, i, p, n in hits)
         raise QueryError(f"version {key!r} is ambiguous: {listing}; give the version id")
     if len(hits) == 1:
-        h = hits.iloc[0]
-        p = meta.projects
-        team = p[(p["source_id"] == int(h["source_id"])) & (p["project"] == h["project"])]["team"]
-        return (
-            "version",
-            str(h["source"]),
-            f"version:{h['version_id']}",
-            str(team.iloc[0]) if len(team) else str(h["project"]),
-        )
+        source, _sid, vid, project, _name = hits[0]
+        return "version", source, f"version:{vid}", team_of(settings, source, project)
     if rows:
         raise QueryError(
             f"{key} is a {rows[0][2] or 'work item'}: forecast takes an epic, a version or a "
@@ -82,57 +65,56 @@ def resolve(conn: Connection, meta: StoreMeta, key: str) -> tuple[str, str, str,
     raise QueryError(f"unknown key {key!r} (no epic, version or roadmap card by that name)")
 
 
-def _day(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
 def forecast(
     store: Store,
     settings: Settings,
     key: str,
-    as_of: pd.Timestamp | None = None,
+    as_of: Any = None,
     by: date | None = None,
     trials: int | None = None,
 ) -> ForecastAnswer:
     """Answer `pulse forecast KEY` from the store as it was known at ``as_of``."""
-    when = as_of_utc(as_of)
-    with open_connection(store) as conn:
-        meta = read_meta(conn, settings, when)
-        kind, source, rid, team = resolve(conn, meta, key)
-        if trials is not None:
-            if trials < 100:
-                raise QueryError(f"--trials {trials} is too few (use at least 100)")
-            fc = replace(meta.config.forecast, trials=int(trials))
-            meta.config = replace(meta.config, forecast=fc)
-        loaded = Loaded(meta, settings)
-        plan = load_plan(conn, loaded, {team})
-        analysis = analyse(plan, forecast=False, include={rid})
-        calibration = _calibration(store, analysis, source, rid)
-    return ForecastAnswer(_answer(analysis, meta, key, kind, source, rid, team, by, calibration))
+    when = instant(as_of)
+    with store.engine.connect() as conn:
+        kind, source, rid, team = resolve(conn, settings, when, key)
+    if trials is not None and trials < 100:
+        raise QueryError(f"--trials {trials} is too few (use at least 100)")
+    with reading(store, settings, when) as (conn, entry):
+        raw = conn.execute(
+            select(analysis_roadmap.c.forecast).where(
+                analysis_roadmap.c.run_id == entry.id,
+                analysis_roadmap.c.source == source,
+                analysis_roadmap.c.roadmap_id == rid,
+            )
+        ).scalar()
+        stored = json.loads(raw) if raw is not None else None
+        doc = _answer(entry, when, settings, key, kind, source, team, stored, trials)
+        if stored is not None and stored["state"] == "open":
+            data = team_data(conn, entry, stored["team"]) or {}
+            doc["throughput"] = data.get("throughput", [])
+            if by is not None or trials is not None:
+                _rerun(doc, entry, data, rid, by, trials)
+        done_at = stored.get("done_at_utc") if stored is not None else None
+        doc["calibration"] = _calibration(conn, entry, when, source, rid, done_at)
+    return ForecastAnswer(doc)
 
 
 def _answer(
-    a: Analysis,
-    meta: StoreMeta,
+    entry: Entry,
+    when: datetime,
+    settings: Settings,
     key: str,
     kind: str,
     source: str,
-    rid: str,
     team: str,
-    by: date | None,
-    calibration: dict[str, Any] | None,
+    stored: dict[str, Any] | None,
+    trials: int | None,
 ) -> dict[str, Any]:
-    config: ForecastConfig = meta.config.forecast
-    cd = a.cd
-    today = cd.today
-    full = a.full_scope.roadmap
-    me = full[(full["roadmap_id"] == rid) & (full["source"] == source)]
+    meta = entry.meta
     doc: dict[str, Any] = {
         "command": "forecast",
-        "as_of": meta.as_of.isoformat(),
-        "timezone": meta.config.tz,
+        "as_of": when.isoformat(),
+        "timezone": settings.report.timezone,
         "key": key,
         "kind": kind,
         "source": source,
@@ -144,9 +126,9 @@ def _answer(
         "scope": 0,
         "done_items": 0,
         "remaining": 0,
-        "trials": config.trials,
-        "weeks": config.weeks,
-        "period": config.period,
+        "trials": int(trials if trials is not None else meta["trials"]),
+        "weeks": int(meta["weeks"]),
+        "period": str(meta["period"]),
         "throughput": [],
         "wip": None,
         "share": None,
@@ -154,129 +136,183 @@ def _answer(
         "histogram": [],
         "beyond_horizon": 0,
         "by": None,
-        "calibration": calibration,
+        "calibration": None,
     }
-    if len(me) == 0:
+    if stored is None:
         return doc
-    rec = me.iloc[0]
     doc.update(
-        title=str(rec["title"]),
-        team=str(rec["team"]),
-        target=_day(rec["target_day"]),
-        scope=int(rec["scope"]),
-        done_items=int(rec["done_children"]),
-        remaining=int(rec["remaining"]),
+        title=stored["title"],
+        team=stored["team"],
+        target=stored["target"],
+        scope=stored["scope"],
+        done_items=stored["done_items"],
+        remaining=stored["remaining"],
     )
-    if pd.notna(rec["done_at"]):
-        doc.update(state="done", done_at=_day(_local(rec["done_at"], cd.tz)))
+    if stored["state"] == "done":
+        doc.update(state="done", done_at=stored["done_at"])
         return doc
-    samples = throughput_samples(
-        cd,
-        weeks=config.weeks,
-        period=config.period,
-        by="team",
-        exclude_types=tuple(meta.config.roadmap_types),
-    )
-    plan = forecast_plan(a.plan)
-    part = plan[plan["team"] == rec["team"]]
-    part = part.sort_values(["started", "rank"], ascending=[False, True], kind="stable")
-    remaining = part["remaining"].to_numpy(dtype=np.float64)
-    started = part["started"].to_numpy(dtype=bool) & (remaining > 1e-9)
-    configured = config.wip_for(str(rec["team"]))
-    wip = configured if configured is not None else max(1, int(started.sum()))
-    growth = None
-    if config.scope_growth:
-        growth = [
-            np.asarray(g, dtype=np.float64) if g is not None else np.zeros(0)
-            for g in part["growth"]
-        ]
-    step = PERIOD_DAYS[config.period]
-    until = None
-    if by is not None:
-        until = max(0, (pd.Timestamp(by) - today).days) // step
-    team_samples = samples.get(str(rec["team"]), np.zeros(0))
-    res = forecast_team(remaining, team_samples, config, str(rec["team"]), wip, growth, until)
-    col = int(np.flatnonzero(part["roadmap_id"].to_numpy() == rid)[0])
-    periods = res["periods"][:, col]
-    labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    days = res["days"][:, col]
-    concurrent = min(wip, max(1, int((remaining > 1e-9).sum())))
     doc.update(
-        throughput=[float(x) for x in team_samples],
-        wip=int(wip),
-        share=round(1.0 / concurrent, 4),
-        forecast={
-            lab: (_day(today + pd.Timedelta(days=int(d))) if not np.isnan(d) else None)
-            for lab, d in zip(labels, days, strict=True)
-        },
+        wip=stored.get("wip"),
+        share=stored.get("share"),
+        forecast=stored.get("forecast"),
+        histogram=stored.get("histogram", []),
+        beyond_horizon=stored.get("beyond_horizon", 0),
     )
-    finite = periods[np.isfinite(periods)]
-    doc["beyond_horizon"] = int(len(periods) - len(finite))
-    if len(finite):
-        counts = pd.Series(finite.astype(np.int64)).value_counts().sort_index()
-        total = len(periods)
-        cum = 0
-        hist = []
-        for n, c in zip(counts.index.tolist(), counts.tolist(), strict=True):
-            cum += int(c)
-            hist.append(
-                {
-                    "date": _day(today + pd.Timedelta(days=int(n) * step)),
-                    "trials": int(c),
-                    "cumulative_pct": round(100.0 * cum / total, 1),
-                }
-            )
-        doc["histogram"] = hist
-    if by is not None and until is not None:
-        done_by = int(res["done_by"][col]) if "done_by" in res else 0
-        doc["by"] = {
-            "date": pd.Timestamp(by).strftime("%Y-%m-%d"),
-            "items_done": min(done_by, int(rec["remaining"])),
-            "confidence": config.confidence,
-            "remaining": int(rec["remaining"]),
-            "probability_all_done": round(float(np.mean(periods <= until)), 4),
-        }
     return doc
 
 
-def _local(value: Any, tz: str) -> Any:
-    from reports.metrics.timeutil import local_day
+def _rerun(
+    doc: dict[str, Any],
+    entry: Entry,
+    data: dict[str, Any],
+    rid: str,
+    by: date | None,
+    trials: int | None,
+) -> None:
+    """Run the team's simulation again (other trials, or 'how many by DATE') from the stored
+    plan; the same seed and plan give the stored p-values for the same trials."""
+    from dataclasses import replace
 
-    return local_day(pd.Timestamp(value), tz)
+    import numpy as np
+
+    from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
+
+    from .analysis import finish_histogram, quantile_days
+
+    plan = data.get("plan")
+    if not plan or rid not in plan["ids"]:
+        return
+    meta = entry.meta
+    config = ForecastConfig()
+    if trials is not None:
+        config = replace(config, trials=int(trials))
+    today = date.fromisoformat(meta["today"])
+    step = PERIOD_DAYS[config.period]
+    until = None if by is None else max(0, (by - today).days) // step
+    remaining = np.asarray(plan["remaining"], dtype=np.float64)
+    growth = [np.asarray(g, dtype=np.float64) for g in plan["growth"]]
+    res = forecast_team(
+        remaining,
+        np.asarray(data.get("throughput", []), dtype=np.float64),
+        config,
+        str(doc["team"]),
+        int(plan["wip"]),
+        growth if config.scope_growth else None,
+        until,
+    )
+    col = plan["ids"].index(rid)
+    periods = res["periods"][:, col]
+    labels = [f"p{round(q * 100)}" for q in config.quantiles]
+    doc["forecast"] = quantile_days(res["days"][:, col], labels, today)
+    doc["histogram"], doc["beyond_horizon"] = finish_histogram(periods, today, step)
+    if by is not None and until is not None:
+        done_by = int(res["done_by"][col]) if "done_by" in res else 0
+        doc["by"] = {
+            "date": by.isoformat(),
+            "items_done": min(done_by, int(doc["remaining"])),
+            "confidence": config.confidence,
+            "remaining": int(doc["remaining"]),
+            "probability_all_done": round(float(np.mean(periods <= until)), 4),
+        }
 
 
-def _calibration(store: Store, a: Analysis, source: str, rid: str) -> dict[str, Any] | None:
-    """How past forecasts of this item held, from stored snapshots when the store has them."""
-    try:
-        from reports.metrics.history_inputs import with_history
-    except ImportError:
+_SNAPSHOTS = table(
+    "roadmap_snapshots",
+    column("snapshot_at", UTCDateTime),
+    column("source_id", Integer),
+    column("roadmap_id", String),
+)
+
+
+def _calibration(
+    conn: Connection,
+    entry: Entry,
+    when: datetime,
+    source: str,
+    rid: str,
+    done_at: str | None,
+) -> dict[str, Any] | None:
+    """How past forecasts of this item held, from the stored weekly snapshots taken before
+    as_of (None while there are none for it)."""
+    s = schema.sources
+    sid = conn.execute(select(s.c.id).where(s.c.name == source)).scalar()
+    if sid is None:
         return None
+    snap = _SNAPSHOTS
+    mine = [
+        snap.c.source_id == sid,
+        snap.c.roadmap_id == rid,
+        snap.c.snapshot_at < when,
+    ]
+    count = conn.execute(select(snap.c.source_id).where(*mine).limit(1)).first()
+    if count is None:
+        return None
+    return _calibrate(conn, entry, when, source, rid, int(sid), done_at)
+
+
+def _calibrate(
+    conn: Connection,
+    entry: Entry,
+    when: datetime,
+    source: str,
+    rid: str,
+    sid: int,
+    done_at: str | None,
+) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
     from reports.metrics.calibration import forecast_calibration
+    from store.snapshots import SNAPSHOT_COLUMNS, roadmap_snapshots
 
-    try:
-        ds = with_history(a.dataset, store)
-    except (AttributeError, LookupError, ValueError):
-        return None
-    past = getattr(ds.inputs, "past_snapshots", None)
-    if past is None or len(past) == 0:
-        return None
-    mine = past[(past["source"] == source) & (past["roadmap_id"] == rid)]
-    if len(mine) == 0:
-        return None
-    cal = forecast_calibration(mine, a.full_scope.roadmap, a.dataset.as_of, a.dataset.config.tz)
-    detail = cal.detail
+    t = roadmap_snapshots
+    cols = [t.c[c] for c in SNAPSHOT_COLUMNS if c != "source"]
+    result = conn.execute(
+        select(*cols)
+        .where(t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when)
+        .order_by(t.c.snapshot_at)
+    )
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for col in t.columns:
+        if col.name not in frame:
+            continue
+        if isinstance(col.type, UTCDateTime):
+            frame[col.name] = pd.to_datetime(frame[col.name], utc=True).dt.as_unit("ns")
+        elif isinstance(col.type, Integer):
+            frame[col.name] = frame[col.name].astype("int64")
+        elif col.name == "pct_complete":
+            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
+        else:
+            frame[col.name] = frame[col.name].astype(object)
+    frame["source"] = source
+    frame = frame[SNAPSHOT_COLUMNS]
+    outcome = pd.DataFrame(
+        {
+            "source": [source],
+            "roadmap_id": [rid],
+            "done_at": pd.to_datetime(pd.Series([done_at], dtype=object), utc=True),
+        }
+    )
+    cal = forecast_calibration(frame, outcome, pd.Timestamp(when), entry.meta["timezone"])
+
+    def day(value: Any) -> str | None:
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
     return {
         "hit_rate_p85": None if np.isnan(cal.hit_rate_p85) else round(cal.hit_rate_p85, 4),
         "hit_rate_p50": None if np.isnan(cal.hit_rate_p50) else round(cal.hit_rate_p50, 4),
         "resolved": int(cal.resolved),
         "forecasts": [
             {
-                "made": _day(r.snapshot_at),
-                "p50": _day(r.p50_day),
-                "p85": _day(r.p85_day),
-                "done": _day(r.done_day),
+                "made": day(r.snapshot_at),
+                "p50": day(r.p50_day),
+                "p85": day(r.p85_day),
+                "done": day(r.done_day),
                 "p85_outcome": str(r.p85_outcome),
             }
-            for r in detail.itertuples(index=False)
+            for r in cal.detail.itertuples(index=False)
         ],
     }
+
+
+__all__ = ["ForecastAnswer", "forecast", "resolve"]

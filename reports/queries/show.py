@@ -22,9 +22,10 @@ from reports.metrics.history import FieldHistory, Membership, current_values
 from reports.metrics.timeutil import local_day
 from settings import Settings
 from store import Store, schema
+from store.analysis import begin_snapshot, data_version, find_entry
 
 from .errors import QueryError
-from .load import Loaded, alive, as_of_utc, keys_to_ids, open_connection, read_meta
+from .load import Loaded, alive, keys_to_ids, open_connection, read_meta
 from .plan import load_window, window_start
 
 I = schema.items  # noqa: E741
@@ -53,12 +54,19 @@ def _instant(value: Any) -> str | None:
     return pd.Timestamp(value).isoformat()
 
 
-def show(
-    store: Store, settings: Settings, key: str, as_of: pd.Timestamp | None = None
-) -> ItemStory:
-    """Answer `pulse show KEY` from the store as it was known at ``as_of``."""
-    when = as_of_utc(as_of)
+def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemStory:
+    """Answer `pulse show KEY` from the store as it was known at ``as_of``.
+
+    The item's own history is read directly; its team's cycle times over the throughput window
+    come from the stored analysis when one covers this as-of, else from the team's window items.
+    """
+    from .analysis import config_hash, instant, team_data
+
+    when = pd.Timestamp(instant(as_of))
     with open_connection(store) as conn:
+        begin_snapshot(conn)
+        version = data_version(conn)
+        entry = find_entry(conn, version.digest, config_hash(settings), when.to_pydatetime())
         meta = read_meta(conn, settings, when)
         rows = conn.execute(
             select(I.c.source_id, I.c.item_id, I.c.key).where(
@@ -80,17 +88,60 @@ def show(
             select(I.c.item_id).where(alive(when), I.c.source_id == sid, I.c.parent_key == real_key)
         ).all()
         loaded.add(conn, keys_to_ids(conn, meta, {sid: others}) | {(sid, str(k[0])) for k in kids})
-        load_window(conn, loaded, {team})
+        cached = team_data(conn, entry, team) if entry is not None else None
+        if entry is not None and cached is None:
+            cached = {"cycle": {"count": 0, "p50": None, "p85": None, "p95": None}}
+        if cached is None:
+            load_window(conn, loaded, {team})
     ds = loaded.dataset()
     from reports.metrics.column_dates import column_dates
 
     inputs, config = ds.inputs, ds.config
     cd = column_dates(inputs.items, inputs.transitions, config.workflows, ds.as_of, config.tz)
     row = int(cd.rows_of(pd.DataFrame({"source": [me["source"]], "item_id": [iid]}))[0])
-    return ItemStory(_story(cd, inputs, meta, row, real_key, team))
+    since = window_start(meta)
+    if cached is not None:
+        team_pct = dict(cached["cycle"])
+        done = [float(x) for x in cached.get("cycle_days", [])]
+    else:
+        team_pct, done = _team_cycle(cd, team, since)
+    team_pct["since"] = _day(since)
+    return ItemStory(_story(cd, inputs, meta, row, real_key, team, team_pct, done))
 
 
-def _story(cd: Any, inputs: Any, meta: Any, row: int, key: str, team: str) -> dict[str, Any]:
+def _team_cycle(cd: Any, team: str, since: pd.Timestamp) -> tuple[dict[str, Any], list[float]]:
+    """The team's cycle-time percentiles and cycle times over the window, from loaded items."""
+    pct = cycle_time_percentiles(cd, by="team", since=since)
+    pct = pct[pct["team"] == team]
+    team_pct: dict[str, Any] = (
+        {
+            "count": int(pct["count"].iloc[0]),
+            "p50": float(pct["p50"].iloc[0]),
+            "p85": float(pct["p85"].iloc[0]),
+            "p95": float(pct["p95"].iloc[0]),
+        }
+        if len(pct)
+        else {"count": 0, "p50": None, "p85": None, "p95": None}
+    )
+    done = cd.items[
+        cd.items["completed"].to_numpy(dtype=bool)
+        & (cd.items["team"] == team).to_numpy()
+        & (cd.items["done_day"] >= since).to_numpy()
+        & ~cd.items["is_subtask"].to_numpy(dtype=bool)
+    ]["cycle_days"].dropna()
+    return team_pct, [float(x) for x in done]
+
+
+def _story(
+    cd: Any,
+    inputs: Any,
+    meta: Any,
+    row: int,
+    key: str,
+    team: str,
+    team_pct: dict[str, Any],
+    done: list[float],
+) -> dict[str, Any]:
     items = cd.items
     rec = items.iloc[row]
     tz = cd.tz
@@ -230,21 +281,6 @@ def _story(cd: Any, inputs: Any, meta: Any, row: int, key: str, team: str) -> di
     ).value_at(rows_, now)[0]
     est = pd.to_numeric(pd.Series([estimate]), errors="coerce").iloc[0]
     children = items[items["parent_key"].astype(object) == key]
-    # percentiles of the team over the window
-    since = window_start(meta)
-    pct = cycle_time_percentiles(cd, by="team", since=since)
-    pct = pct[pct["team"] == team]
-    team_pct = (
-        {
-            "count": int(pct["count"].iloc[0]),
-            "p50": float(pct["p50"].iloc[0]),
-            "p85": float(pct["p85"].iloc[0]),
-            "p95": float(pct["p95"].iloc[0]),
-            "since": _day(since),
-        }
-        if len(pct)
-        else {"count": 0, "p50": None, "p85": None, "p95": None, "since": _day(since)}
-    )
     stage = _stage(items, row)
     cycle = rec["cycle_days"]
     measure: dict[str, Any]
@@ -254,15 +290,9 @@ def _story(cd: Any, inputs: Any, meta: Any, row: int, key: str, team: str) -> di
         measure = {"what": "age", "days": int((today - rec["committed_day"]).days)}
     else:
         measure = {"what": "not started", "days": None}
-    done = cd.items[
-        cd.items["completed"].to_numpy(dtype=bool)
-        & (cd.items["team"] == team).to_numpy()
-        & (cd.items["done_day"] >= since).to_numpy()
-        & ~cd.items["is_subtask"].to_numpy(dtype=bool)
-    ]["cycle_days"].dropna()
     standing = None
     if measure["days"] is not None and len(done):
-        share = float((done.astype(float) < measure["days"]).mean() * 100)
+        share = float(sum(1 for d in done if d < measure["days"]) / len(done) * 100)
         band = "within p50"
         if team_pct["p95"] is not None and measure["days"] > team_pct["p95"]:
             band = "above p95"
