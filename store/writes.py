@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
@@ -35,62 +37,78 @@ def _sqlite_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _execute_many(conn: Connection, statement: Any, table: Table, rows: Sequence[Row]) -> None:
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled for one dialect and column set: its SQL, parameter order, and
+    which parameters need converting."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional drivers (SQLite); None: named (psycopg)
+    converted: frozenset[str]
+
+
+@lru_cache(maxsize=256)
+def _prepare(
+    dialect: Dialect, table: Table, names: tuple[str, ...], on_conflict: bool
+) -> _Prepared:
+    """Compile an insert (or upsert on the primary key) once per dialect, table and columns."""
+    keys = [c.name for c in table.primary_key.columns]
+    statement: Any = insert(table)
+    if on_conflict:
+        statement = (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+        updated = [name for name in names if name not in keys]
+        if updated:
+            statement = statement.on_conflict_do_update(
+                index_elements=keys, set_={name: statement.excluded[name] for name in updated}
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    converted = frozenset(
+        c.name
+        for c in table.columns
+        if dialect.name == "sqlite" and isinstance(c.type, UTCDateTime) and c.name in names
+    )
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _Prepared(str(compiled), order, converted)
+
+
+def _execute_many(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: bool) -> None:
     """executemany at the driver level: the statement is compiled once, rows go as tuples.
 
     SQLAlchemy's per-row parameter processing costs tens of microseconds a row, which is most
     of a large sync; the only conversion the drivers need from us is SQLite's timestamp text.
     """
-    names = list(rows[0])
-    compiled = statement.compile(dialect=conn.dialect, column_keys=names)
-    sqlite_times = conn.dialect.name == "sqlite"
-    converters = {
-        c.name: _sqlite_utc
-        for c in table.columns
-        if sqlite_times and isinstance(c.type, UTCDateTime) and c.name in names
-    }
-    if compiled.positional:
-        order = list(compiled.positiontup or [])
+    prepared = _prepare(conn.dialect, table, tuple(rows[0]), on_conflict)
+    params: list[Any]
+    if prepared.order is not None:
+        order = prepared.order
         pick = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
-        convert = [(i, converters[n]) for i, n in enumerate(order) if n in converters]
-        params: list[Any] = [pick(row) for row in rows]
+        convert = [i for i, n in enumerate(order) if n in prepared.converted]
+        params = [pick(row) for row in rows]
         if convert:
             rewritten = []
             for values in params:
                 mutable = list(values)
-                for i, function in convert:
-                    mutable[i] = function(mutable[i])
+                for i in convert:
+                    mutable[i] = _sqlite_utc(mutable[i])
                 rewritten.append(tuple(mutable))
             params = rewritten
     else:
-        params = [
-            {n: converters[n](v) if n in converters else v for n, v in row.items()} for row in rows
-        ]
-    conn.exec_driver_sql(str(compiled), params)
+        params = [dict(row) for row in rows]
+    conn.exec_driver_sql(prepared.sql, params)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows that are known not to exist yet (all with the same columns)."""
     for start in range(0, len(rows), _BULK):
-        _execute_many(conn, insert(table), table, rows[start : start + _BULK])
+        _execute_many(conn, table, rows[start : start + _BULK], on_conflict=False)
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows, or update every non-key column of the rows that already exist."""
-    if not rows:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    columns = [name for name in rows[0] if name not in keys]
-    statement = dialect.insert(table)
-    if columns:
-        statement = statement.on_conflict_do_update(
-            index_elements=keys, set_={name: statement.excluded[name] for name in columns}
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
     for start in range(0, len(rows), _BULK):
-        _execute_many(conn, statement, table, rows[start : start + _BULK])
+        _execute_many(conn, table, rows[start : start + _BULK], on_conflict=True)
 
 
 def replace_item_children(
