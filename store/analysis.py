@@ -100,11 +100,18 @@ analysis_items = Table(
     Column("source", String(64), primary_key=True),
     Column("item_id", String(64), primary_key=True),
     Column("key", String(255), nullable=False),
+    Column("title", Text, nullable=False),
     Column("team", String(255), nullable=False),
     Column("project", String(255), nullable=False),
+    Column("status", Text, nullable=False),  # its workflow column (else its status)
+    Column("level", String(8), nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),  # codes joined by ','
+    Column("evidence", Text, nullable=False),  # one sentence per code, joined by newlines
     Column("due", String(10)),  # own due day at as_of, YYYY-MM-DD
-    Column("parents", Text, nullable=False),  # JSON: keys of its open roadmap items
-    Column("risk", Text, nullable=False),  # JSON: the `pulse risk` row
+    Column("parent", Text),  # keys of its open roadmap items, joined by ', '
+    Column("parents", Text, nullable=False),  # JSON: the same keys, for --due-before
+    Column("url", Text, nullable=False),
 )
 
 analysis_members = Table(

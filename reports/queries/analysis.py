@@ -653,40 +653,24 @@ def _item_rows(
         level = level_of("item", "", codes)
         column = column_all[r]
         parents = parent_of.get(r, [])
+        due = None if np.isnat(due_d[r]) else str(due_text[r])
         out.append(
             {
                 "source": str(cols["source"][r]),
                 "item_id": str(cols["item_id"][r]),
                 "key": str(cols["key"][r]),
+                "title": str(cols["title"][r]),
                 "team": str(cols["team"][r]),
                 "project": str(cols["project"][r]),
-                "due": None if np.isnat(due_d[r]) else str(due_text[r]),
+                "status": str(column) if pd.notna(column) else str(cols["status"][r]),
+                "level": level,
+                "severity": LEVEL_SCORE[level] + sum(health.weights.get(c, 0) for c in codes),
+                "reasons": ",".join(codes),
+                "evidence": "\n".join(t.replace("\n", " ") for _, t in found),
+                "due": due,
+                "parent": ", ".join(sorted(p for p in parents if p)) or None,
                 "parents": json.dumps(sorted(set(parents)), ensure_ascii=False),
-                "risk": json.dumps(
-                    {
-                        "kind": "item",
-                        "source": str(cols["source"][r]),
-                        "key": str(cols["key"][r]),
-                        "title": str(cols["title"][r]),
-                        "team": str(cols["team"][r]),
-                        "project": str(cols["project"][r]),
-                        "status": str(column) if pd.notna(column) else str(cols["status"][r]),
-                        "level": level,
-                        "severity": LEVEL_SCORE[level]
-                        + sum(health.weights.get(c, 0) for c in codes),
-                        "reasons": codes,
-                        "evidence": [{"code": c, "text": t} for c, t in found],
-                        "target": None if np.isnat(due_d[r]) else str(due_text[r]),
-                        "p50": None,
-                        "p85": None,
-                        "p95": None,
-                        "scope": None,
-                        "remaining": None,
-                        "parent": ", ".join(sorted(p for p in parents if p)) or None,
-                        "url": str(cols["url"][r]),
-                    },
-                    ensure_ascii=False,
-                ),
+                "url": str(cols["url"][r]),
             }
         )
     return out

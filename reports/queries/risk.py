@@ -189,7 +189,23 @@ def _item_rows(
     or every work item in the source / project / team; with --due-before, those due before
     the date or belonging to a listed roadmap item that is."""
     ai = analysis_items
-    query = select(ai.c.source, ai.c.item_id, ai.c.due, ai.c.parents, ai.c.risk)
+    query = select(
+        ai.c.source,
+        ai.c.item_id,
+        ai.c.key,
+        ai.c.title,
+        ai.c.team,
+        ai.c.project,
+        ai.c.status,
+        ai.c.level,
+        ai.c.severity,
+        ai.c.reasons,
+        ai.c.evidence,
+        ai.c.due,
+        ai.c.parent,
+        ai.c.parents,
+        ai.c.url,
+    )
     conds = [ai.c.run_id == entry.id, *_scoped(ai, f)]
     named: Sequence[str] = [k for k in (f.epic, f.version) if k is not None]
     if named:
@@ -207,14 +223,39 @@ def _item_rows(
         conds.append(am.c.roadmap_key.in_(list(named)))
     out: dict[tuple[str, str], dict[str, Any]] = {}
     cut = f.due_before.isoformat() if f.due_before is not None else None
-    for source, item_id, due, parents, raw in conn.execute(query.where(*conds)):
+    result = conn.execute(query.where(*conds))
+    for row in result.cursor.fetchall() if result.cursor is not None else result:
+        source, item_id, key, title, team, project, status, level = row[:8]
+        severity, reasons, evidence, due, parent, parents, url = row[8:]
         if (source, item_id) in out:
             continue
         if cut is not None:
             mine = due is not None and due < cut
             if not mine and not (set(json.loads(parents)) & roadmap_keys):
                 continue
-        out[(source, item_id)] = json.loads(raw)
+        codes = reasons.split(",") if reasons else []
+        texts = evidence.split("\n") if evidence else []
+        out[(source, item_id)] = {
+            "kind": "item",
+            "source": source,
+            "key": key,
+            "title": title,
+            "team": team,
+            "project": project,
+            "status": status,
+            "level": level,
+            "severity": int(severity),
+            "reasons": codes,
+            "evidence": [{"code": c, "text": t} for c, t in zip(codes, texts, strict=True)],
+            "target": due,
+            "p50": None,
+            "p85": None,
+            "p95": None,
+            "scope": None,
+            "remaining": None,
+            "parent": parent,
+            "url": url,
+        }
     return list(out.values())
 
 
