@@ -168,8 +168,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             config = write_config(Path(folder), info, projects)
             reset_requests(info)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             sync_seconds, summary = pulse_sync(config, info["token"])
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            sync_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            peak_mb = after.ru_maxrss / 1024
             made = requests_made(info)
             mutate(info, 100)
             reset_requests(info)
@@ -179,6 +182,10 @@ def main() -> None:
         print(f"bare download          {base_seconds:8.1f} s  ({pages} pages)")
         print(f"full sync              {sync_seconds:8.1f} s  ({summary.splitlines()[-1]})")
         print(f"sync ÷ download        {sync_seconds / base_seconds:8.2f}   (target ≤ 1.5)")
+        print(
+            f"CPU of the sync        {sync_cpu:8.1f} s  (the sync process's own work, whatever "
+            f"else loads the machine; load average {os.getloadavg()[0]:.1f})"
+        )
         print(
             f"requests ÷ min pages   {made / pages:8.3f}   "
             f"({made} requests, {pages} pages; target 1.0 + constant)"
