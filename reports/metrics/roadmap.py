@@ -98,7 +98,8 @@ def roadmap_scope(
         {
             "roadmap_id": rm["item_id"].astype(str).to_numpy(),
             "source": rm["source"].astype(str).to_numpy(),
-            "kind": np.where(rm["source"].astype(str).to_numpy() == "trello", "card", "epic"),
+            # Trello roadmap cards carry the type "Roadmap"; sources are named by users.
+            "kind": np.where(rm["type"].astype(str).to_numpy() == "Roadmap", "card", "epic"),
             "key": rm["key"].astype(str).to_numpy(),
             "title": rm["title"].astype(str).to_numpy(),
             "team": rm["team"].astype(str).to_numpy(),
@@ -255,17 +256,25 @@ def _summarise(
         roadmap["pct_complete"] = np.where(
             roadmap["scope"] > 0, 100.0 * roadmap["done_children"] / roadmap["scope"], np.nan
         )
-    last_child_done = g["done_at"].max()
     all_done = (roadmap["scope"] > 0) & (roadmap["remaining"] == 0)
-    child_done_at = pd.to_datetime(rid.map(last_child_done), utc=True)
+    child_done_at = _per_roadmap(rid, g["done_at"].max())
     roadmap["done_at"] = roadmap["own_done_at"].where(
         roadmap["own_done"].to_numpy(dtype=bool), child_done_at.where(all_done)
     )
-    roadmap["started_at"] = pd.to_datetime(rid.map(g["committed_at"].min()), utc=True)
-    roadmap["last_child_move_at"] = pd.to_datetime(rid.map(g["last_move_at"].max()), utc=True)
+    roadmap["started_at"] = _per_roadmap(rid, g["committed_at"].min())
+    roadmap["last_child_move_at"] = _per_roadmap(rid, g["last_move_at"].max())
     roadmap["growth"] = pd.Series(_growth(roadmap, children, cd, period), dtype=object).to_numpy()
     roadmap = roadmap.drop(columns=["own_done_at"])
     return roadmap
+
+
+def _per_roadmap(rid: pd.Series, values: pd.Series) -> pd.Series:
+    """Per-roadmap timestamps aligned to `rid` (NaT when it has none).
+
+    `Series.map` cannot look up in an empty datetime Series on pandas 3 (no children at all).
+    """
+    aligned = values.reindex(rid.to_numpy()).to_numpy()
+    return pd.Series(pd.to_datetime(aligned, utc=True), index=rid.index)
 
 
 def _growth(
