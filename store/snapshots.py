@@ -10,7 +10,7 @@ Timestamps are kept to the microsecond (what both backends store).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -139,10 +139,11 @@ def _cutoff(before: pd.Timestamp) -> datetime:
 
 
 def save_snapshot(store: Store, frame: pd.DataFrame) -> None:
-    """Store a report's roadmap snapshot; saving again replaces that report's rows.
+    """Store a report's roadmap snapshot: one per week, a re-run replaces the week's rows.
 
-    Rows are keyed by (snapshot_at, source, roadmap_id); the rows already stored for the same
-    snapshot_at and sources are replaced as a whole, so a re-run leaves exactly its own frame.
+    Rows are keyed by (snapshot_at, source, roadmap_id). Whatever is already stored for the same
+    sources in the same week (Monday 00:00 UTC to the next) is replaced as a whole, so forecast
+    calibration counts one forecast per item per week however often the report was re-run.
     """
     if frame.empty:
         return
@@ -153,8 +154,13 @@ def save_snapshot(store: Store, frame: pd.DataFrame) -> None:
     table = roadmap_snapshots
     with store.transaction() as conn:
         for at, source_ids in replaced.items():
+            monday = datetime.combine(at.date() - timedelta(days=at.weekday()), time(), UTC)
             conn.execute(
-                delete(table).where(table.c.snapshot_at == at, table.c.source_id.in_(source_ids))
+                delete(table).where(
+                    table.c.snapshot_at >= monday,
+                    table.c.snapshot_at < monday + timedelta(days=7),
+                    table.c.source_id.in_(source_ids),
+                )
             )
         insert_rows(conn, table, rows)
 

@@ -8,6 +8,7 @@ show what changed in between: date slips, scope deltas, status changes, new and 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -228,3 +229,32 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
     stored = load_snapshots(store)
     assert stored["snapshot_at"].nunique() == 2
     assert week2["calibration"] is not None
+
+
+def test_a_rerun_in_the_same_week_replaces_that_weeks_snapshot(tmp_path: Path) -> None:
+    from store import open_store
+    from store.snapshots import load_snapshots, save_snapshot
+    from store.writes import register_source
+
+    store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+    with store.transaction() as conn:
+        register_source(conn, "acme", "jira", "https://acme.test")
+
+    def week_row(at: str, p85: str) -> pd.DataFrame:
+        frame = F.empty_frame(F.SNAPSHOT)
+        row = {name: None for name in F.SNAPSHOT.names}
+        row.update(
+            snapshot_at=pd.Timestamp(at), source="acme", roadmap_id="1", kind="epic", key="WEB-1",
+            title="Epic", team="Web", target=pd.Timestamp("2026-12-01T00:00Z"),
+            p50=pd.Timestamp(p85), p85=pd.Timestamp(p85), p95=pd.Timestamp(p85),
+            done_at=pd.NaT, scope=10, remaining=4, pct_complete=60.0, status="on track",
+            reasons="", evidence="", severity=0,
+        )  # fmt: skip
+        return pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+
+    save_snapshot(store, week_row("2026-11-16T07:00Z", "2026-11-30T00:00Z"))
+    save_snapshot(store, week_row("2026-11-23T07:00Z", "2026-12-07T00:00Z"))
+    save_snapshot(store, week_row("2026-11-24T15:30Z", "2026-12-08T00:00Z"))  # re-run, same week
+    stored = load_snapshots(store)
+    assert [str(t.date()) for t in stored["snapshot_at"]] == ["2026-11-16", "2026-11-24"]
+    assert str(stored["p85"].iloc[-1].date()) == "2026-12-08"
