@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import store.snapshots  # noqa: F401  (its tables live on the same metadata; autogenerate sees them)
 from store.schema import metadata
 
 connection = context.config.attributes["connection"]
