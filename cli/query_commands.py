@@ -1,30 +1,25 @@
 """`pulse risk`, `pulse forecast KEY`, `pulse show KEY`: delivery questions answered from the store.
 
 The commands only parse options, open the store and call :mod:`reports.queries`; rendering
-(rich tables that fit 80 columns, JSON, CSV) is here. pandas and the engine are imported when a
-command runs, so `pulse --help` stays quick.
+(rich tables that fit 80 columns, JSON, CSV) is here. Nothing heavy is imported before a command
+runs, and a question answered from the stored analysis needs neither pandas nor the engine.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from cli.common import config_option, fail, load, open_configured_store
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from rich.console import Console
 
+TABLE_LIMIT = 100  # rows a risk table shows by default (a terminal is read, not scrolled)
 LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 STATUS_STYLE = {"off track": "bold red", "at risk": "yellow", "no target": "magenta"}
 
@@ -36,13 +31,11 @@ def _parse_day(value: str, option: str) -> date:
         fail(f"{option} {value!r} is not a date (use YYYY-MM-DD)")
 
 
-def as_of_instant(value: str | None, tz: str) -> pd.Timestamp:
+def as_of_instant(value: str | None, tz: str) -> datetime:
     """--as-of: a date means the end of that day in the report zone; a datetime is taken as
-    given (naive = report zone); none means now."""
-    import pandas as pd
-
+    given (naive = report zone); none means now. An aware UTC datetime."""
     if value is None:
-        return pd.Timestamp.now(tz="UTC")
+        return datetime.now(UTC)
     zone = ZoneInfo(tz)
     try:
         day = date.fromisoformat(value)
@@ -53,9 +46,9 @@ def as_of_instant(value: str | None, tz: str) -> pd.Timestamp:
             fail(f"--as-of {value!r} is not a date or date-time (use YYYY-MM-DD)")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
-        return pd.Timestamp(moment).tz_convert("UTC")
+        return moment.astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return pd.Timestamp(end).tz_convert("UTC") - pd.Timedelta(microseconds=1)
+    return end.astimezone(UTC) - timedelta(microseconds=1)
 
 
 as_of_option = click.option(
@@ -68,6 +61,8 @@ as_of_option = click.option(
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -81,6 +76,8 @@ def _run(call: Any) -> Any:
 
 
 def _emit_json(doc: dict[str, Any]) -> None:
+    import json
+
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
@@ -111,6 +108,13 @@ def _emit_json(doc: dict[str, Any]) -> None:
     default="table",
     show_default=True,
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=TABLE_LIMIT,
+    show_default=True,
+    help="Table: show the N most severe rows (0: all). JSON and CSV always hold every row.",
+)
 def risk_command(
     config: str,
     as_of: str | None,
@@ -123,6 +127,7 @@ def risk_command(
     reason: str | None,
     min_severity: str,
     fmt: str,
+    limit: int,
 ) -> None:
     """At-risk roadmap and work items, most severe first, with reasons and evidence.
 
@@ -160,7 +165,7 @@ def risk_command(
     elif fmt == "csv":
         write_risk_csv(doc, sys.stdout)
     else:
-        print_risk(doc, _console())
+        print_risk(doc, _console(), limit)
 
 
 RISK_CSV = [
@@ -188,6 +193,8 @@ RISK_CSV = [
 
 def write_risk_csv(doc: dict[str, Any], stream: Any) -> None:
     """One row per risk; reasons joined by ';', evidence sentences by ' | '."""
+    import csv
+
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(RISK_CSV)
     for row in doc["rows"]:
@@ -211,8 +218,13 @@ def _risk_summary(doc: dict[str, Any]) -> str:
     )
 
 
-def print_risk(doc: dict[str, Any], console: Console) -> None:
-    """The risk table: one row per item, evidence folded under the reasons."""
+def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
+    """The risk table: one row per item, evidence folded under the reasons; with ``limit``,
+    only the first (most severe) rows and a line saying how many more there are."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title="Delivery risk",
         title_justify="left",
@@ -224,7 +236,8 @@ def print_risk(doc: dict[str, Any], console: Console) -> None:
     table.add_column("status", overflow="fold", max_width=10)
     table.add_column("dates", overflow="fold", max_width=15)
     table.add_column("reasons and evidence", overflow="fold", ratio=1)
-    for row in doc["rows"]:
+    shown = doc["rows"][:limit] if limit else doc["rows"]
+    for row in shown:
         item = Text(row["key"], style="bold")
         item.append(f"\n{row['kind']} · {row['team']}", style="dim")
         title = row["title"] if len(row["title"]) <= 40 else row["title"][:39] + "…"
@@ -247,6 +260,12 @@ def print_risk(doc: dict[str, Any], console: Console) -> None:
         table.add_row(item, status, dates, why)
     if doc["rows"]:
         console.print(table)
+    hidden = len(doc["rows"]) - len(shown)
+    if hidden:
+        console.print(
+            f"… {hidden:,} more rows: narrow with filters (--team, --min-severity …), "
+            "or see them all with --limit 0 or --format csv"
+        )
     console.print(_risk_summary(doc))
 
 
@@ -309,6 +328,9 @@ def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[st
 
 def print_forecast(doc: dict[str, Any], console: Console) -> None:
     """Header, percentile dates, a small histogram, the --by answer and calibration."""
+    from rich.table import Table
+    from rich.text import Text
+
     console.print(
         Text.assemble(
             (doc["key"], "bold"),
@@ -403,6 +425,9 @@ def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
 
 def print_show(doc: dict[str, Any], console: Console) -> None:
     """Header, column timeline, status history, sprints, blocked periods, links, percentiles."""
+    from rich.table import Table
+    from rich.text import Text
+
     console.print(Text.assemble((doc["key"], "bold"), f" {doc['type']} · {doc['team']}"))
     console.print(doc["title"])
     facts = [

@@ -67,6 +67,24 @@ def test_risk_table_fits_80_columns_and_ends_with_a_summary(org: tuple[PlantedOr
     assert built.planted["overdue_epic"][0] in out
 
 
+def test_risk_table_shows_the_most_severe_rows_and_counts_the_rest(
+    org: tuple[PlantedOrg, Path],
+) -> None:
+    _, config = org
+    code, out, _ = run(config, "risk", "--as-of", AS_OF, "--format", "json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and len(rows) > 3
+    code, out, _ = run(config, "risk", "--as-of", AS_OF, "--limit", "3")
+    assert code == 0
+    lines = out.rstrip("\n").split("\n")
+    assert max(len(line) for line in lines) <= 80
+    assert f"{len(rows) - 3:,} more rows" in out
+    assert (
+        all(r["key"] in out for r in rows[:3]) and rows[3]["key"] not in out.split("more rows")[0]
+    )
+    assert lines[-1].startswith(f"{len(rows)} at risk")
+
+
 @pytest.mark.parametrize(
     "args",
     [

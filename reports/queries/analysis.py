@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,14 +71,32 @@ def instant(as_of: Any = None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def config_hash(settings: Settings, health: Any = None) -> str:
-    """What in the configuration changes the analysis: zone, sources' teams and workflows, the
-    engine's forecast and health rules, and :data:`ANALYSIS_VERSION`."""
-    from reports.metrics.forecast import ForecastConfig
-    from reports.metrics.health import HealthConfig
+@lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """A digest of the engine's and the queries' source: any change to the code that computes
+    the analysis (rules, defaults, wording) makes earlier entries unusable."""
+    reports = Path(__file__).resolve().parents[1]
+    files = sorted(
+        [
+            *reports.joinpath("metrics").glob("*.py"),
+            *reports.joinpath("queries").glob("*.py"),
+            reports / "workflows.py",
+        ]
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            digest.update(path.name.encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
+
+def config_hash(settings: Settings, health: Any = None) -> str:
+    """What changes the analysis besides the data: the report zone, the sources' teams and
+    workflows, a health configuration other than the default, and the engine's code."""
     payload = {
         "version": ANALYSIS_VERSION,
+        "engine": engine_fingerprint(),
         "timezone": settings.report.timezone,
         "sources": [
             {
@@ -88,8 +108,7 @@ def config_hash(settings: Settings, health: Any = None) -> str:
             }
             for s in settings.sources
         ],
-        "forecast": repr(ForecastConfig()),
-        "health": repr(health if health is not None else HealthConfig()),
+        "health": "default" if health is None else repr(health),
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
