@@ -36,3 +36,13 @@ def test_every_settings_key_is_documented() -> None:
 def test_every_documented_key_exists() -> None:
     model_keys = {name for model in MODELS for name in model.model_fields}
     assert documented_keys() - model_keys == set()
+
+
+def test_readme_and_docs_links_resolve() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
