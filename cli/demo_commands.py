@@ -32,7 +32,7 @@ SCALES = ("large", "medium", "small")  # emulators.playground.SCALES, without im
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated organisation.")
 @click.option("--scale", type=click.Choice(SCALES), default="medium", show_default=True)
 def demo(workdir: str, seed: int, scale: str) -> None:
-    """Start the emulators, sync them, write the Monday workbook, show the risks.
+    """Start the emulators, sync them, write the Monday workbook, show the top risks.
 
     Everything runs in this process on loopback ports and stops when the demo ends.
 
@@ -73,7 +73,12 @@ def demo(workdir: str, seed: int, scale: str) -> None:
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
+    from reports.workbook import write_weekly
+
+    report = write_weekly(settings, store)
+    click.echo(report.headline)
     _print_top_risks(store, settings)
+    click.echo(f"Workbook: {report.path}")
     click.echo(f"Demo store and config in {root} ({time.monotonic() - started:.0f}s)")
     click.echo(f"Explore: pulse --config {config} risk   (or status, show KEY, forecast KEY)")
 

@@ -24,6 +24,10 @@ def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) ->
     output = done.stdout + done.stderr
     assert re.search(r"acme-jira: \d+ new", output)
     assert re.search(r"design-trello: \d+ new", output)
+    workbook = re.search(r"Workbook: (\S+\.xlsx)", output)
+    assert workbook and Path(workbook.group(1)).is_file()
+    assert Path(workbook.group(1)).parent == workdir / "reports"
+    assert "Top risks" in output
     env = {
         line.split("=", 1)[0]: "x"
         for line in ("PULSE_DEMO_JIRA_TOKEN=", "PULSE_DEMO_TRELLO_KEY=", "PULSE_DEMO_TRELLO_TOKEN=")
