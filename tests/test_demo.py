@@ -42,3 +42,51 @@ def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) ->
     text = (workdir / "pulse.toml").read_text(encoding="utf-8")
     assert "${PULSE_DEMO_JIRA_TOKEN}" in text
     assert "token-" not in text
+
+
+def test_emulate_prints_a_config_that_syncs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    store = tmp_path / "emulated.db"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "emulate",
+            "--scale",
+            "small",
+            "--store",
+            f"sqlite:///{store}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stderr is not None and child.stdout is not None
+        exports = ""
+        while "export " not in exports:
+            exports = child.stderr.readline()
+            assert exports, "pulse emulate ended before printing its secrets"
+        env = dict(pair.split("=", 1) for pair in exports.removeprefix("export ").split())
+        config = tmp_path / "emulated.toml"
+        lines = []
+        while not lines or lines[-1].strip() != 'points = "Points"':
+            lines.append(child.stdout.readline())
+        config.write_text("".join(lines), encoding="utf-8")
+        synced = subprocess.run(
+            [sys.executable, "-m", "cli", "sync", "--config", str(config), "--no-progress"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=300,
+            check=False,
+        )
+        assert synced.returncode == 0, synced.stderr
+        assert re.search(r"acme-jira: \d+ new", synced.stdout)
+        assert re.search(r"design-trello: \d+ new", synced.stdout)
+    finally:
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 0
