@@ -20,17 +20,12 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
-    Column,
     Connection,
-    Integer,
-    MetaData,
     Select,
-    String,
     Table,
     Text,
     and_,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -108,16 +103,52 @@ def _frame(rows: Sequence[Any], names: list[str], spec: FrameSpec) -> pd.DataFra
     return frame
 
 
-def _fetch(conn: Connection, query: Select[Any]) -> tuple[list[Any], list[str]]:
-    """Rows as the driver gives them (no per-row processing: values are converted in bulk)."""
+IdPairs = Sequence[tuple[int, str]]  # (source_id, item_id), sorted
+
+
+def _fetch(
+    conn: Connection,
+    query: Select[Any],
+    target: Table | None = None,
+    ids: IdPairs | None = None,
+) -> tuple[list[Any], list[str]]:
+    """Rows as the driver gives them (no per-row processing: values are converted in bulk).
+
+    With ``ids`` (sorted (source_id, item_id) pairs), only the rows of those items of
+    ``target``, asked for in chunks by primary key so the database looks them up by index.
+    """
+    names = list(query.selected_columns.keys())
+    if ids is None or target is None:
+        return _rows(conn, query), names
+    out: list[Any] = []
+    for sid, chunk in _id_chunks(ids):
+        out += _rows(conn, query.where(target.c.source_id == sid, target.c.item_id.in_(chunk)))
+    return out, names
+
+
+def _rows(conn: Connection, query: Select[Any]) -> list[Any]:
     result = conn.execute(query)
-    names = list(result.keys())
     cursor = getattr(result, "cursor", None)
     if cursor is not None:
         rows = list(cursor.fetchall())
         result.close()
-        return rows, names
-    return [tuple(r) for r in result], names
+        return rows
+    return [tuple(r) for r in result]
+
+
+def _id_chunks(ids: Sequence[tuple[int, str]], size: int = 500) -> Iterable[tuple[int, list[str]]]:
+    """(source_id, up to ``size`` item ids) in the order given."""
+    chunk: list[str] = []
+    current: int | None = None
+    for sid, iid in ids:
+        if (sid != current or len(chunk) >= size) and chunk:
+            assert current is not None
+            yield current, chunk
+            chunk = []
+        current = sid
+        chunk.append(iid)
+    if chunk and current is not None:
+        yield current, chunk
 
 
 @dataclass
@@ -316,15 +347,13 @@ class Loaded:
         if not new:
             return empty_frame(ITEMS)
         self.ids.update(new)
-        table = _id_table(conn, new)
-        items = _items(conn, table, self.meta, self.settings)
+        items = _items(conn, new, self.meta, self.settings)
         self.items.append(items)
-        self.transitions.append(_transitions(conn, table, self.meta))
-        self.changes.append(_history(conn, table, self.meta))
-        self.links.append(_links(conn, table, self.meta))
-        self.item_sprints.append(_membership(conn, table, self.meta, "sprint"))
-        self.item_versions.append(_membership(conn, table, self.meta, "version"))
-        table.drop(conn)
+        self.transitions.append(_transitions(conn, new, self.meta))
+        self.changes.append(_history(conn, new, self.meta))
+        self.links.append(_links(conn, new, self.meta))
+        self.item_sprints.append(_membership(conn, new, self.meta, "sprint"))
+        self.item_versions.append(_membership(conn, new, self.meta, "version"))
         return items
 
     def add_all(self, conn: Connection) -> None:
@@ -365,38 +394,8 @@ class Loaded:
         return Dataset(inputs=inputs, config=meta.config, as_of=meta.as_of, statuses=statuses)
 
 
-_ID_META = MetaData()
-_counter = [0]
-
-
-def _id_table(conn: Connection, ids: Sequence[tuple[int, str]]) -> Table:
-    """A temporary table of (source_id, item_id) to join the large tables with."""
-    _counter[0] += 1
-    table = Table(
-        f"pulse_query_ids_{_counter[0]}",
-        _ID_META,
-        Column("source_id", Integer, primary_key=True),
-        Column("item_id", String(64), primary_key=True),
-        prefixes=["TEMPORARY"],
-    )
-    table.create(conn)
-    conn.execute(insert(table), [{"source_id": s, "item_id": i} for s, i in ids])
-    _ID_META.remove(table)
-    return table
-
-
-def _joined(table: Table | None, target: Table) -> Any:
-    """``target`` joined with the id table; the whole of ``target`` when there is none."""
-    if table is None:
-        return target
-    return target.join(
-        table,
-        and_(table.c.source_id == target.c.source_id, table.c.item_id == target.c.item_id),
-    )
-
-
 def _items(
-    conn: Connection, ids: Table | None, meta: StoreMeta, settings: Settings
+    conn: Connection, ids: IdPairs | None, meta: StoreMeta, settings: Settings
 ) -> pd.DataFrame:
     gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
     rows, names = _fetch(
@@ -416,7 +415,9 @@ def _items(
             _raw(func.coalesce(I.c.target_date, I.c.due)).label("due"),
             _raw(gone).label("deleted_at"),
             func.coalesce(I.c.url, "").label("url"),
-        ).select_from(_joined(ids, I)),
+        ).select_from(I),
+        I,
+        ids,
     )
     frame = _frame(rows, names, ITEMS)
     if not len(frame):
@@ -437,15 +438,15 @@ def _items(
     return frame[ITEMS.names].reset_index(drop=True)
 
 
-def _history_query(ids: Table | None, table: Table, *columns: Any) -> Select[Any]:
+def _history_query(table: Table, *columns: Any) -> Select[Any]:
     return (
         select(table.c.source_id, table.c.item_id, _raw(table.c.at).label("at"), *columns)
-        .select_from(_joined(ids, table))
+        .select_from(table)
         .order_by(table.c.source_id, table.c.item_id, table.c.at, table.c.change_id, table.c.seq)
     )
 
 
-def _transitions(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.DataFrame:
+def _transitions(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
     t = schema.transitions
     # Statuses and lists can be renamed: every change takes the status's current name.
     st_from, st_to = schema.statuses.alias("st_from"), schema.statuses.alias("st_to")
@@ -458,22 +459,20 @@ def _transitions(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.Dat
             func.coalesce(st_to.c.name, t.c.to_status, "").label("to_status"),
         )
         .select_from(
-            _joined(ids, t)
-            .outerjoin(
+            t.outerjoin(
                 st_from,
                 and_(
                     st_from.c.source_id == t.c.source_id,
                     st_from.c.status_id == t.c.from_status_id,
                 ),
-            )
-            .outerjoin(
+            ).outerjoin(
                 st_to,
                 and_(st_to.c.source_id == t.c.source_id, st_to.c.status_id == t.c.to_status_id),
             )
         )
         .order_by(t.c.source_id, t.c.item_id, t.c.at, t.c.change_id, t.c.seq)
     )
-    rows, names = _fetch(conn, query)
+    rows, names = _fetch(conn, query, t, ids)
     if not rows:
         return empty_frame(TRANSITIONS)
     frame = pd.DataFrame.from_records(rows, columns=names)
@@ -489,13 +488,13 @@ def _transitions(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.Dat
     )
 
 
-def _history(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.DataFrame:
+def _history(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
     c = schema.changes
     rows, names = _fetch(
         conn,
-        _history_query(
-            ids, c, c.c.field, c.c.from_value, c.c.to_value, c.c.from_string, c.c.to_string
-        ),
+        _history_query(c, c.c.field, c.c.from_value, c.c.to_value, c.c.from_string, c.c.to_string),
+        c,
+        ids,
     )
     if not rows:
         return empty_frame(CHANGES)
@@ -511,13 +510,15 @@ def _history(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.DataFra
     return frame[CHANGES.names].reset_index(drop=True)
 
 
-def _links(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.DataFrame:
+def _links(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
     lk = schema.links
     rows, names = _fetch(
         conn,
         select(lk.c.source_id, lk.c.item_id, lk.c.link_type, lk.c.direction, lk.c.other_key)
-        .select_from(_joined(ids, lk))
+        .select_from(lk)
         .where(lk.c.other_key.is_not(None)),
+        lk,
+        ids,
     )
     frame = _frame(rows, names, LINKS)
     if len(frame):
@@ -525,15 +526,15 @@ def _links(conn: Connection, ids: Table | None, meta: StoreMeta) -> pd.DataFrame
     return frame[LINKS.names].reset_index(drop=True)
 
 
-def _membership(conn: Connection, ids: Table | None, meta: StoreMeta, kind: str) -> pd.DataFrame:
+def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: str) -> pd.DataFrame:
     table = schema.item_sprints if kind == "sprint" else schema.item_versions
     spec = ITEM_SPRINTS if kind == "sprint" else ITEM_VERSIONS
     column = f"{kind}_id"
     rows, names = _fetch(
         conn,
-        select(table.c.source_id, table.c.item_id, table.c[column]).select_from(
-            _joined(ids, table)
-        ),
+        select(table.c.source_id, table.c.item_id, table.c[column]).select_from(table),
+        table,
+        ids,
     )
     frame = _frame(rows, names, spec)
     if len(frame):
@@ -636,5 +637,5 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 
 def open_connection(store: Store) -> Connection:
-    """A connection for one query (temporary tables live as long as it does)."""
+    """A connection for one query."""
     return store.engine.connect()
