@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
 
@@ -45,18 +46,18 @@ class _Prepared:
     sql: str
     order: tuple[str, ...] | None  # positional drivers (SQLite); None: named (psycopg)
     converted: frozenset[str]
+    defaults: tuple[tuple[str, Any], ...]  # columns the rows leave out, with their defaults
 
 
 @lru_cache(maxsize=256)
-def _prepare(
-    dialect: Dialect, table: Table, names: tuple[str, ...], on_conflict: bool
-) -> _Prepared:
-    """Compile an insert (or upsert on the primary key) once per dialect, table and columns."""
+def _prepare(dialect: Dialect, table: Table, names: tuple[str, ...], on_conflict: str) -> _Prepared:
+    """Compile an insert once per dialect, table and columns; on a key conflict it fails
+    ("fail"), skips the row ("skip"), or updates every non-key column ("update")."""
     keys = [c.name for c in table.primary_key.columns]
     statement: Any = insert(table)
-    if on_conflict:
+    if on_conflict != "fail":
         statement = (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
-        updated = [name for name in names if name not in keys]
+        updated = [name for name in names if name not in keys] if on_conflict == "update" else []
         if updated:
             statement = statement.on_conflict_do_update(
                 index_elements=keys, set_={name: statement.excluded[name] for name in updated}
@@ -70,16 +71,26 @@ def _prepare(
         if dialect.name == "sqlite" and isinstance(c.type, UTCDateTime) and c.name in names
     )
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return _Prepared(str(compiled), order, converted)
+    # The compiler adds columns that have Python-side defaults; the driver needs their values.
+    defaults = tuple(
+        (c.name, c.default.arg)
+        for c in table.columns
+        if c.name not in names
+        and c.name in compiled.params
+        and isinstance(c.default, ScalarElementColumnDefault)
+    )
+    return _Prepared(str(compiled), order, converted, defaults)
 
 
-def _execute_many(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: bool) -> None:
+def _execute_many(conn: Connection, table: Table, rows: Sequence[Row], on_conflict: str) -> None:
     """executemany at the driver level: the statement is compiled once, rows go as tuples.
 
     SQLAlchemy's per-row parameter processing costs tens of microseconds a row, which is most
     of a large sync; the only conversion the drivers need from us is SQLite's timestamp text.
     """
     prepared = _prepare(conn.dialect, table, tuple(rows[0]), on_conflict)
+    if prepared.defaults:
+        rows = [{**dict(prepared.defaults), **row} for row in rows]
     params: list[Any]
     if prepared.order is not None:
         order = prepared.order
@@ -102,13 +113,19 @@ def _execute_many(conn: Connection, table: Table, rows: Sequence[Row], on_confli
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows that are known not to exist yet (all with the same columns)."""
     for start in range(0, len(rows), _BULK):
-        _execute_many(conn, table, rows[start : start + _BULK], on_conflict=False)
+        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="fail")
+
+
+def insert_new(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert rows, skipping those whose key is already stored (for rows that never change)."""
+    for start in range(0, len(rows), _BULK):
+        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="skip")
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows, or update every non-key column of the rows that already exist."""
     for start in range(0, len(rows), _BULK):
-        _execute_many(conn, table, rows[start : start + _BULK], on_conflict=True)
+        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="update")
 
 
 def replace_item_children(

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 
 from connectors.base import Progress, SyncCounts
 from connectors.http_policy import SyncInterrupted
@@ -41,7 +40,7 @@ from connectors.trello.cards import clear_card_children
 from connectors.trello.client import TrelloApi, prefetching
 from connectors.trello.normalize import CardRules, day_of, id_time, parse_time
 from store import Store, schema
-from store.writes import load_cursor, save_cursor, upsert
+from store.writes import insert_new, insert_rows, load_cursor, save_cursor, upsert
 
 PAGE_LIMIT = 1000
 ACTION_FILTER = ",".join(
@@ -264,7 +263,7 @@ class HistoryWriter:
                 (schema.changes, page.changes),
                 (schema.links, page.links),
             ):
-                _insert_new(conn, table, rows)
+                insert_new(conn, table, rows)
             if page.deleted:
                 known = set(
                     conn.execute(
@@ -275,7 +274,7 @@ class HistoryWriter:
                 )
                 missing = [row for item_id, row in page.deleted.items() if item_id not in known]
                 if missing:
-                    conn.execute(insert(items), missing)
+                    insert_rows(conn, items, missing)
                 for item_id, row in page.deleted.items():
                     result = conn.execute(
                         update(items)
@@ -292,13 +291,6 @@ class HistoryWriter:
         self.counts.transitions += len(page.transitions)
         self.counts.pages += 1
         self.counts.extra["actions"] = self.counts.extra.get("actions", 0) + len(actions)
-
-
-def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> None:
-    """Insert rows, skipping those already stored (an action's rows never change)."""
-    if rows:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
 def sync_actions(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from connectors.base import Progress, SyncCounts
 from connectors.http_policy import SyncInterrupted
@@ -38,7 +38,7 @@ from connectors.trello.normalize import (
     parse_time,
 )
 from store import Store, schema
-from store.writes import load_cursor, save_cursor, upsert
+from store.writes import insert_rows, load_cursor, save_cursor, upsert
 
 PAGE_LIMIT = 1000
 _CHUNK = 500
@@ -217,9 +217,9 @@ def _replace_card_children(conn: Connection, source_id: int, cards: list[CardRow
     ]
     link_rows = [link for card in cards for link in card.links]
     if label_rows:
-        conn.execute(insert(schema.item_labels), label_rows)
+        insert_rows(conn, schema.item_labels, label_rows)
     if link_rows:
-        conn.execute(insert(schema.links), link_rows)
+        insert_rows(conn, schema.links, link_rows)
 
 
 def sync_cards(
