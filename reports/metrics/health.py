@@ -117,12 +117,15 @@ def roadmap_health(
     }
     by_key = {(s, k): i for i, (s, k) in enumerate(zip(items["source"], items["key"], strict=True))}
     kids = scope.children
-    kids_by = {r: part for r, part in kids.groupby("roadmap_id")}
+    kid = _Kids.of(kids)
     parent_of = dict(zip(kids["row"].astype(int), kids["roadmap_id"], strict=True))
     rm_by_row = {
         int(r): rid for r, rid in zip(rm["row"], rm["roadmap_id"], strict=True) if int(r) >= 0
     }
     p85_of: dict[str, Any] = {str(k): v for k, v in fc["p85"].items()} if "p85" in fc else {}
+    fc_of = {
+        q: dict(zip(fc.index, fc[q], strict=True)) if q in fc else {} for q in ("p50", "p85", "p95")
+    }
     key_of = {str(r): str(k) for r, k in zip(rm["roadmap_id"], rm["key"], strict=True)}
     flagged = flag_lookup(blocked, cd)
     blockers = blocker_lookup(links, cd, by_key)
@@ -133,28 +136,28 @@ def roadmap_health(
         rid = rec.roadmap_id
         done = pd.notna(rec.done_at)
         target = rec.target_day if pd.notna(rec.target_day) else pd.NaT
-        p50 = fc["p50"].get(rid, pd.NaT) if "p50" in fc else pd.NaT
-        p85 = fc["p85"].get(rid, pd.NaT) if "p85" in fc else pd.NaT
-        p95 = fc["p95"].get(rid, pd.NaT) if "p95" in fc else pd.NaT
+        p50 = fc_of["p50"].get(rid, pd.NaT)
+        p85 = fc_of["p85"].get(rid, pd.NaT)
+        p95 = fc_of["p95"].get(rid, pd.NaT)
         if done:
             p50 = p85 = p95 = pd.NaT
         status = status_of(done, target, p50, p85, today)
         reasons: list[tuple[str, str]] = []
-        mine = kids_by.get(rid)
+        mine = kid.groups.get(rid)
         if not done:
-            open_kids = mine[~mine["completed"].to_numpy(dtype=bool)] if mine is not None else None
+            open_kids = mine[~kid.completed[mine]] if mine is not None else None
             reasons += _target_reasons(rec, target, p85, today, weeks)
             reasons += _scope_reason(rec, base.get((rec.source, rid)), config)
-            reasons += _stalled_reason(rec, mine, today, cd, config)
+            reasons += _stalled_reason(rec, kid, mine, today, cd, config)
             own_row = int(rec.row)
             subjects = ([own_row] if own_row >= 0 else []) + (
-                list(open_kids["row"].astype(int)) if open_kids is not None else []
+                kid.row[open_kids].tolist() if open_kids is not None else []
             )
             reasons += blocked_reasons(subjects, flagged, blockers, items, config)
             reasons += _dependency_reasons(
                 subjects, blockers, target, items, parent_of, rm_by_row, p85_of, key_of, config
             )
-            reasons += _aging_reason(open_kids, aging, config)
+            reasons += _aging_reason(kid, open_kids, aging, config)
             reasons += _estimate_reason(rec)
         reasons.sort(key=lambda r: REASONS.index(r[0]))
         codes = [c for c, _ in reasons]
@@ -270,27 +273,76 @@ def _scope_reason(rec: Any, base: tuple | None, config: HealthConfig) -> list[tu
     return []
 
 
+_NAT_NS = np.iinfo(np.int64).min
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """UTC instants as int64 nanoseconds (NaT: the int64 minimum), without object round trips."""
+    stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.as_unit("ns")
+    return np.asarray(stamps.to_numpy(), dtype="datetime64[ns]").view(np.int64)
+
+
+@dataclass(frozen=True)
+class _Kids:
+    """The children frame as arrays, and each roadmap item's child positions (frame order)."""
+
+    groups: dict[Any, np.ndarray]
+    completed: np.ndarray
+    row: np.ndarray
+    key: np.ndarray
+    source: np.ndarray
+    item_id: np.ndarray
+    last_move_ns: np.ndarray
+    added_ns: np.ndarray
+
+    @classmethod
+    def of(cls, kids: pd.DataFrame) -> _Kids:
+        groups = dict(kids.groupby("roadmap_id", sort=False).indices) if len(kids) else {}
+        return cls(
+            groups={r: np.asarray(ix, dtype=np.int64) for r, ix in groups.items()},
+            completed=kids["completed"].to_numpy(dtype=bool),
+            row=kids["row"].to_numpy().astype(np.int64),
+            key=kids["key"].astype(object).to_numpy(),
+            source=kids["source"].astype(object).to_numpy(),
+            item_id=kids["item_id"].astype(object).to_numpy(),
+            last_move_ns=_ns(kids["last_move_at"]),
+            added_ns=_ns(kids["added_at"]),
+        )
+
+
+def _stamp(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC")
+
+
 def _stalled_reason(
     rec: Any,
-    mine: pd.DataFrame | None,
+    kid: _Kids,
+    mine: np.ndarray | None,
     today: pd.Timestamp,
     cd: ColumnDates,
     config: HealthConfig,
 ) -> list[tuple[str, str]]:
     if mine is None or len(mine) == 0:
         return []
-    last = mine["last_move_at"].max()
-    if pd.isna(last):
-        ref = rec.created if pd.notna(rec.created) else mine["added_at"].min()
+    moves = kid.last_move_ns[mine]
+    moved = moves != _NAT_NS
+    if not moved.any():
+        added = kid.added_ns[mine]
+        added = added[added != _NAT_NS]
+        ref = rec.created
         if pd.isna(ref):
-            return []
+            if not len(added):
+                return []
+            ref = _stamp(added.min())
         idle = (today - local_day(ref, cd.tz)).days
         if idle >= config.stalled_days:
             return [("STALLED", f"no child has moved since it was created {idle} days ago")]
         return []
+    newest = moves[moved].max()
+    last = _stamp(newest)
     idle = (today - local_day(last, cd.tz)).days
     if idle >= config.stalled_days:
-        who = mine.loc[mine["last_move_at"] == last, "key"].iloc[0]
+        who = kid.key[mine[int(np.flatnonzero(moves == newest)[0])]]
         return [
             (
                 "STALLED",
@@ -425,14 +477,16 @@ def _aging_lookup(ageing: pd.DataFrame | None) -> dict[tuple[str, str], tuple[in
 
 
 def _aging_reason(
-    open_kids: pd.DataFrame | None,
+    kid: _Kids,
+    open_kids: np.ndarray | None,
     aging: dict[tuple[str, str], tuple[int, float]],
     config: HealthConfig,
 ) -> list[tuple[str, str]]:
     if open_kids is None or not aging:
         return []
     parts = []
-    for s, i, k in zip(open_kids["source"], open_kids["item_id"], open_kids["key"], strict=True):
+    for j in open_kids.tolist():
+        s, i, k = kid.source[j], kid.item_id[j], kid.key[j]
         hit = aging.get((str(s), str(i)))
         if hit:
             parts.append(f"{k} in progress {hit[0]} days (team p85 {hit[1]:g} days)")
