@@ -385,6 +385,23 @@ class Service:
             log.log(
                 level, job_line(job, result.status, result.seconds, result.counts.as_dict(), error)
             )
+            if result.ok and not self.stop.is_set():
+                self._refresh_analysis(job)
+
+    def _refresh_analysis(self, job: str) -> None:
+        """Store today's analysis after new data, so questions between Mondays answer at once."""
+        from reports.queries.analysis import refresh_analysis
+
+        started = time.monotonic()
+        try:
+            computed = refresh_analysis(self.store, self.settings)
+        except Exception as exc:  # questions still work, only slower; say so and carry on
+            log.warning(
+                job_line(f"{job}:analysis", "failed", time.monotonic() - started, error=_error(exc))
+            )
+            return
+        if computed:
+            log.info(job_line(f"{job}:analysis", "ok", time.monotonic() - started))
 
     def _report_job(self) -> None:
         if self.stop.is_set():

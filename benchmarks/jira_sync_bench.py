@@ -114,7 +114,10 @@ def pulse_sync(config: Path, token: str) -> tuple[float, str]:
     env = {**os.environ, "BENCH_TOKEN": token}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "sync", "--config", str(config), "--no-progress"],
+        [
+            *(sys.executable, "-m", "cli", "sync", "--config", str(config)),
+            *("--no-progress", "--no-analysis"),
+        ],
         capture_output=True,
         text=True,
         env=env,

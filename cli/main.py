@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 import click
 from rich.console import Console
@@ -54,13 +55,24 @@ def cli(log_level: str) -> None:
 @click.option("--source", "-s", "names", multiple=True, help="Sync only this source (repeatable).")
 @click.option("--full", is_flag=True, help="Re-read everything and run the id census now.")
 @click.option("--no-progress", is_flag=True, help="Do not draw progress bars.")
-def sync(config: str, names: tuple[str, ...], full: bool, no_progress: bool) -> None:
+@click.option(
+    "--no-analysis",
+    is_flag=True,
+    help="Do not store today's analysis afterwards (risk/forecast then compute it on first use).",
+)
+def sync(
+    config: str, names: tuple[str, ...], full: bool, no_progress: bool, no_analysis: bool
+) -> None:
     """Pull every configured source into the store; only changes after the first time.
+
+    Afterwards, when anything new arrived, today's analysis is stored so that `pulse risk`
+    and `pulse forecast` answer at once.
 
     \b
     Examples:
       pulse sync
       pulse sync --source acme-jira --full
+      pulse sync --no-analysis        (cron jobs that only sync)
     """
     settings = load(config)
     if not settings.sources:
@@ -79,6 +91,12 @@ def sync(config: str, names: tuple[str, ...], full: bool, no_progress: bool) -> 
                 result = sync_source(source, store, full=full, progress=bars)
         click.echo(result.line(), err=not result.ok)
         failed |= not result.ok
+    if not no_analysis and not failed:
+        from reports.queries.analysis import refresh_analysis
+
+        started = time.monotonic()
+        if refresh_analysis(store, settings):
+            click.echo(f"analysis for today stored in {time.monotonic() - started:.1f}s")
     if failed:
         sys.exit(EXIT_FAILED)
 

@@ -39,6 +39,7 @@ def test_sync_status_and_export(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         live = len(world.emu.truth.visible_ids)
         assert f"acme: {live} new, 0 updated" in first.stdout
+        assert "analysis for today stored" in first.stdout  # so questions answer at once
         again = pulse("sync", "--config", str(config), env=env)
         assert "acme: 0 new, 0 updated, 0 deleted, 0 moved, 0 transitions" in again.stdout
         assert stat.S_IMODE((tmp_path / "pulse.db").stat().st_mode) == 0o600
