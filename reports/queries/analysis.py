@@ -849,15 +849,17 @@ def lookup(store: Store, settings: Settings, as_of: datetime) -> Entry | None:
 def refresh_analysis(store: Store, settings: Settings, as_of: Any = None) -> bool:
     """Make sure the analysis for ``as_of`` (default now) is stored; True when it computed.
 
-    Call after a successful sync (`pulse sync`, the service's sync job) so the first question
-    of the day is answered from the cache. Errors writing the cache are left to the caller.
+    Call after a sync has finished (`pulse sync`, the service's sync job) so the next question
+    is answered from the store. Nothing is computed while another sync is still running: what
+    it commits would make the entry stale at once, and its own end calls this again. Errors
+    (e.g. the store cannot be written) are left to the caller.
     """
     when = instant(as_of)
     chash = config_hash(settings)
     with store.engine.connect() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
-        if find_entry(conn, version.digest, chash, when) is not None:
+        if version.busy or find_entry(conn, version.digest, chash, when) is not None:
             return False
     _compute_and_store(store, settings, when, chash, None)
     return True

@@ -1,8 +1,10 @@
-"""Load only the items a query needs, with their whole histories, as the store knew them at as_of.
+"""Load items with their whole histories, as the store knew them at as_of: all, or chosen ones.
 
-:func:`reports.dataset.load_dataset` reads every table whole; a query reads the small tables
-(sources, statuses, boards, versions, sprints) whole and the large ones (items, transitions,
-changes, links, memberships) only for chosen items, picked by SQL. Frames follow the engine's
+The small tables (sources, statuses, boards, versions, sprints) are read whole. The large ones
+(items, transitions, changes, links, memberships) are read whole for the organisation's
+analysis (:meth:`Loaded.add_all`), or only for chosen items (:meth:`Loaded.add`, looked up by
+primary key in chunks) for `pulse show`. Rows come from the driver without per-row
+processing; status names are joined in SQL. Frames follow the engine's
 contracts (:mod:`reports.metrics.frames`): items created after as_of are absent, deletions
 after as_of are ignored, status names are the statuses' current names. History rows after as_of
 are kept: the engine cuts at as_of itself and needs them to know the value *before* a later

@@ -184,6 +184,16 @@ def test_a_running_sync_keeps_entries_from_being_reused(org: PlantedOrg, compute
     assert computed.calls == 3
 
 
+def test_refresh_waits_for_the_last_running_sync(org: PlantedOrg, computed: Counter) -> None:
+    with org.store.transaction() as conn:
+        run = start_run(conn, None, "sync", "cli", False)
+    assert analysis.refresh_analysis(org.store, org.settings, org.now) is False
+    with org.store.transaction() as conn:
+        finish_run(conn, run, "ok")
+    assert analysis.refresh_analysis(org.store, org.settings, org.now) is True
+    assert computed.calls == 1
+
+
 def test_refresh_stores_the_analysis_of_now(org: PlantedOrg, computed: Counter) -> None:
     assert analysis.refresh_analysis(org.store, org.settings, org.now) is True
     assert analysis.refresh_analysis(org.store, org.settings, org.now) is False
