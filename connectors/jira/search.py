@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,8 +132,3 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def overlap_start(since: datetime | None, overlap: timedelta) -> datetime | None:
-    """Where the next window starts: the last pass's start, less the overlap."""
-    return None if since is None else since - overlap
