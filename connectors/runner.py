@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from connectors.base import NoProgress, Progress, SourceError, SyncCounts
 from connectors.http_policy import SyncInterrupted
-from settings import JiraSource, Settings, TrelloSource
+from settings import JiraSource, TrelloSource
 from store import Store
 from store.writes import finish_run, register_source, start_run
 
@@ -95,22 +95,3 @@ def _connector(source: JiraSource | TrelloSource) -> Callable[..., SyncCounts]:
     from connectors.trello import sync_trello
 
     return sync_trello
-
-
-def sync_all(
-    settings: Settings,
-    store: Store,
-    names: Sequence[str] = (),
-    full: bool = False,
-    progress: Progress | None = None,
-    stop: threading.Event | None = None,
-    trigger: str = "cli",
-) -> list[SourceResult]:
-    """Sync the named sources (all when none are named), one after another."""
-    chosen = [settings.source(n) for n in names] if names else list(settings.sources)
-    results = []
-    for source in chosen:
-        if stop is not None and stop.is_set():
-            break
-        results.append(sync_source(source, store, full, progress, stop, trigger))
-    return results

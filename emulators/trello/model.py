@@ -215,10 +215,3 @@ class World:
         if card is None and ref in self.short_links:
             card = self.cards.get(self.short_links[ref])
         return card
-
-    def custom_field(self, board: Board, field_id: str) -> CustomFieldDef | None:
-        """A board's custom field definition by id."""
-        for definition in board.custom_fields:
-            if definition.id == field_id:
-                return definition
-        return None

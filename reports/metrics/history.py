@@ -132,10 +132,6 @@ class FieldHistory:
         out[hit] = self.to_value[idx[hit]]
         return out
 
-    def change_rows(self) -> np.ndarray:
-        """Item rows having at least one change up to as_of."""
-        return np.unique(self.row)
-
 
 def to_float(values: np.ndarray) -> np.ndarray:
     """Text estimates ('3', '0.5', '', None) -> float64 with NaN for missing or non-numeric."""
