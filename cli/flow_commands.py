@@ -6,13 +6,15 @@ work itself is :func:`reports.metrics.flow_export.flow_rows`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-import pandas as pd
 
 from cli.common import fail, load, open_configured_store, output_stream
-from reports.dataset import load_dataset
-from reports.metrics.flow_export import flow_rows
 from store.export import write_csv, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 as_of_option = click.option(
     "--as-of",
@@ -27,6 +29,8 @@ as_of_option = click.option(
 def parse_as_of(text: str | None, tz: str) -> pd.Timestamp | None:
     """--as-of as a UTC instant: None for now, a bare date for the end of that local day, a
     date-time without zone read in the report zone."""
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -42,6 +46,9 @@ def parse_as_of(text: str | None, tz: str) -> pd.Timestamp | None:
 
 def export_flow(config: str, fmt: str, out: str | None, as_of: str | None) -> None:
     """Write the flow export as CSV or JSON to ``out`` (atomically) or stdout."""
+    from reports.dataset import load_dataset
+    from reports.metrics.flow_export import flow_rows
+
     settings = load(config)
     store = open_configured_store(settings)
     when = parse_as_of(as_of, settings.report.timezone)

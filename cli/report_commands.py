@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
-from reports.workbook import ReportError, ReportFailed, write_weekly
-from reports.workbook.cells import one_line
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -64,6 +62,10 @@ def weekly(config: str, as_of: str | None, out: str | None) -> None:
     day = _parse_day(as_of)
     settings = load(config)
     store = open_configured_store(settings)
+    # The workbook pulls in pandas and openpyxl; only this command needs them.
+    from reports.workbook import ReportError, ReportFailed, write_weekly
+    from reports.workbook.cells import one_line
+
     try:
         result = write_weekly(settings, store, as_of=day, out_dir=Path(out) if out else None)
     except ReportFailed as exc:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
-from scheduler import Service, StopSignals, run_service
-from scheduling.lock import LockHeld, acquire, service_scopes
 from settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from scheduler import StopSignals
 
 EXIT_LOCKED = 3  # another service already serves this store (or these sources)
 LEVELS = ["debug", "info", "warning", "error"]
@@ -69,6 +71,8 @@ def serve(
     if not (names or settings.sources) and not with_report:
         fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
     _configure_logging(_level(ctx, log_level, settings.schedule.log_level))
+    from scheduler import StopSignals  # APScheduler loads only for the service
+
     with StopSignals() as signals:
         code, clean = _serve(settings, list(names) or None, with_report, signals)
     if not clean:
@@ -82,6 +86,9 @@ def serve(
 def _serve(
     settings: Settings, names: list[str] | None, with_report: bool, signals: StopSignals
 ) -> tuple[int, bool]:
+    from scheduler import Service, run_service
+    from scheduling.lock import LockHeld, acquire, service_scopes
+
     store = open_configured_store(settings)
     try:
         lock = acquire(store, service_scopes(names, with_report))

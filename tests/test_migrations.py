@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import store.analysis
 import store.snapshots  # noqa: F401  (declares the snapshot tables on the same metadata)
 from store import Store
 from store.schema import metadata

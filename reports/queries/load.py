@@ -60,14 +60,6 @@ S, I = schema.sources, schema.items  # noqa: E741
 _TS_KINDS = ("ts", "ts?")
 
 
-def as_of_utc(as_of: pd.Timestamp | None) -> pd.Timestamp:
-    """as_of as an aware UTC timestamp; None means now."""
-    if as_of is None:
-        return pd.Timestamp.now(tz="UTC")
-    ts = pd.Timestamp(as_of)
-    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
-
-
 def _raw(col: Any) -> Any:
     """A column read without SQLAlchemy's per-row result processing (parsed in bulk later)."""
     return type_coerce(col, Text)
@@ -550,49 +542,6 @@ def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: st
 def roadmap_ids(conn: Connection, meta: StoreMeta, condition: Any) -> set[tuple[int, str]]:
     """Roadmap-type items (epics, Trello roadmap cards) alive at as_of matching ``condition``."""
     return ids_where(conn, alive(meta.as_of), of_types(ROADMAP_TYPES), condition)
-
-
-def children_ids(
-    conn: Connection,
-    meta: StoreMeta,
-    epic_keys: dict[int, set[str]],
-    version_ids: dict[int, set[str]],
-) -> set[tuple[int, str]]:
-    """Items that are, or ever were, children of these epics (by key) or in these versions."""
-    out: set[tuple[int, str]] = set()
-    c = schema.changes
-    for sid, keys in epic_keys.items():
-        keys_l = sorted(keys)
-        for chunk in _chunks(keys_l):
-            out |= ids_where(
-                conn, alive(meta.as_of), I.c.source_id == sid, I.c.parent_key.in_(chunk)
-            )
-        if keys_l:
-            rows = conn.execute(
-                select(c.c.item_id, c.c.from_value, c.c.to_value).where(
-                    c.c.source_id == sid, c.c.field == "parent"
-                )
-            ).all()
-            out |= {(sid, str(i)) for i, f, t in rows if f in keys or t in keys}
-    iv = schema.item_versions
-    for sid, vids in version_ids.items():
-        vids_l = sorted(vids)
-        for chunk in _chunks(vids_l):
-            rows = conn.execute(
-                select(iv.c.item_id).where(iv.c.source_id == sid, iv.c.version_id.in_(chunk))
-            ).all()
-            out |= {(sid, str(r[0])) for r in rows}
-        if vids_l:
-            rows = conn.execute(
-                select(c.c.item_id, c.c.from_value, c.c.to_value).where(
-                    c.c.source_id == sid, c.c.field == "fix_version"
-                )
-            ).all()
-            for i, f, t in rows:
-                values = {v.strip() for v in f"{f or ''},{t or ''}".split(",")}
-                if values & vids:
-                    out.add((sid, str(i)))
-    return out
 
 
 def window_ids(

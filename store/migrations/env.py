@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import store.snapshots  # noqa: F401  (its tables live on the same metadata; autogenerate sees them)
+import store.analysis
+import store.snapshots  # noqa: F401   so autogenerate sees them)
 from store.schema import metadata
 
 connection = context.config.attributes["connection"]
