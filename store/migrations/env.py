@@ -2,8 +2,10 @@
 
 from alembic import context
 
+# These modules declare their tables on the same metadata; importing them lets autogenerate
+# see every table.
 import store.analysis
-import store.snapshots  # noqa: F401   so autogenerate sees them)
+import store.snapshots  # noqa: F401
 from store.schema import metadata
 
 connection = context.config.attributes["connection"]
