@@ -59,6 +59,11 @@ class HealthConfig:
     max_listed: int = 3
 
 
+def n_days(count: int) -> str:
+    """A count of days as evidence reads it: "1 day", "6 days"."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _d(day: Any) -> str:
     return pd.Timestamp(day).strftime("%Y-%m-%d")
 
@@ -229,7 +234,7 @@ def _target_reasons(
         out.append(
             (
                 "OVERDUE",
-                f"target {_d(target)} passed {late} days ago with {int(rec.remaining)} of "
+                f"target {_d(target)} passed {n_days(late)} ago with {int(rec.remaining)} of "
                 f"{int(rec.scope)} items open",
             )
         )
@@ -243,7 +248,7 @@ def _target_reasons(
         )
     elif pd.Timestamp(p85) > target:
         gap = (pd.Timestamp(p85) - target).days
-        out.append(("FORECAST_LATE", f"p85 {_d(p85)} is {gap} days after target {_d(target)}"))
+        out.append(("FORECAST_LATE", f"p85 {_d(p85)} is {n_days(gap)} after target {_d(target)}"))
     return out
 
 
@@ -336,7 +341,7 @@ def _stalled_reason(
             ref = _stamp(added.min())
         idle = (today - local_day(ref, cd.tz)).days
         if idle >= config.stalled_days:
-            return [("STALLED", f"no child has moved since it was created {idle} days ago")]
+            return [("STALLED", f"no child has moved since it was created {n_days(idle)} ago")]
         return []
     newest = moves[moved].max()
     last = _stamp(newest)
@@ -346,7 +351,7 @@ def _stalled_reason(
         return [
             (
                 "STALLED",
-                f"no child moved in {idle} days (last: {who} on {_d(local_day(last, cd.tz))})",
+                f"no child moved in {n_days(idle)} (last: {who} on {_d(local_day(last, cd.tz))})",
             )
         ]
     return []
@@ -415,10 +420,10 @@ def blocked_reasons(
                         int(items["done_index"][b]),
                     )
                 )
-                lead = f"{key} blocked {days} days" if days is not None else f"{key} blocked"
+                lead = f"{key} blocked {n_days(days)}" if days is not None else f"{key} blocked"
                 parts.append(f"{lead} by {k}, itself {state}")
         elif days is not None:
-            parts.append(f"{key} flagged as blocked for {days} days")
+            parts.append(f"{key} flagged as blocked for {n_days(days)}")
     if not parts:
         return []
     return [("BLOCKED", _listing(parts, config.max_listed))]
@@ -455,7 +460,7 @@ def _dependency_reasons(
             elif pd.Timestamp(p85) > target:
                 gap = (pd.Timestamp(p85) - target).days
                 parts.append(
-                    f"blocked by {k}{via} forecast p85 {_d(p85)}, {gap} days after target "
+                    f"blocked by {k}{via} forecast p85 {_d(p85)}, {n_days(gap)} after target "
                     f"{_d(target)}"
                 )
                 seen.add(k)
@@ -489,7 +494,7 @@ def _aging_reason(
         s, i, k = kid.source[j], kid.item_id[j], kid.key[j]
         hit = aging.get((str(s), str(i)))
         if hit:
-            parts.append(f"{k} in progress {hit[0]} days (team p85 {hit[1]:g} days)")
+            parts.append(f"{k} in progress {n_days(hit[0])} (team p85 {hit[1]:g} days)")
     if not parts:
         return []
     return [("AGING_WIP", _listing(parts, config.max_listed))]

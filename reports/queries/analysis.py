@@ -555,7 +555,13 @@ def _item_rows(
     import numpy as np
     import pandas as pd
 
-    from reports.metrics.health import REASONS, blocked_reasons, blocker_lookup, flag_lookup
+    from reports.metrics.health import (
+        REASONS,
+        blocked_reasons,
+        blocker_lookup,
+        flag_lookup,
+        n_days,
+    )
     from reports.metrics.history import FieldHistory
     from reports.metrics.roadmap import ROADMAP_TYPES, target_days
     from reports.metrics.timeutil import local_days
@@ -598,7 +604,7 @@ def _item_rows(
     for r, gap in zip(
         late.tolist(), (today_d - due_d[late]).astype(np.int64).tolist(), strict=True
     ):
-        add(r, "OVERDUE", f"due {due_text[r]} passed {gap} days ago, not done")
+        add(r, "OVERDUE", f"due {due_text[r]} passed {n_days(gap)} ago, not done")
     # BLOCKED: flagged now, or blocked by an open item (the engine's wording)
     by_key = {(s, k): i for i, (s, k) in enumerate(zip(items["source"], items["key"], strict=True))}
     arrays = {
@@ -645,11 +651,11 @@ def _item_rows(
                 add(
                     r,
                     "STALLED",
-                    f"no move in {int(idle[k])} days (in {column[k]} since {ref_text[k]})",
+                    f"no move in {n_days(int(idle[k]))} (in {column[k]} since {ref_text[k]})",
                 )
             aged = aging.get((str(src[r]), str(iid[r])))
             if aged:
-                add(r, "AGING_WIP", f"in progress {aged[0]} days (team p85 {aged[1]:g} days)")
+                add(r, "AGING_WIP", f"in progress {n_days(aged[0])} (team p85 {aged[1]:g} days)")
     # UNESTIMATED: no estimate at as_of while in an active or future sprint
     for r, text in _unestimated(cd, inputs, est, rows).items():
         add(r, "UNESTIMATED", text)
