@@ -126,7 +126,7 @@ class JiraSync:
         self.seen = set()
         for stream in streams_for(self.source):
             if stream.label in hidden:
-                # JQL naming a project we cannot browse is an error; the census marks its items.
+                # JQL naming a project we cannot browse is an error; _sync_agile marked its items.
                 self.seen = None
                 continue
             # A project visible again is read whole: its unchanged issues are still marked.
