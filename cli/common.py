@@ -7,8 +7,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import NoReturn, TextIO
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -55,6 +57,26 @@ def output_stream(out: str | None) -> Iterator[TextIO]:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def as_of_instant(value: str | None, tz: str) -> datetime:
+    """--as-of: a date means the end of that day in the report zone; a datetime is taken as
+    given (naive = report zone); none means now. An aware UTC datetime."""
+    if value is None:
+        return datetime.now(UTC)
+    zone = ZoneInfo(tz)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            fail(f"--as-of {value!r} is not a date or date-time (use YYYY-MM-DD)")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return end.astimezone(UTC) - timedelta(microseconds=1)
 
 
 config_option = click.option(

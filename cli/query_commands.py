@@ -8,13 +8,13 @@ runs, and a question answered from the stored analysis needs neither pandas nor 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from cli.common import config_option, fail, load, open_configured_store
+from cli.common import as_of_instant, config_option, fail, load, open_configured_store
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,26 +29,6 @@ def _parse_day(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value!r} is not a date (use YYYY-MM-DD)")
-
-
-def as_of_instant(value: str | None, tz: str) -> datetime:
-    """--as-of: a date means the end of that day in the report zone; a datetime is taken as
-    given (naive = report zone); none means now. An aware UTC datetime."""
-    if value is None:
-        return datetime.now(UTC)
-    zone = ZoneInfo(tz)
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            fail(f"--as-of {value!r} is not a date or date-time (use YYYY-MM-DD)")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        return moment.astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return end.astimezone(UTC) - timedelta(microseconds=1)
 
 
 as_of_option = click.option(

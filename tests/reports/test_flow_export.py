@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.flow_commands import export_flow, parse_as_of
+from cli.common import as_of_instant
+from cli.flow_commands import export_flow
 from cli.main import cli
 from connectors.runner import sync_source
 from reports.dataset import load_dataset
@@ -145,17 +146,16 @@ def test_an_earlier_as_of_exports_fewer_items(
 
 
 def test_as_of_is_a_local_day_or_an_instant() -> None:
-    assert parse_as_of(None, "Europe/Berlin") is None
     end_of_day = pd.Timestamp("2026-03-02 22:59:59.999999", tz="UTC")  # Berlin is UTC+1
-    assert parse_as_of("2026-03-02", "Europe/Berlin") == end_of_day
-    assert parse_as_of("2026-03-02T10:00", "Europe/Berlin") == pd.Timestamp(
+    assert as_of_instant("2026-03-02", "Europe/Berlin") == end_of_day
+    assert as_of_instant("2026-03-02T10:00", "Europe/Berlin") == pd.Timestamp(
         "2026-03-02 09:00", tz="UTC"
     )
-    assert parse_as_of("2026-03-02T10:00Z", "Europe/Berlin") == pd.Timestamp(
+    assert as_of_instant("2026-03-02T10:00Z", "Europe/Berlin") == pd.Timestamp(
         "2026-03-02 10:00", tz="UTC"
     )
     with pytest.raises(SystemExit) as exc:
-        parse_as_of("last monday", "Europe/Berlin")
+        as_of_instant("last monday", "Europe/Berlin")
     assert exc.value.code == 2
 
 
