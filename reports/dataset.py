@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, and_, func, select
@@ -115,26 +116,18 @@ def load_dataset(store: Store, settings: Settings, as_of: pd.Timestamp | None = 
         )
 
     st = schema.statuses
-    current_from = (
-        select(st.c.name)
-        .where(
-            and_(
-                st.c.source_id == schema.transitions.c.source_id,
-                st.c.status_id == schema.transitions.c.from_status_id,
-            )
+    tr = schema.transitions
+
+    def current_name(status_id: Any) -> Any:
+        """The status's name today, by its id (statuses and lists can be renamed)."""
+        return (
+            select(st.c.name)
+            .where(and_(st.c.source_id == tr.c.source_id, st.c.status_id == status_id))
+            .scalar_subquery()
         )
-        .scalar_subquery()
-    )
-    current_to = (
-        select(st.c.name)
-        .where(
-            and_(
-                st.c.source_id == schema.transitions.c.source_id,
-                st.c.status_id == schema.transitions.c.to_status_id,
-            )
-        )
-        .scalar_subquery()
-    )
+
+    current_from = current_name(tr.c.from_status_id)
+    current_to = current_name(tr.c.to_status_id)
     # Statuses and lists can be renamed: map each change to the status's current name.
     transitions = history(
         schema.transitions,
