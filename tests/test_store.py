@@ -35,10 +35,12 @@ def test_sqlite_store_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        conn.execute(text("select 1"))
+        register_source(conn, "acme", "jira", "https://acme.test")
+        conn.commit()
+        # While a connection is open, the write-ahead log and shared memory exist beside the file.
         for extra in (path.with_name("pulse.db-wal"), path.with_name("pulse.db-shm")):
-            if extra.exists():
-                assert stat.S_IMODE(os.stat(extra).st_mode) & 0o077 == 0
+            assert extra.exists(), extra.name
+            assert stat.S_IMODE(os.stat(extra).st_mode) & 0o077 == 0, extra.name
 
 
 def test_reopening_migrates_nothing_and_keeps_data(store: Store) -> None:
