@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 from zoneinfo import ZoneInfo
 
 import click
 
-from settings import ConfigError, Settings, load_settings
-from store import Store, StoreError, open_store
+if TYPE_CHECKING:
+    from settings import Settings
+    from store import Store
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -28,6 +29,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def load(config: str) -> Settings:
+    """The validated settings from ``config``; a problem is one line and exit 2."""
+    from settings import ConfigError, load_settings
+
     try:
         return load_settings(config)
     except ConfigError as exc:
@@ -35,6 +39,9 @@ def load(config: str) -> Settings:
 
 
 def open_configured_store(settings: Settings) -> Store:
+    """The configured store, migrated; a problem is one line and exit 1."""
+    from store import StoreError, open_store
+
     try:
         return open_store(settings.store.url)
     except StoreError as exc:

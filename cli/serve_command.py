@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
-from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
-from settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from scheduler import StopSignals
+    from settings import Settings
 
 EXIT_LOCKED = 3  # another service already serves this store (or these sources)
 LEVELS = ["debug", "info", "warning", "error"]
@@ -61,6 +60,8 @@ def serve(
       pulse serve --log-level debug
       pulse serve --source acme-jira --report
     """
+    from settings import ConfigError
+
     settings = load(config)
     try:
         for name in names:
@@ -86,6 +87,8 @@ def serve(
 def _serve(
     settings: Settings, names: list[str] | None, with_report: bool, signals: StopSignals
 ) -> tuple[int, bool]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from scheduler import Service, run_service
     from scheduling.lock import LockHeld, acquire, service_scopes
 

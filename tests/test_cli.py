@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from cli.main import COMMANDS, cli
 
 PULSE = [sys.executable, "-m", "cli"]
 
@@ -35,12 +35,24 @@ def config(tmp_path: Path, url: str, extra: str = "") -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_has_help_with_examples(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     if command != "demo":
         assert "Examples:" in result.output
+
+
+def test_a_question_does_not_import_the_sync_machinery() -> None:
+    """Commands load lazily: `pulse risk` must not pay for requests, jira or APScheduler."""
+    probe = (
+        "import sys; from cli.main import cli; cli.get_command(None, 'risk'); "
+        "import reports.queries.risk; "
+        "print(sorted(m for m in ('connectors.runner', 'requests', 'jira', 'apscheduler', "
+        "'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_missing_config_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.common import as_of_instant
-from cli.flow_commands import export_flow
+from cli.export_command import export_flow
 from cli.main import cli
 from connectors.runner import sync_source
 from reports.dataset import load_dataset
