@@ -19,7 +19,7 @@ from cli.common import as_of_instant, config_option, fail, load, open_configured
 if TYPE_CHECKING:
     from rich.console import Console
 
-TABLE_LIMIT = 100  # rows a risk table shows by default (a terminal is read, not scrolled)
+TABLE_LIMIT = 25  # rows a risk table shows by default: a roadmap row can take 20 lines
 LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 STATUS_STYLE = {"off track": "bold red", "at risk": "yellow", "no target": "magenta"}
 
@@ -138,7 +138,8 @@ def risk_command(
         min_severity=min_severity.lower(),
     )
     store = open_configured_store(settings)
-    answer = _run(lambda: risk(store, settings, when, filters))
+    shown = (limit or None) if fmt == "table" else None  # a script gets every row
+    answer = _run(lambda: risk(store, settings, when, filters, limit=shown))
     doc = answer.to_json()
     if fmt == "json":
         _emit_json(doc)
@@ -240,7 +241,7 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
         table.add_row(item, status, dates, why)
     if doc["rows"]:
         console.print(table)
-    hidden = len(doc["rows"]) - len(shown)
+    hidden = doc["summary"]["rows"] - len(shown)
     if hidden:
         console.print(
             f"… {hidden:,} more rows: narrow with filters (--team, --min-severity …), "

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
 from settings import Settings
 from store import Store
@@ -63,12 +63,14 @@ class RiskFilters:
 
 @dataclass
 class RiskAnswer:
-    """Rows most severe first; each row is a JSON-ready dict (see docs/queries.md)."""
+    """Rows most severe first (perhaps only the first few); each row is a JSON-ready dict
+    (see docs/queries.md)."""
 
     as_of: datetime
     timezone: str
     filters: RiskFilters
     rows: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)  # counts every row, shown or not
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON document of `pulse risk --format json`."""
@@ -76,18 +78,12 @@ class RiskAnswer:
             k: (v.isoformat() if isinstance(v, date) else v)
             for k, v in asdict(self.filters).items()
         }
-        by_level = {lvl: sum(1 for r in self.rows if r["level"] == lvl) for lvl in LEVELS}
         return {
             "command": "risk",
             "as_of": self.as_of.isoformat(),
             "timezone": self.timezone,
             "filters": filters,
-            "summary": {
-                "rows": len(self.rows),
-                "roadmap_items": sum(1 for r in self.rows if r["kind"] != "item"),
-                "work_items": sum(1 for r in self.rows if r["kind"] == "item"),
-                "by_level": by_level,
-            },
+            "summary": self.summary,
             "rows": self.rows,
         }
 
@@ -141,21 +137,38 @@ def risk(
     as_of: Any = None,
     filters: RiskFilters | None = None,
     health: Any = None,
+    limit: int | None = None,
 ) -> RiskAnswer:
     """Answer `pulse risk` from the store as it was known at ``as_of`` (default now).
 
     ``health``: a :class:`reports.metrics.health.HealthConfig` other than the default.
+    ``limit``: keep only the most severe rows (the summary still counts every row). The
+    database filters, counts and ranks the work items, so a table's screenful reads only
+    its own rows.
     """
     f = filters or RiskFilters()
     when = instant(as_of)
     with store.engine.connect() as conn:
         check_filters(conn, read_catalog(conn, settings), when, f)
     with reading(store, settings, when, health) as (conn, entry):
-        rows = _roadmap_rows(conn, entry, f)
-        rows += _item_rows(conn, entry, f, {r["key"] for r in rows})
-    rows = _filtered(rows, f)
-    rows.sort(key=lambda r: (-r["severity"], r["key"], r["source"]))
-    return RiskAnswer(when, settings.report.timezone, f, rows)
+        listed = _roadmap_rows(conn, entry, f)
+        conds = _item_conditions(entry, f, {r["key"] for r in listed})
+        items = _item_rows(conn, conds, limit)
+        counted = select(analysis_items.c.level, func.count()).where(*conds).group_by("level")
+        item_levels = {str(lvl): int(n) for lvl, n in conn.execute(counted)}
+    roadmap = _filtered(listed, f)
+    rows = sorted(roadmap + items, key=lambda r: (-r["severity"], r["key"], r["source"]))
+    by_level = {
+        lvl: sum(1 for r in roadmap if r["level"] == lvl) + item_levels.get(lvl, 0)
+        for lvl in LEVELS
+    }
+    summary = {
+        "rows": sum(by_level.values()),
+        "roadmap_items": len(roadmap),
+        "work_items": sum(by_level.values()) - len(roadmap),
+        "by_level": by_level,
+    }
+    return RiskAnswer(when, settings.report.timezone, f, rows[:limit] if limit else rows, summary)
 
 
 def _scoped(table: Any, f: RiskFilters) -> list[Any]:
@@ -170,7 +183,7 @@ def _scoped(table: Any, f: RiskFilters) -> list[Any]:
 
 
 def _roadmap_rows(conn: Connection, entry: Entry, f: RiskFilters) -> list[dict[str, Any]]:
-    """The listed roadmap rows the filters pick."""
+    """The listed roadmap rows the filters pick (before the level and reason filters)."""
     ar = analysis_roadmap
     conds = [ar.c.run_id == entry.id, ar.c.listed.is_(True), *_scoped(ar, f)]
     if f.epic is not None:
@@ -182,84 +195,99 @@ def _roadmap_rows(conn: Connection, entry: Entry, f: RiskFilters) -> list[dict[s
     return [json.loads(raw) for (raw,) in conn.execute(select(ar.c.risk).where(*conds))]
 
 
-def _item_rows(
-    conn: Connection, entry: Entry, f: RiskFilters, roadmap_keys: set[str]
-) -> list[dict[str, Any]]:
-    """The work-item rows the filters pick: the children of the epic / version asked about,
-    or every work item in the source / project / team; with --due-before, those due before
-    the date or belonging to a listed roadmap item that is."""
-    ai = analysis_items
-    query = select(
-        ai.c.source,
-        ai.c.item_id,
-        ai.c.key,
-        ai.c.title,
-        ai.c.team,
-        ai.c.project,
-        ai.c.status,
-        ai.c.level,
-        ai.c.severity,
-        ai.c.reasons,
-        ai.c.evidence,
-        ai.c.due,
-        ai.c.parent,
-        ai.c.parents,
-        ai.c.url,
+def _member_of(entry: Entry, keys: Sequence[str]) -> Any:
+    """The work item belongs to (is a child of) one of these open roadmap items: a subquery
+    the database evaluates once, through the members' key index."""
+    am, ai = analysis_members, analysis_items
+    children = select(am.c.source, am.c.item_id).where(
+        am.c.run_id == entry.id, am.c.roadmap_key.in_(list(keys))
     )
-    conds = [ai.c.run_id == entry.id, *_scoped(ai, f)]
-    named: Sequence[str] = [k for k in (f.epic, f.version) if k is not None]
+    return tuple_(ai.c.source, ai.c.item_id).in_(children)
+
+
+def _item_conditions(entry: Entry, f: RiskFilters, roadmap_keys: set[str]) -> list[Any]:
+    """The work items the filters pick: the children of the epic / version asked about, or
+    every work item in the source / project / team; with --due-before, those due before the
+    date or belonging to a listed roadmap item that is; then the level and reason filters."""
+    ai = analysis_items
+    conds = [
+        ai.c.run_id == entry.id,
+        *_scoped(ai, f),
+        ai.c.level.in_(LEVELS[LEVELS.index(f.min_severity) :]),
+    ]
+    named = [k for k in (f.epic, f.version) if k is not None]
     if named:
-        am = analysis_members
-        query = query.select_from(
-            ai.join(
-                am,
-                and_(
-                    am.c.run_id == ai.c.run_id,
-                    am.c.source == ai.c.source,
-                    am.c.item_id == ai.c.item_id,
-                ),
-            )
+        conds.append(_member_of(entry, named))
+    if f.due_before is not None:
+        due = and_(ai.c.due.is_not(None), ai.c.due < f.due_before.isoformat())
+        conds.append(or_(due, _member_of(entry, sorted(roadmap_keys))) if roadmap_keys else due)
+    if f.reason is not None:  # codes are joined by ','
+        conds.append(("," + ai.c.reasons + ",").contains(f",{f.reason},", autoescape=True))
+    return conds
+
+
+def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[dict[str, Any]]:
+    """The picked work items' rows, most severe first; with ``limit``, only the first ones.
+
+    Keys rank by code point, as Python sorts them (PostgreSQL: the "C" collation)."""
+    ai = analysis_items
+    key = ai.c.key.collate("C") if conn.dialect.name == "postgresql" else ai.c.key
+    source = ai.c.source.collate("C") if conn.dialect.name == "postgresql" else ai.c.source
+    query = (
+        select(
+            ai.c.source,
+            ai.c.key,
+            ai.c.title,
+            ai.c.team,
+            ai.c.project,
+            ai.c.status,
+            ai.c.level,
+            ai.c.severity,
+            ai.c.reasons,
+            ai.c.evidence,
+            ai.c.due,
+            ai.c.parent,
+            ai.c.url,
         )
-        conds.append(am.c.roadmap_key.in_(list(named)))
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    cut = f.due_before.isoformat() if f.due_before is not None else None
-    result = conn.execute(query.where(*conds))
+        .where(*conds)
+        .order_by(ai.c.severity.desc(), key, source)
+        .limit(limit)
+    )
+    out = []
+    result = conn.execute(query)
     for row in result.cursor.fetchall() if result.cursor is not None else result:
-        source, item_id, key, title, team, project, status, level = row[:8]
-        severity, reasons, evidence, due, parent, parents, url = row[8:]
-        if (source, item_id) in out:
-            continue
-        if cut is not None:
-            mine = due is not None and due < cut
-            if not mine and not (set(json.loads(parents)) & roadmap_keys):
-                continue
+        source_, key_, title, team, project, status, level = row[:7]
+        severity, reasons, evidence, due, parent, url = row[7:]
         codes = reasons.split(",") if reasons else []
         texts = evidence.split("\n") if evidence else []
-        out[(source, item_id)] = {
-            "kind": "item",
-            "source": source,
-            "key": key,
-            "title": title,
-            "team": team,
-            "project": project,
-            "status": status,
-            "level": level,
-            "severity": int(severity),
-            "reasons": codes,
-            "evidence": [{"code": c, "text": t} for c, t in zip(codes, texts, strict=True)],
-            "target": due,
-            "p50": None,
-            "p85": None,
-            "p95": None,
-            "scope": None,
-            "remaining": None,
-            "parent": parent,
-            "url": url,
-        }
-    return list(out.values())
+        out.append(
+            {
+                "kind": "item",
+                "source": source_,
+                "key": key_,
+                "title": title,
+                "team": team,
+                "project": project,
+                "status": status,
+                "level": level,
+                "severity": int(severity),
+                "reasons": codes,
+                "evidence": [{"code": c, "text": t} for c, t in zip(codes, texts, strict=True)],
+                "target": due,
+                "p50": None,
+                "p85": None,
+                "p95": None,
+                "scope": None,
+                "remaining": None,
+                "parent": parent,
+                "url": url,
+            }
+        )
+    return out
 
 
 def _filtered(rows: list[dict[str, Any]], f: RiskFilters) -> list[dict[str, Any]]:
+    """The level and reason filters, on roadmap rows (the database applies them to items)."""
     floor = LEVELS.index(f.min_severity)
     out = [r for r in rows if LEVELS.index(r["level"]) >= floor]
     if f.reason is not None:

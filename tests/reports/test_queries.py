@@ -51,14 +51,16 @@ class PlantedOrg:
     path: Path
 
 
-def build_planted_org(path: Path) -> PlantedOrg:
-    """Sync a small planted Jira Cloud organisation into a SQLite store at ``path``."""
+def build_planted_org(path: Path, url: str | None = None) -> PlantedOrg:
+    """Sync a small planted Jira Cloud organisation into a SQLite store at ``path`` (or into
+    the store at ``url``)."""
+    url = url or f"sqlite:///{path}"
     with jira_world("cloud", seed=21, issues=600, projects=3, plant=PLANT) as world:
-        store = open_store(f"sqlite:///{path}")
+        store = open_store(url)
         assert sync_source(world.source, store).ok
         settings = Settings.model_validate(
             {
-                "store": {"url": f"sqlite:///{path}"},
+                "store": {"url": url},
                 "sources": [world.source.model_dump()],
                 "report": {"timezone": "Europe/Berlin"},
             }
@@ -164,6 +166,52 @@ def test_rows_are_most_severe_first(org: PlantedOrg) -> None:
     sev = [r["severity"] for r in answer.rows]
     assert sev == sorted(sev, reverse=True)
     validate(answer.to_json(), "risk")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        RiskFilters(),
+        RiskFilters(team="WEB"),
+        RiskFilters(reason="BLOCKED"),
+        RiskFilters(min_severity="medium"),
+        RiskFilters(due_before=date(2026, 12, 1)),
+    ],
+)
+def test_a_limited_answer_is_the_head_of_the_whole_one(
+    org: PlantedOrg, filters: RiskFilters
+) -> None:
+    """The table reads only its screenful in full; it must be exactly the top of the list."""
+    whole = risk(org.store, org.settings, org.now, filters)
+    for limit in (1, 3, len(whole.rows) + 5):
+        head = risk(org.store, org.settings, org.now, filters, limit=limit)
+        assert head.rows == whole.rows[:limit]
+        assert head.to_json()["summary"] == whole.to_json()["summary"]
+    assert whole.to_json()["summary"]["rows"] == len(whole.rows)
+
+
+@pytest.mark.postgres
+def test_postgresql_ranks_filters_and_counts_as_sqlite_does(
+    org: PlantedOrg, postgres_url: str, tmp_path: Path
+) -> None:
+    """The database ranks and counts the work items: both dialects must give one answer."""
+    pg = build_planted_org(tmp_path / "unused.db", url=postgres_url)
+    host = re.compile(r"https?://[^/]+")
+    try:
+        assert pg.now == org.now
+        for filters in (
+            RiskFilters(),
+            RiskFilters(reason="BLOCKED"),
+            RiskFilters(min_severity="medium"),
+            RiskFilters(due_before=date(2026, 12, 1)),
+            RiskFilters(epic=org.planted["blocked_epic"][0]),
+        ):
+            for limit in (None, 3):
+                lite = risk(org.store, org.settings, org.now, filters, limit=limit).to_json()
+                post = risk(pg.store, pg.settings, pg.now, filters, limit=limit).to_json()
+                assert host.sub("", json.dumps(post)) == host.sub("", json.dumps(lite))
+    finally:
+        pg.store.dispose()
 
 
 # -- filters ------------------------------------------------------------------------------------
