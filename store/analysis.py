@@ -110,7 +110,6 @@ analysis_items = Table(
     Column("evidence", Text, nullable=False),  # one sentence per code, joined by newlines
     Column("due", String(10)),  # own due day at as_of, YYYY-MM-DD
     Column("parent", Text),  # keys of its open roadmap items, joined by ', '
-    Column("parents", Text, nullable=False),  # JSON: the same keys, for --due-before
     Column("url", Text, nullable=False),
 )
 

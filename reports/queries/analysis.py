@@ -694,7 +694,6 @@ def _item_rows(
                 "evidence": "\n".join(t.replace("\n", " ") for _, t in found),
                 "due": due,
                 "parent": ", ".join(sorted(p for p in parents if p)) or None,
-                "parents": json.dumps(sorted(set(parents)), ensure_ascii=False),
                 "url": str(cols["url"][r]),
             }
         )
