@@ -24,10 +24,12 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # only the frame adapters at the end use pandas; the simulation is numpy
+    import pandas as pd
 
 Period = Literal["week", "day"]
 PERIOD_DAYS = {"week": 7, "day": 1}
@@ -347,6 +349,8 @@ def forecast_how_many(
 
     Only whole periods before ``until`` count (a partial last period is not credited).
     """
+    import pandas as pd
+
     days = (pd.Timestamp(until).normalize() - pd.Timestamp(today).normalize()).days
     n = max(0, days // PERIOD_DAYS[config.period])
     samples = np.asarray(samples, dtype=np.float64)
@@ -373,6 +377,8 @@ def forecast_when(
     team -> throughput history. Result: roadmap_id, team, share (1 / concurrent items at as_of),
     wip, p50/p85/p95 (local days, NaT beyond horizon), and ``done_by`` when ``until`` is given.
     """
+    import pandas as pd
+
     config = config or ForecastConfig()
     today = pd.Timestamp(today).normalize()
     labels = [f"p{round(q * 100)}" for q in config.quantiles]

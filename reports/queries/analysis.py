@@ -393,14 +393,18 @@ def _forecasts(
     return fc, extra, teams
 
 
+def _calendar_day(today: Any) -> date:
+    """A local day (date or pandas Timestamp) as a plain date: no pandas needed to count on."""
+    return date(today.year, today.month, today.day)
+
+
 def quantile_days(days: Any, labels: list[str], today: Any) -> dict[str, str | None]:
     """Forecast quantiles (days from today, NaN beyond the horizon) as local dates."""
     import numpy as np
-    import pandas as pd
 
-    start = pd.Timestamp(today)
+    start = _calendar_day(today)
     return {
-        lab: (_day(start + pd.Timedelta(days=int(d))) if not np.isnan(d) else None)
+        lab: ((start + timedelta(days=int(d))).isoformat() if not np.isnan(d) else None)
         for lab, d in zip(labels, days, strict=True)
     }
 
@@ -409,9 +413,8 @@ def finish_histogram(periods: Any, today: Any, step: int) -> tuple[list[dict[str
     """Trials finishing per period (dated at the period's end), with the cumulative share, and
     the number of trials not finished within the horizon."""
     import numpy as np
-    import pandas as pd
 
-    start = pd.Timestamp(today)
+    start = _calendar_day(today)
     finite = periods[np.isfinite(periods)].astype(np.int64)
     total = len(periods)
     hist = []
@@ -422,7 +425,7 @@ def finish_histogram(periods: Any, today: Any, step: int) -> tuple[list[dict[str
             cum += int(c)
             hist.append(
                 {
-                    "date": _day(start + pd.Timedelta(days=int(n) * step)),
+                    "date": (start + timedelta(days=int(n) * step)).isoformat(),
                     "trials": int(c),
                     "cumulative_pct": round(100.0 * cum / total, 1),
                 }
