@@ -154,7 +154,8 @@ def risk(
         listed = _roadmap_rows(conn, entry, f)
         conds = _item_conditions(entry, f, {r["key"] for r in listed})
         items = _item_rows(conn, conds, limit)
-        counted = select(analysis_items.c.level, func.count()).where(*conds).group_by("level")
+        level = analysis_items.c.level
+        counted = select(level, func.count()).where(*conds).group_by(level)
         item_levels = {str(lvl): int(n) for lvl, n in conn.execute(counted)}
     roadmap = _filtered(listed, f)
     rows = sorted(roadmap + items, key=lambda r: (-r["severity"], r["key"], r["source"]))
