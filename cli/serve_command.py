@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import click
@@ -71,11 +72,13 @@ def serve(
     with_report = not names if report is None else report
     if not (names or settings.sources) and not with_report:
         fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
-    _configure_logging(_level(ctx, log_level, settings.schedule.log_level))
+    level = _level(ctx, log_level, settings.schedule.log_level)
+    _configure_logging(level)
     from scheduler import StopSignals  # APScheduler loads only for the service
 
     with StopSignals() as signals:
-        code, clean = _serve(settings, list(names) or None, with_report, signals)
+        answers = _answer_server(config, level, settings.schedule.answer_server)
+        code, clean = _serve(settings, list(names) or None, with_report, signals, answers)
     if not clean:
         # A job ignored the stop (a request or the report still running): leave without it;
         # its open transaction rolls back, so the store keeps whole pages only.
@@ -85,7 +88,11 @@ def serve(
 
 
 def _serve(
-    settings: Settings, names: list[str] | None, with_report: bool, signals: StopSignals
+    settings: Settings,
+    names: list[str] | None,
+    with_report: bool,
+    signals: StopSignals,
+    answers: AbstractContextManager[None],
 ) -> tuple[int, bool]:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -100,7 +107,8 @@ def _serve(
         fail(str(exc), EXIT_LOCKED)
     service = Service(settings, store, sources=names, report=with_report)
     try:
-        code, clean = run_service(service, lock, signals)
+        with answers:
+            code, clean = run_service(service, lock, signals)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         fail(f"store error: {reason}", EXIT_FAILED)
@@ -109,6 +117,15 @@ def _serve(
     if clean:
         store.dispose()
     return code, clean
+
+
+def _answer_server(config: str, level: str, enabled: bool) -> AbstractContextManager[None]:
+    """The answer server that makes `pulse risk|forecast|show` fast while the service runs."""
+    if not enabled or os.name != "posix":
+        return nullcontext()
+    from cli.answer_server import running
+
+    return running(config, level)
 
 
 def _level(ctx: click.Context, option: str | None, configured: str) -> str:

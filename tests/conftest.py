@@ -20,6 +20,20 @@ def _postgres_admin_url() -> str:
     return os.environ.get("PULSE_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Answer servers started by tests (`pulse serve` starts one) keep their sockets here."""
+    directory = tmp_path_factory.mktemp("runtime")
+    directory.chmod(0o700)
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(directory)
+    yield
+    if previous is None:
+        del os.environ["XDG_RUNTIME_DIR"]
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def postgres_available() -> str:
     """The admin URL of a reachable PostgreSQL, or skip with the reason."""
