@@ -74,6 +74,7 @@ def test_risk_table_shows_the_most_severe_rows_and_counts_the_rest(
     code, out, _ = run(config, "risk", "--as-of", AS_OF, "--format", "json")
     rows = json.loads(out)["rows"]
     assert code == 0 and len(rows) > 3
+    assert out.count("\n") == 1  # into a pipe, JSON is one compact line
     code, out, _ = run(config, "risk", "--as-of", AS_OF, "--limit", "3")
     assert code == 0
     lines = out.rstrip("\n").split("\n")
