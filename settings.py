@@ -299,8 +299,15 @@ def _check_zone(name: str) -> str:
     return name
 
 
-def load_settings(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Settings:
-    """Read, interpolate and validate a config file; raise ConfigError with key, file and line."""
+def load_settings(
+    path: str | os.PathLike[str], environ: dict[str, str] | None = None, secrets: bool = True
+) -> Settings:
+    """Read, interpolate and validate a config file; raise ConfigError with key, file and line.
+
+    ``secrets=False`` is for commands that only read the store (questions, reports, exports):
+    a secret whose environment variable is unset is then left empty instead of refused, so a
+    director's machine needs no Jira or Trello credentials to ask.
+    """
     path = Path(path)
     env = dict(os.environ) if environ is None else environ
     try:
@@ -314,7 +321,7 @@ def load_settings(path: str | os.PathLike[str], environ: dict[str, str] | None =
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     locate = _KeyLocator(text)
-    resolved = _interpolate(raw, (), env, path, locate)
+    resolved = _interpolate(raw, (), env, path, locate, secrets)
     try:
         return Settings.model_validate(resolved)
     except ValidationError as exc:
@@ -329,13 +336,19 @@ def load_settings(path: str | os.PathLike[str], environ: dict[str, str] | None =
 
 
 def _interpolate(
-    value: Any, loc: tuple[str | int, ...], env: dict[str, str], path: Path, locate: _KeyLocator
+    value: Any,
+    loc: tuple[str | int, ...],
+    env: dict[str, str],
+    path: Path,
+    locate: _KeyLocator,
+    secrets: bool,
 ) -> Any:
-    """Replace ${VAR} references by the environment's values; secrets must be references."""
+    """Replace ${VAR} references by the environment's values; secrets must be references
+    (resolved only when ``secrets``; else an unset one is left empty)."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, (*loc, k), env, path, locate) for k, v in value.items()}
+        return {k: _interpolate(v, (*loc, k), env, path, locate, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, (*loc, i), env, path, locate) for i, v in enumerate(value)]
+        return [_interpolate(v, (*loc, i), env, path, locate, secrets) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
     if loc and loc[-1] in SECRET_KEYS and not _ENV_REF.fullmatch(value.strip()):
@@ -344,8 +357,12 @@ def _interpolate(
             + ': secrets must be an environment reference like "${JIRA_TOKEN}", not a literal'
         )
 
+    secret = bool(loc) and loc[-1] in SECRET_KEYS
+
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name not in env and secret and not secrets:
+            return ""
         if name not in env:
             raise ConfigError(
                 _where(path, loc, locate) + f": environment variable {name} is not set"

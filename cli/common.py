@@ -28,12 +28,15 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
-def load(config: str) -> Settings:
-    """The validated settings from ``config``; a problem is one line and exit 2."""
+def load(config: str, secrets: bool = False) -> Settings:
+    """The validated settings from ``config``; a problem is one line and exit 2.
+
+    ``secrets``: the command talks to Jira or Trello, so every secret's environment variable
+    must be set; commands that only read the store start without them."""
     from settings import ConfigError, load_settings
 
     try:
-        return load_settings(config)
+        return load_settings(config, secrets=secrets)
     except ConfigError as exc:
         fail(str(exc))
 

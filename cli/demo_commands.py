@@ -80,7 +80,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
     _print_top_risks(store, settings)
     click.echo(f"Workbook: {report.path}")
     click.echo(f"Demo store and config in {root} ({time.monotonic() - started:.0f}s)")
-    click.echo(f"Explore: pulse --config {config} risk   (or status, show KEY, forecast KEY)")
+    click.echo(f"Explore: pulse risk --config {config}   (or status, show KEY, forecast KEY)")
 
 
 def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
@@ -121,6 +121,6 @@ def emulate(jira_port: int, trello_port: int, seed: int, scale: str, store_url: 
         click.echo(f"# Emulating {world.item_count} items. Set the secrets, then sync:", err=True)
         click.echo(f"export {exports}", err=True)
         click.echo(
-            "pulse --config emulated.toml sync   # Ctrl-C here stops the emulators", err=True
+            "pulse sync --config emulated.toml   # Ctrl-C here stops the emulators", err=True
         )
         stop.wait()

@@ -63,7 +63,7 @@ def serve(
     """
     from settings import ConfigError
 
-    settings = load(config)
+    settings = load(config, secrets=True)
     try:
         for name in names:
             settings.source(name)

@@ -38,7 +38,7 @@ def sync(
     from connectors.runner import sync_source
     from settings import ConfigError
 
-    settings = load(config)
+    settings = load(config, secrets=True)
     if not settings.sources:
         fail(f"{config}: no [[sources]] configured")
     try:

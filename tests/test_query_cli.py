@@ -45,11 +45,12 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PlantedOrg, 
 
 
 def run(config: Path, *args: str, width: int = 80) -> tuple[int, str, str]:
+    """`pulse ARGS --config CONFIG`, without the Jira token: a question needs no credentials."""
     runner = CliRunner()
     result = runner.invoke(
         cli,
         [*args, "--config", str(config)],
-        env={"PULSE_TEST_TOKEN": "x", "COLUMNS": str(width), "TERM": "dumb"},
+        env={"PULSE_TEST_TOKEN": None, "COLUMNS": str(width), "TERM": "dumb"},
     )
     return result.exit_code, result.stdout, result.stderr
 

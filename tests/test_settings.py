@@ -49,6 +49,25 @@ def test_missing_environment_variable_names_key_file_and_line(tmp_path: Path) ->
     )
 
 
+def test_reading_the_store_needs_no_secrets_but_other_references_still_must_resolve(
+    tmp_path: Path,
+) -> None:
+    """Questions and reports never call Jira: they load with secrets=False."""
+    text = (
+        '[store]\nurl = "sqlite:///${PULSE_DIR}/pulse.db"\n'
+        '[[sources]]\nname = "j"\nkind = "jira"\nurl = "https://x.test"\nuser = "u"\n'
+        'token = "${NOPE_TOKEN}"\nprojects = ["WEB"]\n'
+    )
+    path = write(tmp_path, text)
+    settings = load_settings(path, {"PULSE_DIR": "/srv"}, secrets=False)
+    assert settings.store.url == "sqlite:////srv/pulse.db"
+    assert settings.sources[0].token.get_secret_value() == ""  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="environment variable PULSE_DIR is not set"):
+        load_settings(path, {}, secrets=False)
+    with pytest.raises(ConfigError, match="environment variable NOPE_TOKEN is not set"):
+        load_settings(path, {"PULSE_DIR": "/srv"})
+
+
 def test_literal_secret_is_refused(tmp_path: Path) -> None:
     path = write(
         tmp_path,
