@@ -46,6 +46,7 @@ from sqlalchemy import (
     select,
 )
 
+from store.run_owner import is_dead
 from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
 from store.writes import insert_rows
 
@@ -169,7 +170,9 @@ def data_version(conn: Connection, now: datetime | None = None) -> DataVersion:
     """The data version: changes whenever a sync (or census) starts, finishes, or saves a cursor.
 
     Report runs are left out: they write roadmap snapshots, which the analysis does not read.
-    ``busy`` is True while a run is unfinished (started less than :data:`STALE_RUN` ago).
+    ``busy`` is True while a run is `running`: started less than :data:`STALE_RUN` ago, and
+    not by a process of this host that is gone (a killed sync must not keep every question
+    from reusing the stored analysis).
     """
     now = now or datetime.now(UTC)
     data_runs = sync_runs.c.job != "report"
@@ -181,15 +184,16 @@ def data_version(conn: Connection, now: datetime | None = None) -> DataVersion:
         ).where(data_runs)
     ).one()
     running = conn.execute(
-        select(func.count()).where(
+        select(sync_runs.c.owner).where(
             data_runs,
-            sync_runs.c.finished_at.is_(None),
+            sync_runs.c.status == "running",
             sync_runs.c.started_at > now - STALE_RUN,
         )
-    ).scalar_one()
+    ).all()
     cursors = conn.execute(select(func.count(), func.max(sync_cursors.c.updated_at))).one()
     parts = [*runs, *cursors]
-    return DataVersion(":".join(_text(p) for p in parts), bool(running))
+    busy = any(not is_dead(owner) for (owner,) in running)
+    return DataVersion(":".join(_text(p) for p in parts), busy)
 
 
 @dataclass(frozen=True)

@@ -295,6 +295,7 @@ sync_runs = Table(
     Column("counts", Text),  # JSON
     Column("requests", Integer, nullable=False, default=0),
     Column("error", Text),
+    Column("owner", String(255)),  # host:pid of the process running it (store.run_owner)
     Index("ix_sync_runs_source", "source_id", "started_at"),
 )
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+from store.run_owner import current_owner, is_dead
 from store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
 
 Row = Mapping[str, Any]
@@ -214,7 +215,9 @@ def save_cursor(conn: Connection, source_id: int, stream: str, state: Mapping[st
 
 
 def start_run(conn: Connection, source_id: int | None, job: str, trigger: str, full: bool) -> int:
-    """Open a run-history row in state `running`."""
+    """Open a run-history row in state `running`, owned by this process; first close the rows
+    that killed processes of this host left `running`."""
+    close_dead_runs(conn)
     result = conn.execute(
         insert(sync_runs).values(
             source_id=source_id,
@@ -224,9 +227,25 @@ def start_run(conn: Connection, source_id: int | None, job: str, trigger: str, f
             started_at=utcnow(),
             status="running",
             requests=0,
+            owner=current_owner(),
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def close_dead_runs(conn: Connection) -> int:
+    """Mark `interrupted` the running rows whose process (on this host) is gone."""
+    running = conn.execute(
+        select(sync_runs.c.id, sync_runs.c.owner).where(sync_runs.c.status == "running")
+    ).all()
+    dead = [run_id for run_id, owner in running if is_dead(owner)]
+    if dead:
+        conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.id.in_(dead))
+            .values(status="interrupted", error="its process ended before the run finished")
+        )
+    return len(dead)
 
 
 def finish_run(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from store import Store, StoreError, open_store, schema
+from store.run_owner import current_owner, is_dead
 from store.writes import load_cursor, register_source, replace_item_children, save_cursor, upsert
 
 
@@ -114,3 +118,13 @@ def test_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:
     with store.engine.connect() as conn:
         assert load_cursor(conn, sid, "issues:WEB") == {}
         assert conn.execute(select(func.count()).select_from(schema.items)).scalar_one() == 0
+
+
+def test_a_run_is_dead_only_when_its_process_on_this_host_is_gone() -> None:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    host = socket.gethostname()
+    assert is_dead(f"{host}:{exited.pid}")
+    assert not is_dead(current_owner())
+    assert not is_dead(f"elsewhere.example:{exited.pid}")  # another host: only age tells
+    assert not is_dead(None) and not is_dead("garbage")

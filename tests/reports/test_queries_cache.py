@@ -7,6 +7,9 @@ of the Jira emulator, and check that answers from the cache equal those computed
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select, update
 
 import reports.queries.analysis as analysis
 import reports.queries.show as show_module
@@ -33,7 +37,7 @@ from store.analysis import (
     count_entries,
     data_version,
 )
-from store.schema import metadata
+from store.schema import metadata, sync_runs
 from store.writes import finish_run, start_run
 from tests.connectors.jira_world import jira_world
 from tests.reports.test_queries import PLANT, PlantedOrg, build_planted_org
@@ -182,6 +186,26 @@ def test_a_running_sync_keeps_entries_from_being_reused(org: PlantedOrg, compute
     risk(org.store, org.settings, org.now)
     risk(org.store, org.settings, org.now)
     assert computed.calls == 3
+
+
+def test_a_sync_killed_outright_does_not_keep_entries_from_being_reused(
+    org: PlantedOrg, computed: Counter
+) -> None:
+    """SIGKILL leaves a `running` row; its process is gone, so the row blocks nothing, and
+    the next run marks it interrupted."""
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    dead = f"{socket.gethostname()}:{exited.pid}"
+    with org.store.transaction() as conn:
+        run = start_run(conn, None, "sync", "cli", False)
+        conn.execute(update(sync_runs).where(sync_runs.c.id == run).values(owner=dead))
+    risk(org.store, org.settings, org.now)
+    risk(org.store, org.settings, org.now)
+    assert computed.calls == 1
+    with org.store.transaction() as conn:
+        finish_run(conn, start_run(conn, None, "sync", "cli", False), "ok")
+        status = conn.execute(select(sync_runs.c.status).where(sync_runs.c.id == run))
+        assert status.scalar_one() == "interrupted"
 
 
 def test_refresh_waits_for_the_last_running_sync(org: PlantedOrg, computed: Counter) -> None:
