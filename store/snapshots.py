@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import (
     Column,
+    Connection,
     Float,
     Integer,
     String,
@@ -104,7 +105,9 @@ def _rows(
     return out
 
 
-def _frame(store: Store, table: Table, columns: list[str], where: Iterable[Any]) -> pd.DataFrame:
+def read_frame(
+    conn: Connection, table: Table, columns: list[str], where: Iterable[Any]
+) -> pd.DataFrame:
     """Read a table with source names, typed as the metrics engine's frames expect."""
     others = [table.c[c] for c in columns if c != "source"]
     query = select(sources.c.name.label("source"), *others).join(
@@ -112,9 +115,8 @@ def _frame(store: Store, table: Table, columns: list[str], where: Iterable[Any])
     )
     for clause in where:
         query = query.where(clause)
-    with store.engine.connect() as conn:
-        result = conn.execute(query)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    result = conn.execute(query)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     for col in table.columns:
         if col.name not in frame:
             continue
@@ -169,7 +171,8 @@ def load_snapshots(store: Store, before: pd.Timestamp | None = None) -> pd.DataF
     """Every stored snapshot row (taken strictly before ``before`` when given), oldest first."""
     table = roadmap_snapshots
     where = [] if before is None else [table.c.snapshot_at < _cutoff(before)]
-    frame = _frame(store, table, SNAPSHOT_COLUMNS, where)
+    with store.engine.connect() as conn:
+        frame = read_frame(conn, table, SNAPSHOT_COLUMNS, where)
     order = ["snapshot_at", "source", "roadmap_id"]
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
@@ -182,9 +185,9 @@ def previous_snapshot(store: Store, before: pd.Timestamp) -> pd.DataFrame | None
         latest = conn.execute(
             select(func.max(table.c.snapshot_at)).where(table.c.snapshot_at < cutoff)
         ).scalar()
-    if latest is None:
-        return None
-    frame = _frame(store, table, SNAPSHOT_COLUMNS, [table.c.snapshot_at == latest])
+        if latest is None:
+            return None
+        frame = read_frame(conn, table, SNAPSHOT_COLUMNS, [table.c.snapshot_at == latest])
     return frame.sort_values(["source", "roadmap_id"], kind="stable").reset_index(drop=True)
 
 
@@ -210,5 +213,6 @@ def load_baselines(store: Store, as_of: pd.Timestamp | None = None) -> pd.DataFr
     """Stored baselines (only those taken at or before ``as_of`` when given)."""
     table = roadmap_baselines
     where = [] if as_of is None else [table.c.baseline_at <= _cutoff(as_of)]
-    frame = _frame(store, table, BASELINE_COLUMNS, where)
+    with store.engine.connect() as conn:
+        frame = read_frame(conn, table, BASELINE_COLUMNS, where)
     return frame.sort_values(["source", "roadmap_id"], kind="stable").reset_index(drop=True)

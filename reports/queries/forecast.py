@@ -263,29 +263,11 @@ def _calibrate(
     import pandas as pd
 
     from reports.metrics.calibration import forecast_calibration
-    from store.snapshots import SNAPSHOT_COLUMNS, roadmap_snapshots
+    from store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
 
     t = roadmap_snapshots
-    cols = [t.c[c] for c in SNAPSHOT_COLUMNS if c != "source"]
-    result = conn.execute(
-        select(*cols)
-        .where(t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when)
-        .order_by(t.c.snapshot_at)
-    )
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    for col in t.columns:
-        if col.name not in frame:
-            continue
-        if isinstance(col.type, UTCDateTime):
-            frame[col.name] = pd.to_datetime(frame[col.name], utc=True).dt.as_unit("ns")
-        elif isinstance(col.type, Integer):
-            frame[col.name] = frame[col.name].astype("int64")
-        elif col.name == "pct_complete":
-            frame[col.name] = pd.to_numeric(frame[col.name]).astype("float64")
-        else:
-            frame[col.name] = frame[col.name].astype(object)
-    frame["source"] = source
-    frame = frame[SNAPSHOT_COLUMNS]
+    mine = [t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when]
+    frame = read_frame(conn, t, SNAPSHOT_COLUMNS, mine)
     outcome = pd.DataFrame(
         {
             "source": [source],

@@ -23,6 +23,7 @@ from reports.metrics.history_inputs import with_history
 from reports.metrics.pipeline import compute_all
 from reports.metrics.roadmap import ROADMAP_TYPES
 from reports.metrics.throughput import throughput_samples
+from reports.queries.forecast import forecast
 from settings import Settings
 from store import Store, open_store
 from store.snapshots import load_snapshots, save_baselines, save_snapshot
@@ -103,7 +104,9 @@ def test_p85_dates_forecast_at_past_mondays_are_met_at_least_80_percent(history:
     assert met_p50 < met_p85  # the p50 date is the earlier, riskier one
 
 
-def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) -> None:
+def save_weekly_snapshots(history: History) -> tuple[list[pd.Timestamp], list[pd.DataFrame]]:
+    """What the weekly report stores on every other past Monday (idempotent): the Mondays and
+    their snapshots."""
     mondays = history.mondays()[::2]
     saved = []
     for monday in mondays:
@@ -112,6 +115,11 @@ def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) ->
         save_snapshot(history.store, results["snapshot"])
         save_baselines(history.store, results["baselines"])
         saved.append(results["snapshot"])
+    return mondays, saved
+
+
+def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) -> None:
+    mondays, saved = save_weekly_snapshots(history)
     stored = load_snapshots(history.store)
     assert stored["snapshot_at"].nunique() == len(saved)
 
@@ -132,3 +140,21 @@ def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) ->
     rerun = with_history(history.known_at(mondays[-1]), history.store)
     again = compute_all(rerun.inputs, rerun.config, rerun.as_of)["snapshot"]
     pd.testing.assert_frame_equal(again, saved[-1])  # a past Monday reproduces exactly
+
+
+def test_pulse_forecast_calibrates_from_the_same_snapshots(history: History) -> None:
+    """`pulse forecast KEY` lists every stored forecast of the item, as the snapshots hold it."""
+    _, saved = save_weekly_snapshots(history)
+    snaps = pd.concat(saved, ignore_index=True)
+    epics = snaps[(snaps["kind"] == "epic") & snaps["p85"].notna()]
+    key = str(epics["key"].value_counts().index[0])
+    mine = snaps[snaps["key"] == key].sort_values("snapshot_at")
+    doc = forecast(history.store, history.settings, key, history.now).to_json()
+    calibration = doc["calibration"]
+    assert calibration is not None
+    made = [f["made"] for f in calibration["forecasts"]]
+    assert made == list(mine["snapshot_at"].dt.tz_convert(TZ).dt.strftime("%Y-%m-%d"))
+    p85 = [f["p85"] for f in calibration["forecasts"]]
+    assert p85 == [
+        None if pd.isna(t) else t.tz_convert(TZ).strftime("%Y-%m-%d") for t in mine["p85"]
+    ]
