@@ -578,16 +578,7 @@ class JiraApp:
         start = max(0, int(q["start"] or 0))
         sel = FieldSelection.parse(q["fields"], "*navigable")
         r = self.renderer(request, api)
-        chunk = ids[start : start + size]
-        issues = [
-            r.issue(
-                self.world.issues[i],
-                sel,
-                expand=q["expand"],
-                changelog_cap=self.limits.search_changelog,
-            )
-            for i in chunk
-        ]
+        issues = self.page_of_issues(r, ids[start : start + size], sel, q["expand"])
         out: dict[str, Any] = {
             "expand": "schema,names",
             "startAt": start,
@@ -614,15 +605,7 @@ class JiraApp:
         ids = self.emu.search.evaluate(jql, cloud=True)
         chunk = ids[offset : offset + size]
         r = self.renderer(request, api)
-        issues = [
-            r.issue(
-                self.world.issues[i],
-                sel,
-                expand=q["expand"],
-                changelog_cap=self.limits.search_changelog,
-            )
-            for i in chunk
-        ]
+        issues = self.page_of_issues(r, chunk, sel, q["expand"])
         out: dict[str, Any] = {"issues": issues}
         if offset + len(chunk) < len(ids):
             out["nextPageToken"] = make_token(jql, offset + len(chunk))
@@ -631,6 +614,13 @@ class JiraApp:
             out["isLast"] = True
         self.top_level_expand(out, r, q["expand"], issues)
         return json_response(out)
+
+    def page_of_issues(
+        self, r: Renderer, ids: list[int], sel: FieldSelection, expand: frozenset[str]
+    ) -> list[dict[str, Any]]:
+        """A search page's issues, rendered with the search's changelog cap."""
+        cap = self.limits.search_changelog
+        return [r.issue(self.world.issues[i], sel, expand=expand, changelog_cap=cap) for i in ids]
 
     @staticmethod
     def top_level_expand(
