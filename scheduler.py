@@ -45,6 +45,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+import clock as pulse_clock
 from connectors.runner import sync_source
 from scheduling import history
 from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
@@ -239,7 +240,7 @@ class Service:
         self.sources: list[JiraSource | TrelloSource] = list(chosen)
         self.report = report
         self.write_report = write_report or write_weekly_report
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or pulse_clock.now
         self.mail_backoff = mail_backoff
         self.stop = threading.Event()
         self.trigger = report_trigger(settings.schedule)
@@ -612,7 +613,7 @@ def schedule_preview(
     missed report is still within grace). `served_by` names the `pulse serve` holding the job's
     lock, or is None when no service runs it.
     """
-    now = now or datetime.now(UTC)
+    now = now or pulse_clock.now()
     latest, last_report = history.last_runs(store)
     ids = store.source_ids()
     scopes = [Scope(STORE), *(Scope.source(s.name) for s in settings.sources), Scope(REPORT)]

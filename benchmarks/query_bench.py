@@ -32,13 +32,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+import clock
 from benchmarks.metrics_bench import AS_OF, synthetic
 from settings import Settings
 from store import open_store, schema
@@ -72,7 +73,7 @@ def build_store(path: Path, n_items: int, n_transitions: int) -> dict[str, Any]:
     """Bulk-insert a synthetic organisation; return a few keys worth asking about."""
     inputs = synthetic(n_items, n_transitions)
     store = open_store(f"sqlite:///{path}")
-    now = datetime.now(UTC)
+    now = clock.now()
     status_id = {name: str(i + 1) for i, name in enumerate([*CATEGORY, "Blocked (legacy)"])}
     items = inputs.items
     with store.transaction() as conn:

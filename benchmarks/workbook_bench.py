@@ -15,12 +15,12 @@ import dataclasses
 import os
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import clock
 from benchmarks.metrics_bench import AS_OF, WORKFLOW, peak_rss_mb, synthetic
 from reports.metrics.pipeline import MetricsConfig, compute_all
 from reports.metrics.snapshots import diff_snapshots
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         config=config,
         as_of=AS_OF,
         week=report_week(AS_OF, TZ),
-        generated_at=datetime.now(),
+        generated_at=clock.now().replace(tzinfo=None),
         sources=facts_frame(results["freshness"], inputs.sync_runs, kinds, []),
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
+import clock
+
 if TYPE_CHECKING:
     from settings import Settings
     from store import Store
@@ -73,7 +75,7 @@ def as_of_instant(value: str | None, tz: str) -> datetime:
     """--as-of: a date means the end of that day in the report zone; a datetime is taken as
     given (naive = report zone); none means now. An aware UTC datetime."""
     if value is None:
-        return datetime.now(UTC)
+        return clock.now()
     zone = ZoneInfo(tz)
     try:
         day = date.fromisoformat(value)

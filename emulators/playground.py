@@ -10,9 +10,10 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
+import clock
 from emulators.http import EmulatorServer
 from emulators.jira import RISKS, JiraEmulator, OrgSpec
 from emulators.trello import TrelloEmulator, TrelloSpec
@@ -112,7 +113,7 @@ def playground(
 ) -> Iterator[Playground]:
     """Generate and serve both emulators on loopback; stop them on exit."""
     issues, projects, cards = SCALES[scale]
-    when = (now or datetime.now(UTC)).replace(microsecond=0)
+    when = (now or clock.now()).replace(microsecond=0)
     jira = JiraEmulator(
         spec=OrgSpec(seed=seed, issues=issues, projects=projects, now=when, plant=tuple(RISKS)),
         flavour="cloud",

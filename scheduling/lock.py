@@ -20,13 +20,13 @@ import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
+import clock
 from store import Store
 
 STORE = "store"
@@ -67,7 +67,7 @@ def service_scopes(sources: Sequence[str] | None, report: bool) -> list[Scope]:
 
 def me() -> str:
     """Who holds a lock, as the refusal message names it."""
-    since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    since = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     return f"pid {os.getpid()} on {socket.gethostname()}, since {since}"
 
 

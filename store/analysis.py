@@ -46,6 +46,7 @@ from sqlalchemy import (
     select,
 )
 
+import clock
 from store.run_owner import is_dead
 from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
 from store.writes import insert_rows
@@ -174,7 +175,7 @@ def data_version(conn: Connection, now: datetime | None = None) -> DataVersion:
     not by a process of this host that is gone (a killed sync must not keep every question
     from reusing the stored analysis).
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     data_runs = sync_runs.c.job != "report"
     runs = conn.execute(
         select(
@@ -269,7 +270,7 @@ def prune(
     Entries younger than :data:`GRACE` stay: a question may be reading the one it just stored.
     """
     r = analysis_runs
-    young = (now or datetime.now(UTC)) - GRACE
+    young = (now or clock.now()) - GRACE
     rows = conn.execute(
         select(r.c.id, r.c.data_version, r.c.config_hash, r.c.reusable, r.c.computed_at).order_by(
             r.c.id.desc()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
+import clock
 from store.run_owner import current_owner, is_dead
 from store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
 
@@ -27,7 +28,8 @@ _BULK = 5000  # rows per executemany
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The one clock, for run and row stamps."""
+    return clock.now()
 
 
 def _sqlite_utc(value: datetime | None) -> str | None:

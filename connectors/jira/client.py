@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
+import clock
 from connectors.base import AuthError, SourceError
 from connectors.http_policy import HttpPolicy, RequestStats, policy_session
 from settings import JiraSource
@@ -111,7 +112,7 @@ def connect(
         cloud=cloud,
         api_version=version,
         user_zone=_zone(me.get("timeZone")),
-        server_time=parse_jira_time(info.get("serverTime")) or datetime.now().astimezone(),
+        server_time=parse_jira_time(info.get("serverTime")) or clock.now(),
         title=str(info.get("serverTitle") or ""),
         stats=stats,
     )

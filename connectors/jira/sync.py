@@ -19,6 +19,7 @@ from jira import JIRAError
 from requests import RequestException
 from sqlalchemy import select, update
 
+import clock
 from connectors.base import NoProgress, Progress, SourceError, SyncCounts
 from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
 from connectors.jira.agile import read_agile
@@ -322,6 +323,6 @@ def sync_jira(
         progress=progress or NoProgress(),
         stop=stop or threading.Event(),
         counts=counts,
-        now=lambda: datetime.now(UTC),
+        now=clock.now,
     ).run(full)
     return counts

@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from requests import RequestException
 from trello import ResourceUnavailable
 
+import clock
 from connectors.base import NoProgress, Progress, SyncCounts
 from connectors.http_policy import RequestStats
 from connectors.trello.actions import HistoryWriter, sync_actions
@@ -176,6 +177,6 @@ def sync_trello(
         stop=stop or threading.Event(),
         counts=counts,
         rate=rate or RateLimit(),
-        now=lambda: datetime.now(UTC),
+        now=clock.now,
     ).run(full)
     return counts

@@ -12,9 +12,10 @@ import gc
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import clock
 from emulators.jira import catalog as cat
 from emulators.jira import text
 from emulators.jira.catalog import Flavour
@@ -118,7 +119,7 @@ class OrgSpec:
     seed: int = 1
     projects: int = 4
     issues: int = 800
-    now: datetime = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    now: datetime = field(default_factory=clock.start_of_day)
     months: int = 6
     sprint_days: int = 14
     future_sprints: int = 2

@@ -14,7 +14,9 @@ import threading
 from datetime import datetime
 from types import FrameType
 
-from .config import DEFAULT_NOW, TrelloSpec
+import clock
+
+from .config import TrelloSpec
 from .emulator import TrelloEmulator
 
 
@@ -25,7 +27,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cards", type=int, default=400)
     parser.add_argument("--boards", type=int, default=3)
-    parser.add_argument("--now", default=DEFAULT_NOW.isoformat(), help="ISO time, with zone")
+    parser.add_argument(
+        "--now", default=None, help="ISO time, with zone (default: today, 00:00 UTC)"
+    )
     parser.add_argument("--no-rate-limits", action="store_true")
     return parser.parse_args(argv)
 
@@ -37,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         cards=args.cards,
         boards=args.boards,
-        now=datetime.fromisoformat(args.now),
+        now=datetime.fromisoformat(args.now) if args.now else clock.start_of_day(),
         rate_limits=not args.no_rate_limits,
     )
     emulator = TrelloEmulator(spec)

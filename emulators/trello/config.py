@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
-DEFAULT_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+import clock
 
 
 def _derived(seed: int, what: str, length: int) -> str:
@@ -29,7 +29,7 @@ class TrelloSpec:
     seed: int = 7
     boards: int = 3
     cards: int = 400
-    now: datetime = DEFAULT_NOW
+    now: datetime = field(default_factory=clock.start_of_day)
     history_days: int = 182
     actions_per_card: float = 10.0
     members: int = 8

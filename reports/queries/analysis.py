@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+import clock
 from settings import Settings
 from store import Store, schema
 from store.analysis import (
@@ -60,7 +61,7 @@ def instant(as_of: Any = None) -> datetime:
     A naive value is taken as UTC (as the library always has); pandas Timestamps are accepted.
     """
     if as_of is None:
-        return datetime.now(UTC)
+        return clock.now()
     if hasattr(as_of, "to_pydatetime"):  # pandas: drop nanoseconds the store cannot keep
         as_of = as_of.floor("us").to_pydatetime()
     if isinstance(as_of, date) and not isinstance(as_of, datetime):
@@ -792,7 +793,7 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
         "valid_to": org.valid_to,
         "point": org.point,
         "reusable": reusable,
-        "computed_at": datetime.now(UTC),
+        "computed_at": clock.now(),
         "seconds": round(org.seconds, 3),
         "meta": json.dumps(org.meta),
     }

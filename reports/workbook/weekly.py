@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from openpyxl import Workbook
 
+import clock
 from reports.dataset import load_dataset
 from reports.metrics.history_inputs import with_history
 from reports.metrics.pipeline import compute_all
@@ -154,7 +155,7 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
         config=config,
         as_of=dataset.as_of,
         week=report_week(dataset.as_of, config.tz),
-        generated_at=datetime.now(ZoneInfo(config.tz)).replace(tzinfo=None),
+        generated_at=clock.now().astimezone(ZoneInfo(config.tz)).replace(tzinfo=None),
         sources=source_facts(store, results.get("freshness"), inputs.sync_runs, kinds),
         moved=moved_items(store, since, dataset.as_of),
     )
