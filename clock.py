@@ -9,8 +9,7 @@ second time 400 days ahead). Durations (sleeps, timeouts, Retry-After) keep the 
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 SHIFT_ENV = "PULSE_CLOCK_SHIFT_DAYS"
 
@@ -31,12 +30,22 @@ def now() -> datetime:
     return datetime.now(UTC) + shift()
 
 
-def today(tz: str = "UTC") -> date:
-    """The current calendar day in the zone `tz`."""
-    return now().astimezone(ZoneInfo(tz)).date()
+def last_noon() -> datetime:
+    """The latest 12:00 UTC at or before now: where the emulators' default worlds end.
+
+    Mid-day in Los Angeles and Berlin alike (no day boundary near it), never in the future, and
+    the same instant for 24 hours, so a world made twice in one run is the same world.
+    """
+    moment = now()
+    noon = moment.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon <= moment else noon - timedelta(days=1)
 
 
-def start_of_day() -> datetime:
-    """Midnight UTC of the current day: the emulators' default world ends here, so a world made
-    twice in one day is the same world, and the product's "now" is never before it."""
-    return now().replace(hour=0, minute=0, second=0, microsecond=0)
+def to_wall(instant: datetime) -> datetime:
+    """The wall-clock instant of a Pulse instant, for a library on real time (APScheduler)."""
+    return instant - shift()
+
+
+def from_wall(instant: datetime) -> datetime:
+    """The Pulse instant of a wall-clock one that such a library reports."""
+    return instant + shift()

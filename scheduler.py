@@ -303,11 +303,13 @@ class Service:
                 seconds = self.settings.sync_interval(source).total_seconds()
                 scheduler.add_job(
                     self._sync_job,
-                    IntervalTrigger(seconds=seconds, start_date=job.next_run, timezone=zone),
+                    IntervalTrigger(
+                        seconds=seconds, start_date=pulse_clock.to_wall(job.next_run), timezone=zone
+                    ),
                     args=[source.name],
                     id=job.id,
                     name=job.id,
-                    next_run_time=job.next_run,
+                    next_run_time=pulse_clock.to_wall(job.next_run),
                     misfire_grace_time=max(1, int(seconds)),
                     coalesce=True,
                     max_instances=1,
@@ -319,7 +321,7 @@ class Service:
                     self.trigger,
                     id=job.id,
                     name=job.id,
-                    next_run_time=job.next_run,
+                    next_run_time=pulse_clock.to_wall(job.next_run),
                     misfire_grace_time=int(grace),
                     coalesce=True,
                     max_instances=1,
@@ -522,7 +524,7 @@ class Service:
             else self.settings.source(name).sync_every or schedule.sync_every
         )
         reason = f"the service could not start it within its misfire grace ({grace})"
-        scheduled = event.scheduled_run_time
+        scheduled = pulse_clock.from_wall(event.scheduled_run_time)
         log.warning(job_line(event.job_id, "missed", scheduled=scheduled, error=reason))
         try:
             history.record_missed(self.store, kind, self.source_ids.get(name), scheduled, reason)

@@ -119,7 +119,7 @@ class OrgSpec:
     seed: int = 1
     projects: int = 4
     issues: int = 800
-    now: datetime = field(default_factory=clock.start_of_day)
+    now: datetime = field(default_factory=clock.last_noon)
     months: int = 6
     sprint_days: int = 14
     future_sprints: int = 2

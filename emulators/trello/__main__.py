@@ -28,7 +28,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cards", type=int, default=400)
     parser.add_argument("--boards", type=int, default=3)
     parser.add_argument(
-        "--now", default=None, help="ISO time, with zone (default: today, 00:00 UTC)"
+        "--now", default=None, help="ISO time, with zone (default: the latest 12:00 UTC)"
     )
     parser.add_argument("--no-rate-limits", action="store_true")
     return parser.parse_args(argv)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         cards=args.cards,
         boards=args.boards,
-        now=datetime.fromisoformat(args.now) if args.now else clock.start_of_day(),
+        now=datetime.fromisoformat(args.now) if args.now else clock.last_noon(),
         rate_limits=not args.no_rate_limits,
     )
     emulator = TrelloEmulator(spec)

@@ -29,7 +29,7 @@ class TrelloSpec:
     seed: int = 7
     boards: int = 3
     cards: int = 400
-    now: datetime = field(default_factory=clock.start_of_day)
+    now: datetime = field(default_factory=clock.last_noon)
     history_days: int = 182
     actions_per_card: float = 10.0
     members: int = 8
