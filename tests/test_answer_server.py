@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from cli.launch import runtime_dir, socket_path
-from tests.reports.test_queries import PlantedOrg
+from tests.reports.test_queries import WORLD_END, PlantedOrg
 from tests.test_query_cli import org
 from tests.test_serve import serving, write_config
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="the answer server is
 
 PULSE = [sys.executable, "-m", "cli"]
 SERVER = [sys.executable, "-m", "cli.answer_server"]
-AS_OF = "2026-11-20"
+AS_OF = WORLD_END.isoformat()  # the planted world's end, as an instant
 ROOT = Path(__file__).resolve().parents[1]
 
 

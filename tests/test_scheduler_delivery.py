@@ -13,7 +13,6 @@ import socketserver
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+import clock
 from scheduler import Service
 from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
 from settings import ScheduleSettings, Settings, StoreSettings
@@ -195,7 +195,7 @@ def test_the_report_job_copies_and_mails(tmp_path: Path, smtp: SmtpSink) -> None
         store,
         write_report=lambda s, st, at: Written(path, "Throughput up 10%", "2024-W14"),
     )
-    assert service.run_report(datetime.now(UTC)) == "ok"
+    assert service.run_report(clock.now()) == "ok"
     assert (tmp_path / "share" / path.name).exists()
     assert len(smtp.messages) == 1
     (run,) = runs(store, "report")
@@ -219,7 +219,7 @@ def test_a_failed_delivery_fails_the_run_but_keeps_the_workbook(
         write_report=lambda s, st, at: Written(path, "headline", "2024-W14"),
         mail_backoff=0.01,
     )
-    assert service.run_report(datetime.now(UTC)) == "failed"
+    assert service.run_report(clock.now()) == "failed"
     (run,) = runs(store, "report")
     assert run.error.startswith("cannot e-mail the report through 127.0.0.1:")
     assert (tmp_path / "share" / path.name).exists() and path.exists()
@@ -245,7 +245,7 @@ def test_the_real_weekly_workbook_is_written_copied_and_mailed(
             schedule=schedule_for(smtp, deliver_to=str(tmp_path / "share")),
             sources=[world.source],
         )
-    scheduled = datetime.now(UTC)
+    scheduled = clock.now()
     assert Service(settings, store).run_report(scheduled) == "ok"
     (run,) = runs(store, "report")
     counts = json.loads(run.counts)

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ import pytest
 from click.core import ParameterSource
 from sqlalchemy import select
 
+import clock
 from connectors.runner import sync_source
 from emulators.http import Fault
 from store import Store, open_store, schema
@@ -91,7 +93,7 @@ def write_config(path: Path, url: str, body: str = "") -> Path:
 
 def far_weekday() -> str:
     """A weekday three days from today, so no report is due (or missed) during a test."""
-    return time.strftime("%a", time.gmtime(time.time() + 3 * 86400)).lower()
+    return (clock.now() + timedelta(days=3)).strftime("%a").lower()
 
 
 @pytest.mark.parametrize(

@@ -144,8 +144,9 @@ def test_heavy_histories_are_complete_on_both_flavours(tmp_path: Path) -> None:
             heavy = [i for i in world.emu.truth.issues.values() if i.history_count > 100]
             assert len(heavy) == 3
             transitions = stored_transitions(store)
-            for issue in heavy:
-                assert len(transitions[issue.id]) == len(issue.transitions)
+            assert sum(len(issue.transitions) for issue in heavy) > 0, "some moved status"
+            for issue in heavy:  # an issue can have 100+ histories and no status change
+                assert len(transitions.get(issue.id, [])) == len(issue.transitions)
 
 
 def test_second_sync_changes_nothing(tmp_path: Path) -> None:
@@ -171,7 +172,8 @@ def mutate_world(world: JiraWorld, rng: random.Random, count: int) -> set[str]:
             target = "In Progress" if issue.status != "In Progress" else "Done"
             emu.mutate.transition(item_id, target)
         elif kind == "estimate":
-            emu.mutate.edit(item_id, story_points=float(rng.choice([1, 2, 3, 5, 8, 13])))
+            points = [p for p in (1.0, 2.0, 3.0, 5.0, 8.0, 13.0) if p != issue.estimate]
+            emu.mutate.edit(item_id, story_points=rng.choice(points))  # a real change
         else:
             emu.mutate.edit(item_id, summary=f'=HYPERLINK("http://x") edited {item_id}')
         changed.add(item_id)

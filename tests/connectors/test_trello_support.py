@@ -30,6 +30,9 @@ WINDOW = 0.5  # the emulator's shortened rate window in these tests, matched by 
 RATE = RateLimit(requests=90, window=WINDOW)
 
 
+SYNCED = datetime(2026, 3, 2, 12, tzinfo=UTC)  # a pinned sync time: no test reads the clock
+
+
 def source_for(
     emu: TrelloEmulator, url: str, boards: list[str] | None = None, **extra: Any
 ) -> TrelloSource:
@@ -273,7 +276,7 @@ def _card(**extra: Any) -> dict[str, Any]:
 
 
 def test_card_points_from_custom_field_or_label_pattern() -> None:
-    now = datetime.now(UTC)
+    now = SYNCED
     field_rules = CardRules.from_source("points", [], "Blocked")
     card = _card(customFieldItems=[{"idCustomField": "f1", "value": {"number": "3.5"}}])
     assert normalize_card(card, _board(), field_rules, 1, now).item["estimate"] == 3.5
@@ -287,7 +290,7 @@ def test_card_points_from_custom_field_or_label_pattern() -> None:
 
 
 def test_card_state_links_and_roadmap_checklist_links() -> None:
-    now = datetime.now(UTC)
+    now = SYNCED
     rules = CardRules.from_source(None, ["Doing"], "Blocked")
     card = _card(
         idList="l2",
@@ -374,7 +377,7 @@ def test_action_mapping() -> None:
             "data": {"card": {"id": card["id"], "shortLink": "AbCd1234"}, "list": {"id": "l1"}},
         },
     ]
-    rows = history_rows(actions, board, {}, rules, 1, datetime.now(UTC))
+    rows = history_rows(actions, board, {}, rules, 1, SYNCED)
     assert [(t["from_status"], t["to_status"]) for t in rows.transitions] == [("Doing", "Old")]
     assert rows.transitions[0]["at"] == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert [c["seq"] for c in rows.changes if c["change_id"] == "a2b"] == [0, 1]
@@ -418,7 +421,7 @@ def test_roll_up_by_check_item_link_then_label(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     with store.transaction() as conn:
         source_id = register_source(conn, "t", "trello", "https://api.trello.com")
-    now = datetime.now(UTC)
+    now = SYNCED
 
     def item(
         item_id: str, key: str, title: str, kind: str = "Card", **extra: Any

@@ -32,6 +32,8 @@ def test_standalone_server_prints_credentials_and_serves_until_sigterm() -> None
             "datacenter",
             "--plant",
             "overdue_epic",
+            "--now",  # pinned: the clock is moved to the next day below
+            "2026-11-20T12:00:00+00:00",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -12,6 +12,8 @@ import requests
 from emulators.jira import JiraEmulator, MutationError, OrgSpec
 from emulators.jira import catalog as cat
 
+PINNED = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a pinned world: the tests below name its dates
+
 T1 = datetime(2026, 11, 21, 9, 15, 30, tzinfo=UTC)
 
 
@@ -50,7 +52,7 @@ class Site:
 
 @pytest.fixture(scope="module", params=["cloud", "datacenter"])
 def served(request: pytest.FixtureRequest) -> Iterator[Site]:
-    emu = JiraEmulator(OrgSpec(seed=44, projects=3, issues=400), request.param)
+    emu = JiraEmulator(OrgSpec(seed=44, projects=3, issues=400, now=PINNED), request.param)
     emu.clock.set(T1)
     with emu.serve() as server:
         yield Site(emu, server.url)

@@ -262,6 +262,7 @@ def test_planted_risks_are_recorded() -> None:
             seed=3,
             projects=3,
             issues=300,
+            now=NOW,
             plant=(
                 "overdue_epic",
                 "forecast_late_epic",

@@ -13,6 +13,8 @@ from emulators.jira import JiraEmulator, OrgSpec
 from emulators.jira import catalog as cat
 from emulators.jira.timefmt import to_ms
 
+PINNED = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a pinned world: the tests below name its dates
+
 
 class Site:
     """A served emulator with an authenticated session and search helpers."""
@@ -63,14 +65,16 @@ class Site:
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[Site]:
-    emu = JiraEmulator(OrgSpec(seed=21, projects=3, issues=700), "cloud")
+    emu = JiraEmulator(OrgSpec(seed=21, projects=3, issues=700, now=PINNED), "cloud")
     with emu.serve() as server:
         yield Site(emu, server.url)
 
 
 @pytest.fixture(scope="module")
 def dc() -> Iterator[Site]:
-    emu = JiraEmulator(OrgSpec(seed=21, projects=3, issues=700, dc_max_results=250), "datacenter")
+    emu = JiraEmulator(
+        OrgSpec(seed=21, projects=3, issues=700, dc_max_results=250, now=PINNED), "datacenter"
+    )
     with emu.serve() as server:
         yield Site(emu, server.url)
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import jsonschema
 import pandas as pd
 import pytest
 
+import clock
 from connectors.runner import sync_source
 from reports.queries.errors import QueryError
 from reports.queries.forecast import forecast
@@ -38,6 +39,12 @@ PLANT = (
     "unestimated",
 )
 ROOT = Path(__file__).resolve().parents[2]
+WORLD_END = clock.last_noon()  # the planted world ends here; the dates below follow it
+
+
+def day(offset: int) -> date:
+    """A day `offset` days after the planted world's end."""
+    return (WORLD_END + timedelta(days=offset)).date()
 
 
 @dataclass
@@ -55,7 +62,7 @@ def build_planted_org(path: Path, url: str | None = None) -> PlantedOrg:
     """Sync a small planted Jira Cloud organisation into a SQLite store at ``path`` (or into
     the store at ``url``)."""
     url = url or f"sqlite:///{path}"
-    with jira_world("cloud", seed=21, issues=600, projects=3, plant=PLANT) as world:
+    with jira_world("cloud", seed=21, issues=600, projects=3, plant=PLANT, now=WORLD_END) as world:
         store = open_store(url)
         assert sync_source(world.source, store).ok
         settings = Settings.model_validate(
@@ -175,7 +182,7 @@ def test_rows_are_most_severe_first(org: PlantedOrg) -> None:
         RiskFilters(team="WEB"),
         RiskFilters(reason="BLOCKED"),
         RiskFilters(min_severity="medium"),
-        RiskFilters(due_before=date(2026, 12, 1)),
+        RiskFilters(due_before=day(11)),
     ],
 )
 def test_a_limited_answer_is_the_head_of_the_whole_one(
@@ -203,7 +210,7 @@ def test_postgresql_ranks_filters_and_counts_as_sqlite_does(
             RiskFilters(),
             RiskFilters(reason="BLOCKED"),
             RiskFilters(min_severity="medium"),
-            RiskFilters(due_before=date(2026, 12, 1)),
+            RiskFilters(due_before=day(11)),
             RiskFilters(epic=org.planted["blocked_epic"][0]),
         ):
             for limit in (None, 3):
@@ -244,10 +251,10 @@ def test_reason_severity_and_due_filters(org: PlantedOrg) -> None:
     assert blocked and all("BLOCKED" in r["reasons"] for r in blocked)
     high = risk(org.store, org.settings, org.now, RiskFilters(min_severity="high")).rows
     assert high and {r["level"] for r in high} == {"high"}
-    cut = date(2026, 12, 1)
+    cut = day(11)
     due = risk(org.store, org.settings, org.now, RiskFilters(due_before=cut)).rows
     roadmap = [r for r in due if r["kind"] != "item"]
-    assert roadmap and all(r["target"] and r["target"] < "2026-12-01" for r in roadmap)
+    assert roadmap and all(r["target"] and r["target"] < cut.isoformat() for r in roadmap)
     assert org.planted["overdue_epic"][0] in {r["key"] for r in roadmap}
     assert org.planted["stalled_epic"][0] not in {r["key"] for r in roadmap}
 
@@ -327,17 +334,13 @@ def test_forecast_matches_risk_and_validates(org: PlantedOrg) -> None:
 
 def test_forecast_by_date(org: PlantedOrg) -> None:
     epic = org.planted["forecast_late_epic"][0]
-    doc = forecast(
-        org.store, org.settings, epic, org.now, by=date(2026, 12, 31), trials=2000
-    ).to_json()
+    doc = forecast(org.store, org.settings, epic, org.now, by=day(41), trials=2000).to_json()
     validate(doc, "forecast")
     assert doc["trials"] == 2000
     by = doc["by"]
     assert by is not None and 0 <= by["items_done"] <= by["remaining"] == 25
     assert by["probability_all_done"] < 0.5
-    later = forecast(
-        org.store, org.settings, epic, org.now, by=date(2027, 6, 30), trials=2000
-    ).to_json()
+    later = forecast(org.store, org.settings, epic, org.now, by=day(222), trials=2000).to_json()
     assert later["by"]["items_done"] >= by["items_done"]
 
 

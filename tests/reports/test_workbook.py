@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
+import clock
 from cli.main import cli
 from connectors.runner import sync_source
 from emulators.jira.org import RISKS
@@ -48,6 +49,7 @@ class Reports:
     second: WeeklyReport
     out: Path
     sources: list[str]
+    now: datetime  # the second report's as-of: the one clock, just after the syncs
 
 
 def _trello_source(emu: Any, url: str) -> TrelloSource:
@@ -76,12 +78,13 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reports]:
     store = open_store(f"sqlite:///{store_path}")
     sources: list[Any] = []
     with jira_world("cloud", seed=11, issues=350, projects=3, plant=RISKS) as world:
+        world_end = world.emu.spec.now  # both emulated worlds end here
         assert sync_source(world.source, store).ok
         sources.append(world.source)
         if HAS_TRELLO:
             from emulators.trello import TrelloEmulator, TrelloSpec
 
-            emu = TrelloEmulator(TrelloSpec(seed=7, boards=3, cards=250))
+            emu = TrelloEmulator(TrelloSpec(seed=7, boards=3, cards=250, now=world_end))
             with emu.serve() as server:
                 trello = _trello_source(emu, server.url)
                 assert sync_source(trello, store).ok
@@ -93,11 +96,11 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reports]:
             "report": {"timezone": "Europe/Berlin", "out_dir": str(out)},
         }
     )
-    now = datetime.now().astimezone()
+    now = clock.now()  # after the syncs: this week's report is fresh, last week's is not
     first = write_weekly(settings, store, as_of=now - timedelta(days=7), out_dir=out)
     second = write_weekly(settings, store, as_of=now, out_dir=out)
     store.dispose()
-    yield Reports(store_path, settings, first, second, out, [s.name for s in sources])
+    yield Reports(store_path, settings, first, second, out, [s.name for s in sources], now)
 
 
 def _values(ws: Any) -> list[Any]:
@@ -430,7 +433,7 @@ def test_cli_bad_as_of_is_one_line_exit_2(
 
 def test_cli_as_of_a_past_day_names_its_monday(reports: Reports, tmp_path: Path) -> None:
     config = _config(reports, tmp_path)
-    day = date.today() - timedelta(days=10)
+    day = reports.now.date() - timedelta(days=10)
     result = CliRunner().invoke(
         cli,
         [
