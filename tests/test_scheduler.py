@@ -19,6 +19,7 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import insert, select
 
+import clock
 from emulators.http import Fault
 from scheduler import (
     ReportTrigger,
@@ -189,7 +190,7 @@ def test_a_fresh_install_records_no_missed_report(sqlite_store: Store, sqlite_ur
 
 def weekly_at(offset: timedelta, zone: ZoneInfo = BERLIN) -> str:
     """A `weekly_report` value for the local time `offset` from now."""
-    local = (datetime.now(UTC) + offset).astimezone(zone)
+    local = (clock.now() + offset).astimezone(zone)
     return f"{local.strftime('%a').lower()} {local:%H:%M}"
 
 
@@ -283,19 +284,21 @@ def test_a_sync_missed_beyond_its_grace_is_logged_and_recorded(
     with jira_world("cloud", **TINY) as world:
         settings = service_settings(sqlite_url, [world.source], sync_every="1h")
         service = Service(settings, sqlite_store, report=True, write_report=unused_writer)
-        add_run(sqlite_store, "report", datetime.now(UTC), "ok")  # this week's is done
+        add_run(sqlite_store, "report", clock.now(), "ok")  # this week's is done
         service.start()
         try:
             wait_for(lambda: any(r.status == "ok" for r in runs(sqlite_store, "sync")), 15, "sync")
             assert service.scheduler is not None
             # The report's Monday run comes 7 hours late, past its 6 hours of grace.
-            late = datetime.now(UTC) - timedelta(hours=7)
-            service.scheduler.modify_job("report", next_run_time=late)
+            late = clock.now() - timedelta(hours=7)
+            service.scheduler.modify_job("report", next_run_time=clock.to_wall(late))
             wait_for(lambda: any(r.status == "missed" for r in runs(sqlite_store)), 10, "a miss")
             # A coalesced interval job is never more than one interval late, so a sync only
             # misses when the executor cannot start it in time; its listener path is the same.
             service._on_event(
-                JobExecutionEvent(EVENT_JOB_MISSED, "sync:jira-cloud", "default", late)
+                JobExecutionEvent(
+                    EVENT_JOB_MISSED, "sync:jira-cloud", "default", clock.to_wall(late)
+                )
             )
         finally:
             assert service.shutdown()
@@ -348,7 +351,7 @@ def test_report_missed_while_down_runs_at_start_within_grace(
         timezone="Europe/Berlin",
         deliver_to=str(tmp_path / "share"),
     )
-    add_run(sqlite_store, "sync", datetime.now(UTC) - timedelta(days=3), "ok")
+    add_run(sqlite_store, "sync", clock.now() - timedelta(days=3), "ok")
     calls: list[datetime] = []
     service = Service(settings, sqlite_store, write_report=workbook_writer(tmp_path / "out", calls))
     planned = service.start()
@@ -368,7 +371,42 @@ def test_report_missed_while_down_runs_at_start_within_grace(
     assert "status=ok" in line and "week=2024-W14" in line
     # A restart in the same week does not write it again.
     again = Service(settings, sqlite_store, write_report=workbook_writer(tmp_path / "out", calls))
-    assert again.plan(datetime.now(UTC))[0].next_run > datetime.now(UTC) + timedelta(days=6)
+    assert again.plan(clock.now())[0].next_run > clock.now() + timedelta(days=6)
+
+
+@pytest.mark.parametrize(("grace", "status"), [("6h", "ok"), ("1h", "missed")])
+def test_a_report_run_two_hours_late_still_runs_within_report_grace(
+    tmp_path: Path, sqlite_store: Store, sqlite_url: str, grace: str, status: str
+) -> None:
+    """The process was suspended across Monday's run: APScheduler fires it 2 h late, within the
+    6 h grace (and records it missed with 1 h). The service's clock jumps as after a resume."""
+    settings = service_settings(
+        sqlite_url, [], weekly_report=weekly_at(-timedelta(hours=2)), report_grace=grace
+    )
+    resumed = clock.now()
+    starts = iter([resumed - timedelta(hours=3)])  # planned before the run was due
+    calls: list[datetime] = []
+    service = Service(
+        settings,
+        sqlite_store,
+        write_report=workbook_writer(tmp_path / "out", calls),
+        clock=lambda: next(starts, None) or clock.now(),
+    )
+    (planned,) = service.start()
+    try:
+        assert planned.id == "report" and planned.next_run < resumed - timedelta(hours=1)
+        wait_for(lambda: bool(runs(sqlite_store, "report")), 10, "the report's run")
+    finally:
+        assert service.shutdown()
+    (run,) = runs(sqlite_store, "report")
+    assert (run.trigger, run.status) == ("schedule", status)
+    scheduled = datetime.fromisoformat(json.loads(run.counts)["scheduled"])
+    assert abs(scheduled - planned.next_run) < timedelta(seconds=1)
+    if status == "ok":
+        assert calls == [scheduled]
+        assert 7100 <= json.loads(run.counts)["late_seconds"] <= 7300
+    else:
+        assert not calls and "misfire grace (1h)" in run.error
 
 
 def test_report_missed_beyond_grace_is_recorded_once_and_not_run(
@@ -377,7 +415,7 @@ def test_report_missed_beyond_grace_is_recorded_once_and_not_run(
     settings = service_settings(
         sqlite_url, [], weekly_report=weekly_at(-timedelta(hours=1)), report_grace="30m"
     )
-    add_run(sqlite_store, "sync", datetime.now(UTC) - timedelta(days=3), "ok")
+    add_run(sqlite_store, "sync", clock.now() - timedelta(days=3), "ok")
     for _ in range(2):  # a second start must not record it again
         service = Service(settings, sqlite_store, write_report=unused_writer)
         service.start()
@@ -395,7 +433,7 @@ def test_a_failing_report_is_logged_and_recorded(
         raise RuntimeError("no data for the week")
 
     service = Service(service_settings(sqlite_url, []), sqlite_store, write_report=broken)
-    assert service.run_report(datetime.now(UTC)) == "failed"
+    assert service.run_report(clock.now()) == "failed"
     (run,) = runs(sqlite_store, "report")
     assert (run.status, run.error) == ("failed", "RuntimeError: no data for the week")
     assert any(
@@ -404,8 +442,8 @@ def test_a_failing_report_is_logged_and_recorded(
 
 
 def test_runs_left_running_by_a_dead_service_are_closed(store: Store) -> None:
-    add_run(store, "report", datetime.now(UTC) - timedelta(minutes=5), "running")
-    add_run(store, "report", datetime.now(UTC) - timedelta(minutes=5), "running", "cli")
+    add_run(store, "report", clock.now() - timedelta(minutes=5), "running")
+    add_run(store, "report", clock.now() - timedelta(minutes=5), "running", "cli")
     service = Service(service_settings(store.url, []), store, write_report=unused_writer)
     service.start()
     assert service.shutdown()
@@ -434,7 +472,7 @@ def test_schedule_preview_and_recent_runs(store: Store) -> None:
         from connectors.runner import sync_source
 
         assert sync_source(world.source, store, trigger="schedule").ok
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = {row["job"]: row for row in schedule_preview(settings, store, now)}
     assert set(rows) == {"sync:jira-cloud", "report"}
     sync = rows["sync:jira-cloud"]

@@ -67,11 +67,13 @@ def test_constant_throughput_gives_exact_dates():
 
 def test_seeded_forecasts_are_reproducible():
     samples = {"web": np.array([0, 3, 5, 2, 8, 1, 0, 4, 6, 2, 3, 7], dtype=float)}
-    a = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=11))
-    b = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=11))
+    a = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=11, trials=50))
+    b = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=11, trials=50))
     pd.testing.assert_frame_equal(a, b)
-    c = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=12))
-    assert not a[["p50", "p85", "p95"]].equals(c[["p50", "p85", "p95"]]) or True
+    # With few trials the draws show through the percentiles: another seed moves them, so the
+    # equality above comes from the seed, not from draws that ignore it.
+    c = forecast_when(plan(25, 40), samples, TODAY, ForecastConfig(seed=12, trials=50))
+    assert not a[["p50", "p85", "p95"]].equals(c[["p50", "p85", "p95"]])
 
 
 def test_another_team_does_not_change_a_forecast():
