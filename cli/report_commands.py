@@ -64,7 +64,7 @@ def weekly(config: str, as_of: str | None, out: str | None) -> None:
     store = open_configured_store(settings)
     # The workbook pulls in pandas and openpyxl; only this command needs them.
     from reports.workbook import ReportError, ReportFailed, write_weekly
-    from reports.workbook.cells import one_line
+    from safetext import one_line
 
     try:
         result = write_weekly(settings, store, as_of=day, out_dir=Path(out) if out else None)

@@ -45,7 +45,7 @@ def sync(
         chosen = [settings.source(n) for n in names] if names else settings.sources
     except ConfigError as exc:
         fail(str(exc))
-    store = open_configured_store(settings)
+    store = open_configured_store(settings, create=True)
     failed = False
     for source in chosen:
         if no_progress or not sys.stderr.isatty():
