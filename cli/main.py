@@ -92,7 +92,19 @@ def cli(log_level: str, config: str | None) -> None:
 def main() -> None:
     """Console entry point: an error no command turned into one line becomes one here."""
     try:
-        cli(prog_name="pulse")
+        code = cli.main(prog_name="pulse", standalone_mode=False)
+    except click.ClickException as exc:  # a usage error: click's message, on one line
+        fail(usage_line(exc), exc.exit_code)
+    except click.Abort:
+        fail("aborted", EXIT_FAILED)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         logging.getLogger("pulse").debug("the command failed", exc_info=True)
         fail(describe_failure(exc), EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(exc: click.ClickException) -> str:
+    """click's error as one line, pointing at the command's help."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx is not None else message

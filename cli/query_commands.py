@@ -59,10 +59,20 @@ def _console() -> Console:
 
 
 def _run(call: Any) -> Any:
+    """The question's answer; a spinner on stderr while it computes when that is a terminal
+    (a new as-of on a big store takes seconds); a QueryError is one line and exit 2."""
+    from contextlib import nullcontext
+
     from reports.queries.errors import QueryError
 
+    waiting: Any = nullcontext()
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        waiting = Console(stderr=True).status("answering…", spinner="dots")
     try:
-        return call()
+        with waiting:
+            return call()
     except QueryError as exc:
         fail(str(exc))
 
