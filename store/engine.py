@@ -71,8 +71,15 @@ def _create_private_sqlite_file(path: Path) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _session_pragmas(dbapi_connection)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA journal_mode=WAL")  # stored in the file: a store keeps it
+    cursor.close()
+
+
+def _session_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """What every connection sets; unlike the journal mode, nothing here writes the file."""
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -96,7 +103,7 @@ def make_engine(url: str, create: bool = True) -> Engine:
         elif not _writable(path):
             return _read_only_copy(path)
         engine = create_engine(parsed, pool_size=2, max_overflow=4)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas if create else _session_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
