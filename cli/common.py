@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 import clock
+from safetext import one_line
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -26,8 +27,9 @@ opened_store: str | None = None  # the store this command opened, for an error t
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print one line to stderr and exit non-zero."""
-    click.echo(f"pulse: error: {message}", err=True)
+    """Print one line to stderr and exit non-zero; the message may quote data (a title, a
+    board name), so it is cleaned of control characters first."""
+    click.echo(f"pulse: error: {one_line(message, 1000)}", err=True)
     sys.exit(code)
 
 
@@ -63,8 +65,6 @@ def open_configured_store(settings: Settings, create: bool = False) -> Store:
 def describe_failure(exc: Exception) -> str:
     """One line for an error no command expected: the store, a file, memory, or anything else
     (whose traceback `--log-level debug` shows)."""
-    from safetext import one_line
-
     dbapi = sys.modules.get("sqlalchemy.exc")
     if dbapi is not None and isinstance(exc, dbapi.DBAPIError):
         reason = one_line(exc.orig if exc.orig is not None else exc, 200)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.common import EXIT_FAILED, fail
+from safetext import one_line
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -69,7 +70,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
         for source in settings.sources:
             with BarProgress(source.name) as bars:
                 result = sync_source(source, store, full=True, progress=bars, trigger="demo")
-            click.echo(result.line(), err=not result.ok)
+            click.echo(one_line(result.line(), 1000), err=not result.ok)
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
