@@ -275,3 +275,37 @@ def test_compact_risk_is_one_line_per_item_within_80_columns(demo: Demo) -> None
     assert max(len(line) for line in lines) <= 80
     rows = [line for line in lines if re.match(r"(high|medium|low) ", line)]
     assert len(rows) == 7
+
+
+def test_a_question_shows_a_spinner_on_a_terminal_only(demo: Demo) -> None:
+    import pty
+    import subprocess
+
+    from tests.cli_harness import PULSE
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_DEMO_")}
+    env.update({"PULSE_NO_ANSWER_SERVER": "1", "TERM": "xterm"})
+    with subprocess.Popen(
+        [*PULSE, "risk", "--format", "json", "--config", str(demo.config)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    ) as child:
+        os.close(follower)
+        out, _ = child.communicate(timeout=120)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert child.returncode == 0
+    assert "answering" in seen.decode("utf-8", "replace")
+    assert json.loads(out)["rows"], "stdout stays the plain answer"
+    piped = run("risk", "--format", "json", "--config", str(demo.config))
+    assert "answering" not in piped.stderr
