@@ -72,7 +72,9 @@ def _write(columns: list[str], rows: Any, fmt: str, out: str | None, raw: bool) 
         return write_json(columns, rows, stream)
 
 
-def export_flow(config: str, fmt: str, out: str | None, as_of: str | None, raw: bool) -> None:
+def export_flow(
+    config: str, fmt: str, out: str | None, as_of: str | None, raw: bool = False
+) -> None:
     """Write the flow export (:func:`reports.metrics.flow_export.flow_rows`) as CSV or JSON to
     ``out`` (atomically) or stdout."""
     import pandas as pd

@@ -95,8 +95,9 @@ def main() -> None:
         code = cli.main(prog_name="pulse", standalone_mode=False)
     except click.ClickException as exc:  # a usage error: click's message, on one line
         fail(usage_line(exc), exc.exit_code)
-    except click.Abort:
-        fail("aborted", EXIT_FAILED)
+    except click.Abort:  # Ctrl-C: as click itself ends
+        click.echo("Aborted!", err=True)
+        sys.exit(EXIT_FAILED)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         logging.getLogger("pulse").debug("the command failed", exc_info=True)
         fail(describe_failure(exc), EXIT_FAILED)
