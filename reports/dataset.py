@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Select, and_, func, select
 
+import clock
 from reports.metrics.frames import (
     BOARDS,
     CHANGES,
@@ -66,7 +67,7 @@ def _frame(store: Store, query: Select[tuple[object, ...]], spec: FrameSpec) -> 
 
 def _as_of(as_of: pd.Timestamp | None) -> pd.Timestamp:
     if as_of is None:
-        return pd.Timestamp.now(tz="UTC")
+        return pd.Timestamp(clock.now())
     return as_of.tz_convert("UTC") if as_of.tzinfo else as_of.tz_localize("UTC")
 
 

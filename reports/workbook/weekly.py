@@ -82,7 +82,7 @@ def resolve_as_of(
     None → now. A date → the end of that day in the report zone (or now, if that is today); a
     date after today is refused. A naive datetime is read in the report zone.
     """
-    current = now if now is not None else pd.Timestamp.now(tz="UTC")
+    current = now if now is not None else pd.Timestamp(clock.now())
     if as_of is None:
         return current
     if isinstance(as_of, datetime):
