@@ -125,7 +125,8 @@ def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
     for row in answer.rows[:limit]:
         reasons = ", ".join(row["reasons"])
         evidence = row["evidence"][0]["text"] if row["evidence"] else ""
-        click.echo(f"  {row['level']:<6} {row['key']:<10} {reasons}: {evidence}")
+        key, evidence = one_line(row["key"], 20), one_line(evidence, 200)
+        click.echo(f"  {row['level']:<6} {key:<10} {reasons}: {evidence}")
 
 
 @click.command()

@@ -92,6 +92,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
         config.write_text(text, encoding="utf-8")
         done = run("sync", "--config", str(config), env=world.environment(), timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
+        assert not CONTROL.search(done.stdout + done.stderr), "sync's progress shows names clean"
     yield Hostile(config, root, epic_key, markup_key)
 
 
