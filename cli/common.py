@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+STALE_AFTER = timedelta(days=1)  # a default (now) answer this long after the last sync says so
 opened_store: str | None = None  # the store this command opened, for an error that names it
 
 
@@ -126,16 +127,24 @@ def as_of_instant(value: str | None, tz: str) -> datetime:
 
 def checked_as_of(store: Store, value: str | None, tz: str) -> datetime:
     """The --as-of instant (:func:`as_of_instant`), refused when the store cannot answer it:
-    an empty store, a day before its first item, after its last sync, or in the future."""
+    an empty store, a day before its first item, after its last sync, or in the future. The
+    default (now) is answered, with a note on stderr when the last sync is over a day old."""
     from store.status import data_span
 
     when = as_of_instant(value, tz)
     first, last = data_span(store)
     if first is None:
         fail(f"the store {store.display_url} holds no items: run `pulse sync` first", EXIT_FAILED)
-    if value is None:
-        return when
     zone = ZoneInfo(tz)
+    if value is None:
+        if last is not None and when - last > STALE_AFTER:
+            click.echo(
+                f"pulse: note: the store's data ends at the last sync "
+                f"({last.astimezone(zone):%Y-%m-%d %H:%M} {tz}, {(when - last).days} days ago); "
+                "nothing since then is counted: run `pulse sync` first",
+                err=True,
+            )
+        return when
     day = when.astimezone(zone).date()
     if day > clock.now().astimezone(zone).date():
         fail(f"--as-of {value} is in the future: the store can only answer for the past")

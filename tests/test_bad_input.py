@@ -121,6 +121,18 @@ def test_as_of_outside_the_data_is_refused_with_what_the_data_covers(demo: Demo)
     assert tree(demo.root) == before
 
 
+def test_an_answer_long_after_the_last_sync_says_where_the_data_ends(demo: Demo) -> None:
+    later = {"PULSE_CLOCK_SHIFT_DAYS": str(clock.shift().days + 10)}
+    done = run("risk", "--config", str(demo.config), env=later)
+    assert done.returncode == 0, done.stderr
+    note = done.stderr.strip()
+    assert note.startswith("pulse: note: the store's data ends at the last sync")
+    assert "\n" not in note
+    assert "10 days ago" in note
+    fresh = run("risk", "--config", str(demo.config))
+    assert fresh.returncode == 0 and fresh.stderr == ""
+
+
 def test_forecast_by_a_past_date_is_refused(demo: Demo) -> None:
     past = (clock.now().astimezone(ZONE) - timedelta(days=3)).date().isoformat()
     line = assert_one_line_error(
