@@ -91,6 +91,8 @@ def output_stream(out: str | None) -> Iterator[TextIO]:
     target = Path(out)
     if target.is_dir():
         fail(f"--out {out} is a directory: name the file to write", EXIT_FAILED)
+    if target.exists() and not target.is_file():  # a device or FIFO would be replaced
+        fail(f"--out {out} is not a regular file: name a file, or - for stdout", EXIT_FAILED)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)

@@ -178,6 +178,16 @@ def test_export_into_a_locked_directory_is_one_line(demo: Demo, tmp_path: Path) 
     assert list(locked.iterdir()) == []
 
 
+def test_export_never_replaces_a_device_or_fifo(demo: Demo, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    line = assert_one_line_error(
+        run("export", "items", "--out", str(fifo), "--config", str(demo.config)), 1
+    )
+    assert "not a regular file" in line
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
 def test_a_directory_as_config_is_one_line(tmp_path: Path) -> None:
     line = assert_one_line_error(run("report", "weekly", "--config", str(tmp_path)), 2)
     assert f"{tmp_path}: is a directory" in line
