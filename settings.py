@@ -6,6 +6,7 @@ is refused. Every error names the key, the file and the line, so a user can fix 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -13,9 +14,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +33,7 @@ SECRET_KEYS = frozenset({"token", "key", "password", "smtp_password"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # a relay on this machine: no wire
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")
 
 
@@ -136,6 +140,19 @@ class TrelloFields(_Model):
         return value
 
 
+def _no_userinfo(url: str) -> str:
+    """Refuse a user or password inside a source URL: it would be stored and shown."""
+    if "@" in urlsplit(url).netloc:
+        raise ValueError(
+            "a source url must not hold a user or password (user@ or user:password@); "
+            'set user = "..." and the secret as an environment reference like "${JIRA_TOKEN}"'
+        )
+    return url
+
+
+SourceUrl = Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_no_userinfo)]
+
+
 class _SourceBase(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     team: str | None = None
@@ -160,7 +177,7 @@ class JiraSource(_SourceBase):
     """A Jira Cloud or Data Center site."""
 
     kind: Literal["jira"]
-    url: str = Field(pattern=r"^https?://")
+    url: SourceUrl
     auth: Literal["basic", "bearer"] = "basic"
     user: str | None = None
     token: SecretStr
@@ -194,7 +211,7 @@ class TrelloSource(_SourceBase):
     key: SecretStr
     token: SecretStr
     boards: list[str] = Field(min_length=1)
-    url: str = Field(default="https://api.trello.com", pattern=r"^https?://")
+    url: SourceUrl = "https://api.trello.com"
     roadmap_boards: list[str] = Field(default_factory=list)
     roadmap_lists: list[str] = Field(default_factory=list)
     fields: TrelloFields = Field(default_factory=TrelloFields)
@@ -246,6 +263,12 @@ class ScheduleSettings(_Model):
             raise ValueError("smtp_host needs smtp_from and smtp_to (the report's e-mail)")
         if (self.smtp_user is None) != (self.smtp_password is None):
             raise ValueError("smtp_user and smtp_password go together")
+        cleartext = self.smtp_security == "none" and self.smtp_host not in LOOPBACK
+        if cleartext and self.smtp_password is not None:
+            raise ValueError(
+                f'smtp_security = "none" would send smtp_password to {self.smtp_host} in clear '
+                'text: use "starttls" or "ssl"'
+            )
         return self
 
     @property
@@ -316,6 +339,12 @@ def load_settings(
         raise ConfigError(
             f"{path}: config file not found (copy config.example.toml to {DEFAULT_CONFIG})"
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -332,7 +361,26 @@ def load_settings(
             message = "unknown key"
         if error["type"] == "union_tag_invalid":
             message = 'kind must be "jira" or "trello"'
-        raise ConfigError(_where(path, loc, locate) + f": {message}") from None
+            loc = (*loc, "kind")
+        raise ConfigError(
+            _where(path, loc, locate) + f": {message}{_not_value(error, loc, message)}"
+        ) from None
+
+
+def _not_value(error: Any, loc: tuple[str | int, ...], message: str) -> str:
+    """', not "VALUE"' for an error about a plain value; never for a secret or a URL (which can
+    hold a password), nor when the message already quotes it."""
+    value = (error.get("ctx") or {}).get("tag") if error["type"] == "union_tag_invalid" else None
+    if value is None:
+        value = error.get("input")
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return ""
+    if not loc or loc[-1] in SECRET_KEYS or "url" in str(loc[-1]):
+        return ""
+    if repr(value) in message or error["type"] == "missing":
+        return ""
+    shown = str(value) if len(str(value)) <= 60 else str(value)[:59] + "…"
+    return f", not {json.dumps(shown, ensure_ascii=False)}"
 
 
 def _interpolate(

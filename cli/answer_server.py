@@ -58,6 +58,9 @@ log = logging.getLogger("pulse.answer_server")
 PRELOAD = (
     "cli.main",
     "cli.common",
+    "cli.names",
+    "safetext",
+    "store.status",
     "settings",
     "store",
     "store.snapshots",

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 import clock
+from safetext import one_line
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -22,11 +23,14 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+STALE_AFTER = timedelta(days=1)  # a default (now) answer this long after the last sync says so
+opened_store: str | None = None  # the store this command opened, for an error that names it
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print one line to stderr and exit non-zero."""
-    click.echo(f"pulse: error: {message}", err=True)
+    """Print one line to stderr and exit non-zero; the message may quote data (a title, a
+    board name), so it is cleaned of control characters first."""
+    click.echo(f"pulse: error: {one_line(message, 1000)}", err=True)
     sys.exit(code)
 
 
@@ -43,25 +47,57 @@ def load(config: str, secrets: bool = False) -> Settings:
         fail(str(exc))
 
 
-def open_configured_store(settings: Settings) -> Store:
-    """The configured store, migrated; a problem is one line and exit 1."""
+def open_configured_store(settings: Settings, create: bool = False) -> Store:
+    """The configured store, migrated; a problem is one line and exit 1.
+
+    Only ``create`` (sync, serve) makes a store that does not exist: every other command refuses
+    it and creates nothing, so a typo in [store] url never answers "0 at risk"."""
     from store import StoreError, open_store
 
+    global opened_store
     try:
-        return open_store(settings.store.url)
+        store = open_store(settings.store.url, create=create)
     except StoreError as exc:
         fail(str(exc), EXIT_FAILED)
+    opened_store = store.display_url
+    return store
+
+
+def describe_failure(exc: Exception) -> str:
+    """One line for an error no command expected: the store, a file, memory, or anything else
+    (whose traceback `--log-level debug` shows)."""
+    dbapi = sys.modules.get("sqlalchemy.exc")
+    if dbapi is not None and isinstance(exc, dbapi.DBAPIError):
+        reason = one_line(exc.orig if exc.orig is not None else exc, 200)
+        return f"cannot read store {opened_store or '?'}: {reason} (is the file damaged?)"
+    if isinstance(exc, MemoryError):
+        return "out of memory: narrow the question (filters, fewer trials)"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or one_line(exc)}"
+    return (
+        f"unexpected {type(exc).__name__}: {one_line(exc, 200)} "
+        "(run with --log-level debug to see where)"
+    )
 
 
 @contextmanager
 def output_stream(out: str | None) -> Iterator[TextIO]:
-    """stdout, or a file written atomically: a temporary file renamed into place on success."""
+    """stdout, or a file written atomically: a temporary file renamed into place on success.
+    A directory that cannot be written is one line and exit 1, with nothing left behind."""
     if out is None or out == "-":
         yield sys.stdout
         return
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        fail(f"--out {out} is a directory: name the file to write", EXIT_FAILED)
+    if target.exists() and not target.is_file():  # a device or FIFO would be replaced
+        fail(f"--out {out} is not a regular file: name a file, or - for stdout", EXIT_FAILED)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}", EXIT_FAILED)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
@@ -89,6 +125,41 @@ def as_of_instant(value: str | None, tz: str) -> datetime:
         return moment.astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return end.astimezone(UTC) - timedelta(microseconds=1)
+
+
+def checked_as_of(store: Store, value: str | None, tz: str) -> datetime:
+    """The --as-of instant (:func:`as_of_instant`), refused when the store cannot answer it:
+    an empty store, a day before its first item, after its last sync, or in the future. The
+    default (now) is answered, with a note on stderr when the last sync is over a day old."""
+    from store.status import data_span
+
+    when = as_of_instant(value, tz)
+    first, last = data_span(store)
+    if first is None:
+        fail(f"the store {store.display_url} holds no items: run `pulse sync` first", EXIT_FAILED)
+    zone = ZoneInfo(tz)
+    if value is None:
+        if last is not None and when - last > STALE_AFTER:
+            click.echo(
+                f"pulse: note: the store's data ends at the last sync "
+                f"({last.astimezone(zone):%Y-%m-%d %H:%M} {tz}, {(when - last).days} days ago); "
+                "nothing since then is counted: run `pulse sync` first",
+                err=True,
+            )
+        return when
+    day = when.astimezone(zone).date()
+    if day > clock.now().astimezone(zone).date():
+        fail(f"--as-of {value} is in the future: the store can only answer for the past")
+    if when < first:
+        first_day = first.astimezone(zone).date()
+        fail(f"--as-of {value} is before the store's first item (created {first_day})")
+    if last is not None and day > last.astimezone(zone).date():
+        fail(
+            f"--as-of {value} is after the store's data, which ends at the last sync "
+            f"({last.astimezone(zone):%Y-%m-%d %H:%M} {tz}): run `pulse sync` or pick a "
+            "date up to then"
+        )
+    return when
 
 
 config_option = click.option(

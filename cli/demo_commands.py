@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import EXIT_FAILED
+from cli.common import EXIT_FAILED, fail
+from safetext import one_line
 
 if TYPE_CHECKING:
     from settings import Settings
     from store import Store
 
+DEMO_MARKER = ".pulse-demo"  # written into the demo directory: the only kind `demo` deletes
 SCALES = ("large", "medium", "small")  # emulators.playground.SCALES, without importing them
 
 
@@ -49,9 +52,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
 
     started = time.monotonic()
     root = Path(workdir).resolve()
-    if (root / "pulse.db").exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+    _clear_previous_demo(root)
     with playground(seed=seed, scale=scale) as world:  # type: ignore[arg-type]
         click.echo(
             f"Emulators up: Jira Cloud at {world.jira_url}, Trello at {world.trello_url} "
@@ -69,7 +70,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
         for source in settings.sources:
             with BarProgress(source.name) as bars:
                 result = sync_source(source, store, full=True, progress=bars, trigger="demo")
-            click.echo(result.line(), err=not result.ok)
+            click.echo(one_line(result.line(), 1000), err=not result.ok)
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
@@ -80,7 +81,38 @@ def demo(workdir: str, seed: int, scale: str) -> None:
     _print_top_risks(store, settings)
     click.echo(f"Workbook: {report.path}")
     click.echo(f"Demo store and config in {root} ({time.monotonic() - started:.0f}s)")
-    click.echo(f"Explore: pulse risk --config {config}   (or status, show KEY, forecast KEY)")
+    click.echo(f"Explore: {_pulse()} risk --config {config}   (or status, show KEY, forecast KEY)")
+
+
+def _clear_previous_demo(root: Path) -> None:
+    """Make ``root`` an empty demo directory. Only a directory an earlier demo made (it holds
+    the marker file) is removed; any other directory that is not empty is refused, so
+    `pulse demo --dir .` never deletes a real project's store."""
+    marker = root / DEMO_MARKER
+    if marker.is_file():
+        shutil.rmtree(root)
+    elif root.exists() and (not root.is_dir() or any(root.iterdir())):
+        fail(
+            f"--dir {root} exists and was not made by `pulse demo`: name a new or empty directory",
+            EXIT_FAILED,
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text("Made by `pulse demo`; the next demo in this directory replaces it.\n")
+
+
+def _pulse() -> str:
+    """How to run `pulse` from here: `pulse` when that is on PATH and is this Pulse, else the
+    path of this environment's script (e.g. .venv/bin/pulse on a fresh clone)."""
+    script = Path(sys.executable).parent / "pulse"
+    found = shutil.which("pulse")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "pulse"
+    if not script.exists():
+        return f"{sys.executable} -m cli"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
@@ -93,7 +125,8 @@ def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
     for row in answer.rows[:limit]:
         reasons = ", ".join(row["reasons"])
         evidence = row["evidence"][0]["text"] if row["evidence"] else ""
-        click.echo(f"  {row['level']:<6} {row['key']:<10} {reasons}: {evidence}")
+        key, evidence = one_line(row["key"], 20), one_line(evidence, 200)
+        click.echo(f"  {row['level']:<6} {key:<10} {reasons}: {evidence}")
 
 
 @click.command()

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ROUTED = frozenset({"risk", "forecast", "show"})  # the questions the answer server takes
 DISABLE_ENV = "PULSE_NO_ANSWER_SERVER"
+GLOBAL_OPTIONS = ("--log-level", "--config", "-c")  # the options `pulse` takes before a command
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the dir holding cli/
 CONNECT_TIMEOUT = 0.5  # seconds; a server that does not accept by then is not used
 FORK_TIMEOUT = 5.0  # seconds for the server to fork the answering process
@@ -57,9 +58,9 @@ def routed(args: list[str]) -> bool:
 
 
 def command(args: list[str]) -> str | None:
-    """The subcommand name, after the global `--log-level X` if any."""
+    """The subcommand name, after the global options (`--log-level X`, `--config FILE`)."""
     rest = list(args)
-    while rest and (rest[0] == "--log-level" or rest[0].startswith("--log-level=")):
+    while rest and rest[0].split("=", 1)[0] in GLOBAL_OPTIONS:
         del rest[: 1 if "=" in rest[0] else 2]
     return rest[0] if rest else None
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
+
+from cli.common import EXIT_FAILED, describe_failure, fail
 
 # command name -> "module:attribute"; one line per command
 COMMANDS = {
@@ -54,13 +57,22 @@ class LazyGroup(click.Group):
     show_default=True,
     help="How much to log on stderr.",
 )
-def cli(log_level: str) -> None:
+@click.option(
+    "--config",
+    "-c",
+    "config",
+    default=None,
+    metavar="FILE",
+    help="Configuration file for the command (like its own --config; or set PULSE_CONFIG).",
+)
+def cli(log_level: str, config: str | None) -> None:
     """Pulse tells a product organisation the truth about delivery.
 
     \b
     Examples:
       pulse sync                      sync every configured source
       pulse status --format json      freshness and counts per source
+      pulse --config team.toml risk   any command, with another configuration
       pulse risk --min-severity high  what is off track, and why
       pulse export items --format csv --out items.csv
     """
@@ -72,8 +84,28 @@ def cli(log_level: str) -> None:
     # The jira library logs request headers (credentials) at DEBUG: never let it.
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
+    if config is not None:
+        # every command's --config reads PULSE_CONFIG when not given: the global form feeds it
+        os.environ["PULSE_CONFIG"] = config
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="pulse")
+    """Console entry point: an error no command turned into one line becomes one here."""
+    try:
+        code = cli.main(prog_name="pulse", standalone_mode=False)
+    except click.ClickException as exc:  # a usage error: click's message, on one line
+        fail(usage_line(exc), exc.exit_code)
+    except click.Abort:  # Ctrl-C: as click itself ends
+        click.echo("Aborted!", err=True)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        logging.getLogger("pulse").debug("the command failed", exc_info=True)
+        fail(describe_failure(exc), EXIT_FAILED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(exc: click.ClickException) -> str:
+    """click's error as one line, pointing at the command's help."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx is not None else message

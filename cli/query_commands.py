@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from cli.common import as_of_instant, config_option, fail, load, open_configured_store
+from cli.common import checked_as_of, config_option, fail, load, open_configured_store
+from safetext import csv_cell, inert_tree, json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 TABLE_LIMIT = 25  # rows a risk table shows by default: a roadmap row can take 20 lines
+MAX_TRIALS = 200_000  # a forecast's trials: p95 is stable long before; 10^8 exhausts memory
 LEVEL_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 STATUS_STYLE = {"off track": "bold red", "at risk": "yellow", "no target": "magenta"}
 
@@ -40,17 +42,37 @@ as_of_option = click.option(
 )
 
 
+raw_option = click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text exactly as stored. By default control characters are dropped and "
+    "text starting with = + - @ gets a leading ' so a spreadsheet never runs it.",
+)
+
+
 def _console() -> Console:
+    """Prints text as text: no markup, emoji codes or highlighting is read from what it prints
+    (titles are data); documents are passed through :func:`safetext.inert_tree` first."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def _run(call: Any) -> Any:
+    """The question's answer; a spinner on stderr while it computes when that is a terminal
+    (a new as-of on a big store takes seconds); a QueryError is one line and exit 2."""
+    from contextlib import nullcontext
+
     from reports.queries.errors import QueryError
 
+    waiting: Any = nullcontext()
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        waiting = Console(stderr=True).status("answering…", spinner="dots")
     try:
-        return call()
+        with waiting:
+            return call()
     except QueryError as exc:
         fail(str(exc))
 
@@ -61,7 +83,7 @@ def _emit_json(doc: dict[str, Any]) -> None:
     import json
 
     indent = 2 if sys.stdout.isatty() else None
-    click.echo(json.dumps(doc, indent=indent, ensure_ascii=False))
+    click.echo(json_text(json.dumps(doc, indent=indent, ensure_ascii=False)))
 
 
 # -- pulse risk -------------------------------------------------------------------------------
@@ -98,6 +120,12 @@ def _emit_json(doc: dict[str, Any]) -> None:
     show_default=True,
     help="Table: show the N most severe rows (0: all). JSON and CSV always hold every row.",
 )
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Table: one line per item (key, level, status, reasons, title) instead of evidence.",
+)
+@raw_option
 def risk_command(
     config: str,
     as_of: str | None,
@@ -111,6 +139,8 @@ def risk_command(
     min_severity: str,
     fmt: str,
     limit: int,
+    compact: bool,
+    raw: bool,
 ) -> None:
     """At-risk roadmap and work items, most severe first, with reasons and evidence.
 
@@ -124,32 +154,38 @@ def risk_command(
       pulse risk
       pulse risk --version 2026.12 --min-severity medium
       pulse risk --team Web --reason BLOCKED --format csv > blocked.csv
+      pulse risk --compact --limit 0           one line per item
       pulse risk --as-of 2026-11-02 --format json | jq '.rows[0]'
     """
+    from cli.names import canonical, canonical_key, catalog
     from reports.queries.risk import RiskFilters, risk
 
     settings = load(config)
-    when = as_of_instant(as_of, settings.report.timezone)
+    due = _parse_day(due_before, "--due-before") if due_before else None
+    store = open_configured_store(settings)
+    when = checked_as_of(store, as_of, settings.report.timezone)
+    known = catalog(store, settings)
     filters = RiskFilters(
-        source=source,
-        project=project,
-        team=team,
-        epic=epic,
-        version=version,
-        due_before=_parse_day(due_before, "--due-before") if due_before else None,
+        source=canonical(source, known.source_ids),
+        project=canonical(project, {p for _, p, _ in known.projects}),
+        team=canonical(team, {t for _, _, t in known.projects}),
+        epic=canonical_key(store, epic) if epic else None,
+        version=canonical(version, {v[4] for v in known.versions}),
+        due_before=due,
         reason=reason.upper() if reason else None,
         min_severity=min_severity.lower(),
     )
-    store = open_configured_store(settings)
     shown = (limit or None) if fmt == "table" else None  # a script gets every row
     answer = _run(lambda: risk(store, settings, when, filters, limit=shown))
     doc = answer.to_json()
     if fmt == "json":
         _emit_json(doc)
     elif fmt == "csv":
-        write_risk_csv(doc, sys.stdout)
+        write_risk_csv(doc, sys.stdout, raw)
+    elif compact:
+        print_risk_compact(inert_tree(doc), _console(), limit)
     else:
-        print_risk(doc, _console(), limit)
+        print_risk(inert_tree(doc), _console(), limit)
 
 
 RISK_CSV = [
@@ -175,8 +211,9 @@ RISK_CSV = [
 ]
 
 
-def write_risk_csv(doc: dict[str, Any], stream: Any) -> None:
-    """One row per risk; reasons joined by ';', evidence sentences by ' | '."""
+def write_risk_csv(doc: dict[str, Any], stream: Any, raw: bool = False) -> None:
+    """One row per risk; reasons joined by ';', evidence sentences by ' | '; text cleaned and
+    formula-like text quoted unless ``raw`` (:func:`safetext.csv_cell`)."""
     import csv
 
     writer = csv.writer(stream, lineterminator="\n")
@@ -185,7 +222,7 @@ def write_risk_csv(doc: dict[str, Any], stream: Any) -> None:
         out = dict(row)
         out["reasons"] = ";".join(row["reasons"])
         out["evidence"] = " | ".join(e["text"] for e in row["evidence"])
-        writer.writerow(["" if out[c] is None else out[c] for c in RISK_CSV])
+        writer.writerow(["" if out[c] is None else csv_cell(out[c], raw) for c in RISK_CSV])
 
 
 def _local_date(doc: dict[str, Any]) -> str:
@@ -244,7 +281,37 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
         table.add_row(item, status, dates, why)
     if doc["rows"]:
         console.print(table)
-    hidden = doc["summary"]["rows"] - len(shown)
+    _print_risk_footer(doc, console, len(shown))
+
+
+def print_risk_compact(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
+    """One line per item: level, key, status, reason codes, then the title cut to fit."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_header=True, title_justify="left")
+    table.add_column("level", no_wrap=True, min_width=6)
+    table.add_column("key", no_wrap=True, min_width=10, max_width=14, overflow="ellipsis")
+    table.add_column("status", no_wrap=True, min_width=9, max_width=11, overflow="ellipsis")
+    table.add_column("reasons", no_wrap=True, min_width=12, max_width=24, overflow="ellipsis")
+    table.add_column("title", no_wrap=True, overflow="ellipsis")
+    shown = doc["rows"][:limit] if limit else doc["rows"]
+    for row in shown:
+        table.add_row(
+            row["level"],
+            row["key"],
+            row["status"],
+            ",".join(row["reasons"]),
+            row["title"],
+            style=LEVEL_STYLE[row["level"]] if row["level"] == "high" else None,
+        )
+    if shown:
+        console.print(table)
+    _print_risk_footer(doc, console, len(shown))
+
+
+def _print_risk_footer(doc: dict[str, Any], console: Console, shown: int) -> None:
+    """How many rows the table left out, then the summary line."""
+    hidden = doc["summary"]["rows"] - shown
     if hidden:
         console.print(
             f"… {hidden:,} more rows: narrow with filters (--team, --min-severity …), "
@@ -261,7 +328,12 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
 @as_of_option
 @click.argument("key")
 @click.option("--by", "by", default=None, metavar="DATE", help="How many items done by DATE.")
-@click.option("--trials", type=int, default=None, help="Monte Carlo trials (default 10,000).")
+@click.option(
+    "--trials",
+    type=int,
+    default=None,
+    help=f"Monte Carlo trials (default 10,000; at most {MAX_TRIALS:,}).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -280,18 +352,25 @@ def forecast_command(
       pulse forecast 2026.12 --by 2026-12-07
       pulse forecast WEB-412 --trials 2000 --format json | jq .forecast.p85
     """
+    from cli.names import canonical_key
     from reports.queries.forecast import forecast
 
+    if trials is not None and trials > MAX_TRIALS:
+        fail(f"--trials {trials:,} is too many (use at most {MAX_TRIALS:,})")
     settings = load(config)
-    when = as_of_instant(as_of, settings.report.timezone)
     by_day = _parse_day(by, "--by") if by else None
     store = open_configured_store(settings)
+    when = checked_as_of(store, as_of, settings.report.timezone)
+    today = when.astimezone(ZoneInfo(settings.report.timezone)).date()
+    if by_day is not None and by_day < today:
+        fail(f"--by {by} is before the as-of date {today}: ask about a later date")
+    key = canonical_key(store, key)
     answer = _run(lambda: forecast(store, settings, key, when, by_day, trials))
     doc = answer.to_json()
     if fmt == "json":
         _emit_json(doc)
     else:
-        print_forecast(doc, _console())
+        print_forecast(inert_tree(doc), _console())
 
 
 def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[str, str, str]]:
@@ -394,17 +473,18 @@ def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
       pulse show WEB-412 --as-of 2026-10-01
       pulse show WEB-412 --format json | jq .cycle_time
     """
+    from cli.names import canonical_key
     from reports.queries.show import show
 
     settings = load(config)
-    when = as_of_instant(as_of, settings.report.timezone)
     store = open_configured_store(settings)
-    story = _run(lambda: show(store, settings, key, when))
+    when = checked_as_of(store, as_of, settings.report.timezone)
+    story = _run(lambda: show(store, settings, canonical_key(store, key), when))
     doc = story.to_json()
     if fmt == "json":
         _emit_json(doc)
     else:
-        print_show(doc, _console())
+        print_show(inert_tree(doc), _console())
 
 
 def print_show(doc: dict[str, Any], console: Console) -> None:

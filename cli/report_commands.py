@@ -62,9 +62,15 @@ def weekly(config: str, as_of: str | None, out: str | None) -> None:
     day = _parse_day(as_of)
     settings = load(config)
     store = open_configured_store(settings)
+    if store.read_only:
+        fail(
+            f"the store {store.display_url} is read-only: the weekly report saves this week's "
+            "snapshot in it (ask questions with `pulse risk` instead)",
+            EXIT_FAILED,
+        )
     # The workbook pulls in pandas and openpyxl; only this command needs them.
     from reports.workbook import ReportError, ReportFailed, write_weekly
-    from reports.workbook.cells import one_line
+    from safetext import one_line
 
     try:
         result = write_weekly(settings, store, as_of=day, out_dir=Path(out) if out else None)

@@ -99,7 +99,7 @@ def _serve(
     from scheduler import Service, run_service
     from scheduling.lock import LockHeld, acquire, service_scopes
 
-    store = open_configured_store(settings)
+    store = open_configured_store(settings, create=True)
     try:
         lock = acquire(store, service_scopes(names, with_report))
     except LockHeld as exc:

@@ -8,6 +8,7 @@ import time
 import click
 
 from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from safetext import one_line
 
 
 @click.command("sync")
@@ -45,7 +46,7 @@ def sync(
         chosen = [settings.source(n) for n in names] if names else settings.sources
     except ConfigError as exc:
         fail(str(exc))
-    store = open_configured_store(settings)
+    store = open_configured_store(settings, create=True)
     failed = False
     for source in chosen:
         if no_progress or not sys.stderr.isatty():
@@ -53,7 +54,7 @@ def sync(
         else:
             with BarProgress(source.name) as bars:
                 result = sync_source(source, store, full=full, progress=bars)
-        click.echo(result.line(), err=not result.ok)
+        click.echo(one_line(result.line(), 1000), err=not result.ok)
         failed |= not result.ok
     if not no_analysis and not failed:
         from reports.queries.analysis import refresh_analysis

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Select, select
 
+from safetext import csv_cell, json_text
 from store import Store, schema
 
 s, i, t, sp = schema.sources, schema.items, schema.transitions, schema.sprints
@@ -90,26 +91,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_csv(columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
-    """Write rows as CSV with a header; returns the row count."""
+def write_csv(
+    columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO, raw: bool = False
+) -> int:
+    """Write rows as CSV with a header; returns the row count. Text is cleaned and formula-like
+    text quoted (:func:`safetext.csv_cell`) unless ``raw``."""
     writer = csv.writer(out)
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
+        writer.writerow(["" if v is None else csv_cell(_plain(v), raw) for v in row])
         count += 1
     return count
 
 
-def write_json(columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
-    """Write rows as a JSON array of objects, one per line; returns the row count."""
+def write_json(
+    columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO, raw: bool = False
+) -> int:
+    """Write rows as a JSON array of objects, one per line; returns the row count. Values are
+    exact; terminal controls JSON may carry raw are escaped (:func:`safetext.json_text`)."""
     out.write("[")
     count = 0
     for row in rows:
         out.write(",\n" if count else "\n")
         out.write(
-            json.dumps(
-                {c: _plain(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False
+            json_text(
+                json.dumps(
+                    {c: _plain(v) for c, v in zip(columns, row, strict=True)}, ensure_ascii=False
+                )
             )
         )
         count += 1

@@ -69,3 +69,15 @@ def source_status(store: Store) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def data_span(store: Store) -> tuple[datetime | None, datetime | None]:
+    """What the store's data covers: its first item's creation and the end of its last
+    successful sync (None when it holds no items, or was never synced)."""
+    runs = schema.sync_runs
+    with store.engine.connect() as conn:
+        first = conn.execute(select(func.min(schema.items.c.created))).scalar_one()
+        last = conn.execute(
+            select(func.max(runs.c.finished_at)).where(runs.c.job == "sync", runs.c.status == "ok")
+        ).scalar_one()
+    return first, last

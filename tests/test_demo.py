@@ -29,16 +29,19 @@ def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) ->
     assert workbook and Path(workbook.group(1)).is_file()
     assert Path(workbook.group(1)).parent == workdir / "reports"
     assert "Top risks" in output
-    # The command the demo suggests works as printed, with no credentials in the environment.
-    explore = re.search(r"Explore: pulse (risk --config \S+)", output)
+    # The command the demo suggests works as printed (the venv's bin is not on PATH on a fresh
+    # clone), with no credentials in the environment.
+    explore = re.search(r"Explore: (\S+) (risk --config \S+)", output)
     assert explore, output
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_DEMO_")}
+    env["PATH"] = "/usr/bin:/bin"
     asked = subprocess.run(
-        [sys.executable, "-m", "cli", *explore.group(1).split()],
+        [explore.group(1), *explore.group(2).split()],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PULSE_DEMO_")},
+        env=env,
     )
     assert asked.returncode == 0, asked.stderr
     assert "at risk" in asked.stdout.splitlines()[-1]

@@ -106,7 +106,7 @@ def test_validation_error_points_at_the_second_source_subtable(tmp_path: Path) -
         ('[report]\ncolour = "red"\n', "report.colour: unknown key"),
         (
             '[[sources]]\nname = "x"\nkind = "asana"\n',
-            'sources[0]: kind must be "jira" or "trello"',
+            'sources[0].kind: kind must be "jira" or "trello", not "asana"',
         ),
     ],
 )

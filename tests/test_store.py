@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
 from store import Store, StoreError, open_store, schema
 from store.run_owner import current_owner, is_dead
@@ -128,3 +129,17 @@ def test_a_run_is_dead_only_when_its_process_on_this_host_is_gone() -> None:
     assert not is_dead(current_owner())
     assert not is_dead(f"elsewhere.example:{exited.pid}")  # another host: only age tells
     assert not is_dead(None) and not is_dead("garbage")
+
+
+def test_only_create_makes_a_store(store_url: str) -> None:
+    """Commands that read open with create=False: a missing or empty database is refused and
+    nothing is created; once a sync created the store, it opens."""
+    with pytest.raises(StoreError, match=r"no store at .*run `pulse sync` first"):
+        open_store(store_url, create=False)
+    path = make_url(store_url).database
+    if store_url.startswith("sqlite"):
+        assert path is not None and not Path(path).exists()
+    open_store(store_url).dispose()
+    opened = open_store(store_url, create=False)
+    assert not opened.read_only
+    opened.dispose()

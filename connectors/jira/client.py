@@ -19,6 +19,7 @@ from jira import JIRA, JIRAError
 import clock
 from connectors.base import AuthError, SourceError
 from connectors.http_policy import HttpPolicy, RequestStats, policy_session
+from safetext import one_line
 from settings import JiraSource
 
 
@@ -58,7 +59,7 @@ def describe_error(source: JiraSource, exc: Exception) -> SourceError:
                 f"{source.name}: authentication failed at {source.url} (HTTP {status}); "
                 "check user and token"
             )
-        text = (exc.text or "").strip().splitlines()[0] if exc.text else "no details"
+        text = one_line(str(exc.text or "").strip().split("\n", 1)[0]) or "no details"
         return SourceError(f"{source.name}: Jira answered HTTP {status}: {text}")
     if isinstance(exc, requests.Timeout):
         return SourceError(f"{source.name}: {source.url} did not answer in time (timeout)")
@@ -68,7 +69,7 @@ def describe_error(source: JiraSource, exc: Exception) -> SourceError:
         return SourceError(
             f"{source.name}: {source.url} did not answer with JSON; is it a Jira site?"
         )
-    return SourceError(f"{source.name}: {type(exc).__name__}: {exc}")
+    return SourceError(f"{source.name}: {type(exc).__name__}: {one_line(exc)}")
 
 
 def connect(

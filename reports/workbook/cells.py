@@ -8,8 +8,6 @@ plain http(s) addresses.
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -17,13 +15,11 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+import safetext
+from safetext import CONTROL, FORMULA_LEAD, is_missing
+
 MAX_CELL = 32_767
 MAX_URL = 2_079  # Excel refuses longer hyperlink targets
-ELLIPSIS = "…"
-# C0 controls except tab and newline, DEL, C1 controls, lone surrogates (not encodable in XML).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-# Text Excel (or a CSV made from the sheet) could read as a formula when a user edits the cell.
-FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
 # -- palette ----------------------------------------------------------------------------------
 NAVY = "1F3864"
@@ -98,32 +94,9 @@ def status_font(status: str, bold: bool = True) -> Font:
     return Font(name=FONT, size=11, bold=bold, color=colour)
 
 
-def is_missing(value: Any) -> bool:
-    """None, NaN, NaT and pandas NA."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    try:
-        return bool(value != value)  # NaT and NA compare unequal to themselves
-    except (TypeError, ValueError):
-        return False
-
-
 def clean_text(value: Any, limit: int = MAX_CELL) -> str:
-    """User text made safe for a cell: control characters stripped, cut to ``limit`` with '…'."""
-    text = "" if is_missing(value) else str(value)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
-    if len(text) > limit:
-        text = text[: limit - len(ELLIPSIS)] + ELLIPSIS
-    return text
-
-
-def one_line(value: Any, limit: int = 200) -> str:
-    """Text for a terminal or log line: cleaned, whitespace folded, cut with '…'."""
-    return clean_text(" ".join(clean_text(value).split()), limit)
+    """User text made safe for a cell (:func:`safetext.clean_text`), cut to Excel's limit."""
+    return safetext.clean_text(value, limit)
 
 
 def safe_url(value: Any) -> str | None:
@@ -131,7 +104,7 @@ def safe_url(value: Any) -> str | None:
     if is_missing(value):
         return None
     url = str(value).strip()
-    if not url or len(url) > MAX_URL or _CONTROL.search(url) or any(c.isspace() for c in url):
+    if not url or len(url) > MAX_URL or CONTROL.search(url) or any(c.isspace() for c in url):
         return None
     if not url.lower().startswith(("https://", "http://")):
         return None

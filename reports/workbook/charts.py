@@ -21,7 +21,10 @@ from openpyxl.drawing.text import (
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from safetext import one_line
+
 DEFAULT_WIDTH = 8.43  # Excel's default column width, in characters
+MAX_TITLE = 255  # characters of a chart or axis title
 
 PALETTE: tuple[str, ...] = (
     "2F5597",
@@ -76,8 +79,9 @@ def _title(text: str, size: int = 1100) -> Title:
 
 
 def _finish(chart: BarChart | LineChart | AreaChart, title: str, y_title: str) -> None:
-    chart.title = _title(title)
-    chart.y_axis.title = y_title
+    """Title the chart and its y axis; titles can carry board and team names, so clean them."""
+    chart.title = _title(one_line(title, MAX_TITLE))
+    chart.y_axis.title = one_line(y_title, MAX_TITLE)
     chart.x_axis.delete = False  # openpyxl 3.1 hides axes unless told otherwise
     chart.y_axis.delete = False
     chart.legend = Legend()

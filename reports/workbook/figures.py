@@ -18,8 +18,9 @@ import pandas as pd
 from reports.metrics.flow import percentiles
 from reports.metrics.roadmap import ROADMAP_TYPES
 from reports.metrics.sprints import velocity
+from safetext import one_line
 
-from .cells import STATUS_ORDER, one_line
+from .cells import STATUS_ORDER
 from .context import ReportContext
 
 Better = Literal["up", "down", "none"]

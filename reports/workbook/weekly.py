@@ -54,6 +54,7 @@ SHEETS: tuple[str, ...] = (
     "Definitions",
 )
 FILE_PREFIX = "pulse-weekly-"
+PRIVATE_FILE = 0o600  # the workbook names every item: readable by its owner only
 
 
 class ReportError(Exception):
@@ -195,24 +196,16 @@ def _temporary(target: Path) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
-
-
 def save_atomically(wb: Workbook, target: Path) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``target``."""
+    """Write to a temporary file in the same directory, fsync, then rename over ``target``.
+
+    The workbook is private (0600), like the store and the exports: it names every item."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temporary(target) as temp:
         wb.save(temp)
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.chmod(temp, 0o666 & ~_umask())
+        os.chmod(temp, PRIVATE_FILE)
         os.replace(temp, target)
 
 

@@ -18,9 +18,10 @@ from openpyxl import Workbook
 
 from emulators.jira.text import ADVERSARIAL
 from reports.workbook import ReportError
-from reports.workbook.cells import MAX_CELL, clean_text, one_line, put_text, safe_url
+from reports.workbook.cells import MAX_CELL, clean_text, put_text, safe_url
 from reports.workbook.tables import Col, write_table
 from reports.workbook.weekly import report_path, report_week, resolve_as_of
+from safetext import one_line
 
 NOW = pd.Timestamp("2026-11-25 10:00", tz="UTC")  # a Wednesday
 TZ = "Europe/Berlin"
