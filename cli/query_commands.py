@@ -250,6 +250,7 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
             f"… {hidden:,} more rows: narrow with filters (--team, --min-severity …), "
             "or see them all with --limit 0 or --format csv"
         )
+    print_freshness(doc, console)
     console.print(_risk_summary(doc))
 
 
@@ -328,6 +329,7 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
     )
     if doc["state"] == "done":
         console.print(f"done on {doc['done_at']}")
+        print_freshness(doc, console)
         console.print(f"{doc['key']}: done on {doc['done_at']}; nothing to forecast")
         return
     fc = doc["forecast"]
@@ -366,6 +368,7 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(f"calibration: past p85 dates held {shown} of {cal['resolved']} resolved")
     else:
         console.print("calibration: no stored forecasts of this item yet")
+    print_freshness(doc, console)
     if fc:
         console.print(
             f"{doc['key']}: p50 {fc.get('p50') or '—'}, p85 {fc.get('p85') or '—'}, target {target}"
@@ -467,7 +470,17 @@ def print_show(doc: dict[str, Any], console: Console) -> None:
         line = f"{doc['key']}: {item['what']} {item['days']} days"
     else:
         line = f"{doc['key']}: {doc['stage']}"
+    print_freshness(doc, console)
     console.print(line)
+
+
+def print_freshness(doc: dict[str, Any], console: Console) -> None:
+    """The workbook's "DATA NOT FRESH: …" line for the same as-of, when a source is not fresh."""
+    from rich.text import Text
+
+    line = (doc.get("freshness") or {}).get("line")
+    if line:
+        console.print(Text(line, style="bold"))
 
 
 COMMANDS = (risk_command, forecast_command, show_command)

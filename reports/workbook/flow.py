@@ -58,8 +58,8 @@ def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         "interpolation; sub-tasks and roadmap items excluded",
     )
     wip = _wip(ctx)
-    cfd_count = min(len(ctx.results["cfd"]), MAX_CFD_CHARTS)
-    pct = ctx.results["percentiles"].copy()
+    cfd_count = min(len(ctx.results.cfd), MAX_CFD_CHARTS)
+    pct = ctx.results.percentiles.copy()
     top_block = max(len(pct) + 2, CHART_ROWS)
     wip_row = HEADER_ROW + top_block + 2 + (-(-cfd_count // CFD_PER_ROW)) * CHART_ROWS + 2
     over = int(wip["over_p85"].sum()) if len(wip) else 0
@@ -117,8 +117,8 @@ def _cm_of(ws: Worksheet, last_col: int) -> float:
 
 
 def _wip(ctx: ReportContext) -> pd.DataFrame:
-    wip = ctx.results["ageing_wip"].copy()
-    blocked = ctx.results["blocked"][["source", "item_id", "blocked_days", "flagged_now"]]
+    wip = ctx.results.ageing_wip.copy()
+    blocked = ctx.results.blocked[["source", "item_id", "blocked_days", "flagged_now"]]
     wip = wip.merge(blocked, on=["source", "item_id"], how="left")
     wip["blocked_days"] = wip["blocked_days"].where(wip["blocked_days"] > 0)  # blank: never
     wip = wip.sort_values(["age_days", "key"], ascending=[False, True], kind="stable")
@@ -128,7 +128,7 @@ def _wip(ctx: ReportContext) -> pd.DataFrame:
 
 
 def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_col: int) -> int:
-    weekly = ctx.results["throughput_weekly"]
+    weekly = ctx.results.throughput_weekly
     recent = weekly[weekly["week"] >= ctx.window_start]
     if len(recent) == 0:
         note(ws, HEADER_ROW, chart_col, "No completed items in the window: no throughput chart.")
@@ -162,7 +162,7 @@ def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_co
 
 def _cfd_charts(ws: Worksheet, ctx: ReportContext, top: int, data_col: int, data_row: int) -> None:
     """One CFD chart per workflow (up to MAX_CFD_CHARTS), CFD_PER_ROW side by side."""
-    cfds: dict[str, pd.DataFrame] = ctx.results["cfd"]
+    cfds: dict[str, pd.DataFrame] = ctx.results.cfd
     start = ctx.window_start
     for n, (workflow, frame) in enumerate(sorted(cfds.items())):
         if n >= MAX_CFD_CHARTS:

@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from reports.metrics.column_dates import ColumnDates
-from reports.metrics.frames import BASELINES, empty_frame
-from reports.metrics.history import FieldHistory, Membership, current_values
-from reports.metrics.roadmap import ROADMAP_TYPES, RoadmapScope
-from reports.metrics.timeutil import to_ms
+from .column_dates import ColumnDates
+from .frames import BASELINES, empty_frame
+from .history import FieldHistory, Membership, current_values
+from .roadmap import ROADMAP_TYPES, RoadmapScope
+from .timeutil import to_ms
 
 _NAT = np.iinfo(np.int64).min
 
