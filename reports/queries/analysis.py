@@ -249,7 +249,9 @@ def compute(
     )
     run = results.forecast_run
     extra = _forecast_extra(run, cd.today, config.forecast)
-    out.roadmap = _roadmap_rows(results.roadmap_scope, results.snapshot, extra, cd)
+    out.roadmap = _roadmap_rows(
+        results.roadmap_scope, results.snapshot, extra, cd, _baselines(results.baselines, tz)
+    )
     risks = results.item_risks.astype(object)
     risks = risks.where(risks.notna(), None)  # missing as NULL, never a NaN string
     out.items = [{str(k): v for k, v in r.items()} for r in risks.to_dict("records")]
@@ -387,8 +389,24 @@ def _local(value: Any, tz: str) -> str | None:
     return local_day(pd.Timestamp(value), tz).strftime("%Y-%m-%d")
 
 
+def _baselines(frame: Any, tz: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The pipeline's baselines (scope, target, instant) by (source, roadmap id)."""
+    return {
+        (str(r.source), str(r.roadmap_id)): {
+            "scope": int(r.baseline_scope),
+            "target": _local(r.baseline_target, tz),
+            "at": _local(r.baseline_at, tz),
+        }
+        for r in frame.itertuples(index=False)
+    }
+
+
 def _roadmap_rows(
-    scope: Any, snap: Any, extra: dict[str, dict[str, Any]], cd: Any
+    scope: Any,
+    snap: Any,
+    extra: dict[str, dict[str, Any]],
+    cd: Any,
+    baselines: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     import pandas as pd
 
@@ -444,6 +462,7 @@ def _roadmap_rows(
                     "p95": _local(snap_rec.p95, tz),
                     "scope": int(snap_rec.scope),
                     "remaining": int(snap_rec.remaining),
+                    "baseline": baselines.get((source, rid)),
                     "parent": None,
                     "url": str(url.get(snap_rec.key, "")) if snap_rec.kind != "version" else "",
                 }

@@ -284,6 +284,7 @@ def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[di
                 "p95": None,
                 "scope": None,
                 "remaining": None,
+                "baseline": None,
                 "parent": parent,
                 "url": url,
             }

@@ -10,7 +10,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import cells as C
 from .charts import area_chart, col_after, column_cm, line_chart
 from .context import ReportContext
-from .figures import Figures
 from .layout import note, print_setup, section, title_block
 from .tables import Col, capped, write_block, write_table
 
@@ -25,12 +24,10 @@ CFD_COLOURS = ("D9D9D9", "9DC3E6", "5B9BD5", "F4B183", "FFD966", "2F5597", "70AD
 
 PERCENTILE_COLUMNS = [
     Col("Team", "team", bold=True),
-    Col("Items done (all time)", "count", "int", width=11),
+    Col("Items done, last weeks", "count", "int", width=11),
     Col("p50 (days)", "p50", "num", width=9),
     Col("p85 (days)", "p85", "num", width=9),
     Col("p95 (days)", "p95", "num", width=9),
-    Col("p50, last weeks", "recent_p50", "num", width=10),
-    Col("p85, last weeks", "recent_p85", "num", width=10),
 ]
 
 WIP_COLUMNS = [
@@ -47,7 +44,7 @@ WIP_COLUMNS = [
 ]
 
 
-def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
+def write_flow(ws: Worksheet, ctx: ReportContext) -> None:
     """Lay out the Flow sheet, top-down: cycle time by team beside the throughput chart, the
     cumulative flow charts, then the ageing work-in-progress list."""
     title_block(
@@ -82,9 +79,6 @@ def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
             f"…and {hidden:,} younger items not listed (`pulse export items` has them all).",
         )
     section(ws, HEADER_ROW - 1, 1, "Cycle time by team", len(PERCENTILE_COLUMNS))
-    teams = figs.teams.set_index("team") if len(figs.teams) else None
-    pct["recent_p50"] = pct["team"].map(teams["cycle_p50"]) if teams is not None else None
-    pct["recent_p85"] = pct["team"].map(teams["cycle_p85"]) if teams is not None else None
     columns = [
         Col(
             c.header.replace("last weeks", f"last {ctx.weeks} wks"),

@@ -81,7 +81,7 @@ def resolve_as_of(
     None → now. A date → the end of that day in the report zone (or now, if that is today); a
     date after today is refused. A naive datetime is read in the report zone.
     """
-    current = now if now is not None else pd.Timestamp.now(tz="UTC")
+    current = now if now is not None else pd.Timestamp(clock.now())
     if as_of is None:
         return current
     if isinstance(as_of, datetime):
@@ -160,7 +160,7 @@ def build_workbook(ctx: ReportContext) -> tuple[Workbook, str]:
     write_roadmap(sheets["Roadmap"], ctx, figs)
     write_timelines(sheets["Timelines"], ctx, figs)
     write_velocity(sheets["Velocity"], ctx, figs)
-    write_flow(sheets["Flow"], ctx, figs)
+    write_flow(sheets["Flow"], ctx)
     write_risks(sheets["Risks"], ctx, figs)
     write_quality(sheets["Data quality"], ctx)
     write_definitions(sheets["Definitions"], ctx)

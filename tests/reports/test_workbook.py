@@ -28,6 +28,7 @@ import clock
 from cli.main import cli
 from connectors.runner import sync_source
 from emulators.jira.org import RISKS
+from reports.queries.risk import risk
 from reports.workbook import SHEETS, WeeklyReport, write_weekly
 from settings import Settings, TrelloSource
 from store import open_store
@@ -273,7 +274,10 @@ def test_a_failed_last_sync_is_a_visible_warning(reports: Reports, tmp_path: Pat
     )
     assert not sync_source(dead, store).ok
     result = write_weekly(reports.settings, store, out_dir=tmp_path / "out")
+    # the questions carry the same freshness line as the workbook's headline
+    line = risk(store, reports.settings, clock.now()).to_json()["freshness"]["line"]
     store.dispose()
+    assert line.startswith("DATA NOT FRESH: ") and result.headline.endswith(line)
     assert f"{jira.name}: last sync failed" in result.headline
     summary = openpyxl.load_workbook(result.path)["Summary"]
     banner = str(summary["A4"].value)
