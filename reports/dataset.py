@@ -27,7 +27,6 @@ from sqlalchemy import (
     Text,
     and_,
     func,
-    literal,
     or_,
     select,
     type_coerce,
@@ -49,7 +48,6 @@ from reports.metrics.frames import (
     empty_frame,
 )
 from reports.metrics.pipeline import MetricsConfig, MetricsInputs
-from reports.metrics.roadmap import ROADMAP_TYPES
 from reports.metrics.workflow import WorkflowMap
 from reports.workflows import build_workflows
 from settings import Settings
@@ -169,17 +167,6 @@ class StoreMeta:
     sync_runs: pd.DataFrame
     workflows: WorkflowMap
     config: MetricsConfig
-
-    def teams(self) -> list[str]:
-        """Every team known from the items' projects."""
-        return sorted(set(self.projects["team"]))
-
-    def project_pairs(self, teams: Iterable[str] | None = None) -> list[tuple[int, str]]:
-        """(source_id, project key) of the projects owned by ``teams`` (all when None)."""
-        p = self.projects
-        if teams is not None:
-            p = p[p["team"].isin(list(teams))]
-        return [(int(s), str(k)) for s, k in zip(p["source_id"], p["project"], strict=True)]
 
 
 def _team(settings: Settings, source: str, group: str) -> str:
@@ -301,26 +288,6 @@ def alive(as_of: pd.Timestamp) -> Any:
     cutoff = as_of.to_pydatetime()
     gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
     return and_(I.c.created <= cutoff, or_(gone.is_(None), gone > cutoff))
-
-
-def in_projects(pairs: Sequence[tuple[int, str]]) -> Any:
-    """SQL condition: the item belongs to one of these (source_id, project key) pairs."""
-    if not pairs:
-        return literal(False)
-    by_source: dict[int, list[str]] = {}
-    for s, p in pairs:
-        by_source.setdefault(s, []).append(p)
-    return or_(
-        *(
-            and_(I.c.source_id == s, func.coalesce(I.c.project_key, "").in_(keys))
-            for s, keys in by_source.items()
-        )
-    )
-
-
-def of_types(types: Sequence[str]) -> Any:
-    """SQL condition: the item's type is one of these (case-insensitive)."""
-    return func.lower(func.coalesce(I.c.type, "")).in_([t.casefold() for t in types])
 
 
 def ids_where(conn: Connection, *conditions: Any) -> set[tuple[int, str]]:
@@ -549,41 +516,6 @@ def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: st
     return frame[spec.names].reset_index(drop=True)
 
 
-# -- selections used by several queries --------------------------------------------------------
-
-
-def roadmap_ids(conn: Connection, meta: StoreMeta, condition: Any) -> set[tuple[int, str]]:
-    """Roadmap-type items (epics, Trello roadmap cards) alive at as_of matching ``condition``."""
-    return ids_where(conn, alive(meta.as_of), of_types(ROADMAP_TYPES), condition)
-
-
-def window_ids(
-    conn: Connection, meta: StoreMeta, pairs: Sequence[tuple[int, str]], since: pd.Timestamp
-) -> set[tuple[int, str]]:
-    """Items of these projects created, or moved between statuses, in [since, as_of].
-
-    Every item done in that window is among them (its done date is a status change, or its
-    creation), so throughput and cycle-time percentiles over the window are complete.
-    """
-    if not pairs:
-        return set()
-    lo, hi = since.to_pydatetime(), meta.as_of.to_pydatetime()
-    t = schema.transitions
-    moved = (
-        select(t.c.source_id, t.c.item_id).where(t.c.at >= lo, t.c.at <= hi).distinct().subquery()
-    )
-    scoped = and_(alive(meta.as_of), in_projects(pairs))
-    created = ids_where(conn, scoped, I.c.created >= lo)
-    rows = conn.execute(
-        select(I.c.source_id, I.c.item_id)
-        .select_from(
-            I.join(moved, and_(moved.c.source_id == I.c.source_id, moved.c.item_id == I.c.item_id))
-        )
-        .where(scoped)
-    ).all()
-    return created | {(int(s), str(i)) for s, i in rows}
-
-
 def keys_to_ids(
     conn: Connection, meta: StoreMeta, keys: dict[int, set[str]]
 ) -> set[tuple[int, str]]:
@@ -598,11 +530,6 @@ def keys_to_ids(
 def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def open_connection(store: Store) -> Connection:
-    """A connection for one query."""
-    return store.engine.connect()
 
 
 def read_dataset(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Dataset:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .health import REASONS, HealthConfig, blocked_reasons, blocker_lookup, flag_lookup, n_days
-from .history import FieldHistory, Membership, current_values
+from .history import due_history, sprint_membership
 from .roadmap import ROADMAP_TYPES, RoadmapScope, target_days
 from .sprints import sprints_at
 from .timeutil import local_days
@@ -107,13 +107,7 @@ def item_risks(
 def _due_days(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per item row: its own due day at as_of (NaT when none or not eligible) and as text."""
     items = cd.items
-    due_hist = FieldHistory.build(
-        items,
-        changes,
-        "due_date",
-        current=items["due"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    )
+    due_hist = due_history(items, changes, cd.as_of_ms)
     due_now = due_hist.value_at(rows, np.full(len(rows), cd.as_of_ms, dtype=np.int64))
     days = target_days(
         pd.to_datetime(pd.Series(due_now, dtype=object), utc=True, errors="coerce"), cd.tz
@@ -204,15 +198,7 @@ def _unestimated(
     items = cd.items
     eligible = np.zeros(len(items), dtype=bool)
     eligible[rows] = True
-    mem = Membership.build(
-        items,
-        changes,
-        "sprint",
-        current_values(items, item_sprints, "sprint_id"),
-        eligible,
-        cd.as_of_ms,
-        universe=open_sprints,
-    )
+    mem = sprint_membership(items, changes, item_sprints, eligible, cd.as_of_ms, open_sprints)
     pairs = mem.pairs
     now = np.full(len(pairs), cd.as_of_ms, dtype=np.int64)
     inside = pairs[mem.member_at(pairs["pair"].to_numpy(dtype=np.int64), now)]

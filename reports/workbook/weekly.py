@@ -101,12 +101,6 @@ def report_week(as_of: pd.Timestamp, tz: str) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_start_utc(as_of: pd.Timestamp, tz: str) -> pd.Timestamp:
-    """Monday 00:00 of the report week in the report zone, as a UTC instant."""
-    monday = report_week(as_of, tz)
-    return pd.Timestamp(datetime.combine(monday, time.min)).tz_localize(tz).tz_convert("UTC")
-
-
 def report_path(out_dir: Path, week: date) -> Path:
     """``out_dir/pulse-weekly-YYYY-MM-DD.xlsx``, checked to stay inside ``out_dir``.
 
