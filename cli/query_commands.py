@@ -170,6 +170,7 @@ RISK_CSV = [
     "p95",
     "scope",
     "remaining",
+    "baseline_scope",
     "parent",
     "url",
 ]
@@ -185,6 +186,7 @@ def write_risk_csv(doc: dict[str, Any], stream: Any) -> None:
         out = dict(row)
         out["reasons"] = ";".join(row["reasons"])
         out["evidence"] = " | ".join(e["text"] for e in row["evidence"])
+        out["baseline_scope"] = (row["baseline"] or {}).get("scope")
         writer.writerow(["" if out[c] is None else out[c] for c in RISK_CSV])
 
 
