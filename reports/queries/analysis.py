@@ -74,14 +74,16 @@ def instant(as_of: Any = None) -> datetime:
 
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
-    """A digest of the engine's and the queries' source: any change to the code that computes
-    the analysis (rules, defaults, wording) makes earlier entries unusable."""
+    """A digest of the loader's, the engine's and the queries' source: any change to the code
+    that computes the analysis (rules, defaults, wording) makes earlier entries unusable."""
     reports = Path(__file__).resolve().parents[1]
     files = sorted(
         [
             *reports.joinpath("metrics").glob("*.py"),
             *reports.joinpath("queries").glob("*.py"),
             reports / "workflows.py",
+            reports / "dataset.py",
+            reports / "freshness.py",
         ]
     )
     digest = hashlib.sha256()
