@@ -348,6 +348,35 @@ def compute_all(
     return Results(**_run(inputs, config, as_of, None, timings))
 
 
+@dataclass(frozen=True)
+class RiskResults:
+    """What the questions read (`pulse risk`, `forecast`, `show`): the same steps' results as
+    :class:`Results`, without the workbook's other metrics."""
+
+    as_of: pd.Timestamp
+    column_dates: ColumnDates
+    window_start: pd.Timestamp
+    percentiles: pd.DataFrame
+    roadmap_scope: RoadmapScope
+    forecast_run: PlanForecast
+    baselines: pd.DataFrame
+    snapshot: pd.DataFrame
+    item_risks: pd.DataFrame
+    freshness: pd.DataFrame | None
+
+
+def compute_risks(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    timings: dict[str, float] | None = None,
+) -> RiskResults:
+    """Run the steps :class:`RiskResults` holds, and those they need, for ``as_of``."""
+    names = [f.name for f in fields(RiskResults)]
+    results = _run(inputs, config, as_of, names[1:], timings)
+    return RiskResults(**{name: results[name] for name in names})
+
+
 def column_dates_at(
     inputs: MetricsInputs, config: MetricsConfig, as_of: pd.Timestamp
 ) -> ColumnDates:

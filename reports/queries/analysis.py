@@ -13,11 +13,12 @@ read (see :mod:`store.analysis`):
 - per team: throughput samples, the ordered forecast plan (to re-run one team's simulation for
   `--by` or `--trials`) and cycle times over the throughput window (for `pulse show`).
 
-Every number comes from the one calculator pipeline (:func:`reports.metrics.pipeline.compute_all`)
-over the one loader's frames (:mod:`reports.dataset`): what the weekly workbook shows for the same
-as-of, row for row. This module only turns its results into cache rows. The entry is valid for
-every as-of between the stored events around the one it was computed for (:func:`validity`), so
-answers are exact for any instant.
+Every number comes from the one calculator pipeline over the one loader's frames
+(:mod:`reports.dataset`): :func:`reports.metrics.pipeline.compute_risks` runs the steps of
+``compute_all`` the questions read, so they show what the weekly workbook shows for the same
+as-of, row for row. This module only turns the results into cache rows. An entry is valid for
+every as-of between the stored events around the one it was computed for (:func:`validity`),
+so answers are exact for any instant.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def compute(
 
     from reports.dataset import read_dataset
     from reports.freshness import facts_frame
-    from reports.metrics.pipeline import compute_all
+    from reports.metrics.pipeline import compute_risks
 
     started = time.perf_counter()
     ds = read_dataset(conn, settings, pd.Timestamp(as_of))
@@ -226,7 +227,7 @@ def compute(
     inputs, tz = ds.inputs, config.tz
     timings: dict[str, float] = {"load": round(time.perf_counter() - started, 3)}
     steps: dict[str, float] = {}
-    results = compute_all(inputs, config, ds.as_of, steps)
+    results = compute_risks(inputs, config, ds.as_of, steps)
     timings.update({k: round(v, 3) for k, v in steps.items()})
     mark = time.perf_counter()
     cd = results.column_dates
