@@ -29,10 +29,10 @@ from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
 from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
 from .snapshots import diff_snapshots
-from .sprints import SprintReport, Statistic, closed_by, sprint_report, velocity
+from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
-from .timeutil import as_utc, day_start_utc
+from .timeutil import as_utc
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
 
@@ -71,9 +71,10 @@ _WEEK = pd.Timedelta(days=7)
 Step = Callable[[MetricsInputs, MetricsConfig, dict[str, Any]], Any]
 
 
-def _window(c: MetricsConfig, r: dict[str, Any]) -> pd.Timestamp:
-    """UTC start of the throughput window (percentiles and ageing use the forecast's window)."""
-    return day_start_utc(r["window_start"], c.tz)
+def _closed_by(rows: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Sprint report rows of the sprints closed by ``cut`` (velocity as it stood then)."""
+    closed = (rows["state_at"] == "closed") & (rows["completed_at"] <= cut)
+    return rows[closed.to_numpy(dtype=bool)]
 
 
 def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
@@ -150,7 +151,7 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
         (
             "velocity_week_ago",
             ("sprint_report",),
-            lambda i, c, r: velocity(closed_by(r["sprint_report"].rows, r["as_of"] - _WEEK)),
+            lambda i, c, r: velocity(_closed_by(r["sprint_report"].rows, r["as_of"] - _WEEK)),
         ),
         (
             "kanban_throughput",

@@ -204,12 +204,6 @@ def _statistics(
     return np.array(out, dtype=object)
 
 
-def closed_by(rows: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
-    """Sprint report rows of the sprints closed by ``cut`` (velocity as it stood then)."""
-    closed = (rows["state_at"] == "closed") & (rows["completed_at"] <= cut)
-    return rows[closed.to_numpy(dtype=bool)]
-
-
 def velocity(rows: pd.DataFrame, forecast_with: int = 3, show: int = 7) -> pd.DataFrame:
     """Per board: mean completed over the last ``forecast_with`` closed sprints (the forecast).
 

@@ -8,11 +8,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .context import ReportContext
 from .figures import Figures
-from .layout import print_setup, section, title_block
-from .tables import Col, write_table
+from .layout import note, print_setup, section, title_block
+from .tables import Col, capped, write_table
 
 HEADER_ROW = 4
 EVIDENCE_WIDTH = 70
+MAX_ITEMS = 1_000  # work items listed; a large organisation has tens of thousands
 
 COLUMNS = [
     Col("#", "rank", "int", width=5),
@@ -69,12 +70,20 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
     placed = write_table(
         ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk."
     )
-    items = figs.item_risks.copy()
+    items, hidden = capped(figs.item_risks, MAX_ITEMS)
+    items = items.copy()
     items["reasons_text"] = items["reasons"].astype(str).str.replace(",", ", ")
     row = placed.last_row + 3
     section(ws, row - 1, 1, "Work items with a reason of their own, most severe first", 8)
-    write_table(
+    listed = write_table(
         ws, row, 1, "ItemRisks", ITEM_COLUMNS, items, empty="No work item carries a reason."
     )
+    if hidden:
+        note(
+            ws,
+            listed.last_row + 1,
+            1,
+            f"…and {hidden:,} less severe work items (`pulse risk --format csv` lists them all).",
+        )
     ws.freeze_panes = f"C{HEADER_ROW + 1}"
     print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
