@@ -12,7 +12,6 @@ The machine may be shared: note the load average (``uptime``) with the figures.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import resource
 import sys
 import time
@@ -24,8 +23,7 @@ import pandas as pd
 
 from reports.metrics.flow_export import flow_table
 from reports.metrics.forecast import ForecastConfig, forecast_when
-from reports.metrics.health import update_baselines
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs, compute_all
+from reports.metrics.pipeline import MetricsConfig, MetricsInputs, compute_all, weekly
 from reports.metrics.workflow import Column, Workflow
 
 STATUSES = ["Backlog", "Ready", "In Progress", "Review", "Done"]
@@ -315,23 +313,6 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
     )
 
 
-def with_year_of_history(inputs: MetricsInputs, snapshot: pd.DataFrame) -> MetricsInputs:
-    """Inputs plus 52 weekly snapshots like ``snapshot`` (dates a week earlier each), the last
-    as the previous one, and baselines from the oldest: what a year of Monday reports stores."""
-    weeks = []
-    for back in range(52, 0, -1):
-        week = snapshot.copy()
-        for column in ("snapshot_at", "p50", "p85", "p95"):
-            week[column] = week[column] - pd.Timedelta(weeks=back)
-        weeks.append(week)
-    return dataclasses.replace(
-        inputs,
-        baselines=update_baselines(None, weeks[0]),
-        previous_snapshot=weeks[-1],
-        past_snapshots=pd.concat(weeks, ignore_index=True),
-    )
-
-
 def timed(work: Callable[[], Any]) -> tuple[Any, str, float]:
     """Run ``work``: its result, "x s wall, y s CPU" (CPU shows the cost on a busy shared
     machine) and the wall seconds."""
@@ -392,26 +373,24 @@ def main(argv: list[str] | None = None) -> int:
         tz="Europe/Berlin",
         sync_intervals={"jira": pd.Timedelta(hours=1), "trello": pd.Timedelta(hours=1)},
     )
-    first, text, _ = timed(lambda: compute_all(inputs, config, AS_OF))
-    print(f"all metrics, no stored history yet: {text}")
-    inputs = with_year_of_history(inputs, first["snapshot"])
-    stored = 0 if inputs.past_snapshots is None else len(inputs.past_snapshots)
+    _, text, _ = timed(lambda: compute_all(inputs, config, AS_OF))
+    print(f"all metrics (compute_all): {text}")
     timings: dict[str, float] = {}
-    results, text, wall = timed(lambda: compute_all(inputs, config, AS_OF, timings))
+    results, text, wall = timed(lambda: weekly(inputs, config, AS_OF, timings))
     for name, secs in timings.items():
         print(f"  {name:<20} {secs:7.2f} s")
-    print(f"all metrics with {stored:,} stored snapshot rows: {text} (target <= 20 s)")
+    print(f"all metrics and last week from history (weekly): {text} (target <= 20 s)")
     print(
         f"peak RSS: {peak_rss_mb():.0f} MiB "
         f"(after data generation: {rss_before:.0f} MiB; target <= 2048)"
     )
-    flow, text, _ = timed(lambda: flow_table(results["column_dates"]))
+    flow, text, _ = timed(lambda: flow_table(results.column_dates))
     print(f"flow export: {len(flow):,} rows, {text}")
     text, mc = bench_monte_carlo()
     print(f"Monte Carlo 10,000 trials x 200 roadmap items: {text} (target <= 3 s)")
     text, mc_growth = bench_monte_carlo(growth=True)
     print(f"  with scope growth: {text} (target <= 3 s)")
-    print(f"roadmap items forecast in the pipeline: {len(results['forecasts']):,}")
+    print(f"roadmap items forecast in the pipeline: {len(results.forecasts):,}")
     ok = wall <= 20 and peak_rss_mb() <= 2048 and max(mc, mc_growth) <= 3
     return 0 if ok else 1
 

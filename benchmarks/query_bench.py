@@ -7,8 +7,7 @@ teams, epics, stories, sub-tasks, sprints, versions, flags, links; see
 
 - **cold**: the stored analysis cleared first, so the question computes the whole
   organisation's analysis and stores it (what the first question after a sync costs when
-  nothing called ``refresh_analysis``); the engine's steps are printed once. `show` never
-  computes it: cold, it reads its team's window items instead;
+  nothing called ``refresh_analysis``); the pipeline's steps are printed once;
 - **warm**: answered from the stored analysis (best and median of ``--repeat`` runs);
 - as a library call in this process, and as a whole CLI process (``pulse …`` in a subprocess:
   interpreter start, imports, config, query, rendering): cold and warm in-process

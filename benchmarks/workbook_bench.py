@@ -2,49 +2,33 @@
 
 Run: ``python -m benchmarks.workbook_bench [--items 100000] [--transitions 1000000]``.
 Builds the metrics bench's synthetic organisation (100,000 items, ~1,000,000 transitions),
-computes every metric once, adds last week's roadmap snapshot (this week's with forecasts moved
-and statuses changed) so the "what changed" paths run, then lays out and writes the eight-sheet
-workbook atomically. Prints the time of each phase, the workbook's size and cell count, peak RSS
-and the load average. Target: the workbook written in <= 30 s.
+computes every metric and "last week" (the same engine a week earlier) as the weekly report does,
+so the "what changed" paths run, then lays out and writes the eight-sheet workbook atomically.
+Prints the time of each phase, the workbook's size and cell count, peak RSS and the load
+average. Target: the workbook written in <= 30 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import clock
 from benchmarks.metrics_bench import AS_OF, WORKFLOW, peak_rss_mb, synthetic
-from reports.metrics.pipeline import MetricsConfig, compute_all
-from reports.metrics.snapshots import diff_snapshots
+from reports.freshness import facts_frame
+from reports.metrics.pipeline import MetricsConfig, weekly
 from reports.workbook import tables
 from reports.workbook.context import ReportContext
-from reports.workbook.facts import facts_frame
 from reports.workbook.weekly import build_workbook, report_path, report_week, save_atomically
 from settings import Settings
 
 TZ = "Europe/Berlin"
 TARGET_SECONDS = 30.0
-
-
-def last_week(snapshot: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
-    """A plausible previous snapshot: a week earlier, some forecasts and statuses different."""
-    rng = np.random.default_rng(seed)
-    prev = snapshot.copy()
-    prev["snapshot_at"] = prev["snapshot_at"] - pd.Timedelta(days=7)
-    moved = rng.random(len(prev)) < 0.3
-    prev.loc[moved, "p85"] = prev.loc[moved, "p85"] - pd.Timedelta(days=7)
-    flipped = rng.random(len(prev)) < 0.1
-    prev.loc[flipped, "status"] = "on track"
-    prev.loc[rng.random(len(prev)) < 0.1, "scope"] -= 1
-    return prev.iloc[: max(len(prev) - 5, 0)].reset_index(drop=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,11 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         sync_intervals={"jira": pd.Timedelta(hours=1), "trello": pd.Timedelta(hours=1)},
     )
     t0 = time.perf_counter()
-    first = compute_all(inputs, config, AS_OF)
-    previous = last_week(first["snapshot"])
-    inputs = dataclasses.replace(inputs, previous_snapshot=previous)
-    results = dict(first)
-    results["snapshot_diff"] = diff_snapshots(previous, first["snapshot"], TZ)
+    results = weekly(inputs, config, AS_OF)
     metrics_s = time.perf_counter() - t0
 
     settings = Settings.model_validate({"report": {"timezone": TZ, "weeks": 12}})
@@ -86,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         as_of=AS_OF,
         week=report_week(AS_OF, TZ),
         generated_at=clock.now().replace(tzinfo=None),
-        sources=facts_frame(results["freshness"], inputs.sync_runs, kinds, []),
+        sources=facts_frame(results.freshness, kinds, []),
     )
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = args.out or Path(tmp)
@@ -104,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     write_s = layout_s + save_s
     load1, load5, load15 = os.getloadavg()
     print(f"synthetic data: {len(inputs.items):,} items, {len(inputs.transitions):,} transitions")
-    print(f"metrics (compute_all + diff): {metrics_s:6.2f} s")
+    print(f"metrics (weekly: all + last week): {metrics_s:6.2f} s")
     print(f"workbook layout:              {layout_s:6.2f} s  ({cells:,} cells)")
     print(f"workbook save (atomic):       {save_s:6.2f} s  ({size_mb:.1f} MB)")
     print(

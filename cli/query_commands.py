@@ -206,6 +206,7 @@ RISK_CSV = [
     "p95",
     "scope",
     "remaining",
+    "baseline_scope",
     "parent",
     "url",
 ]
@@ -222,6 +223,7 @@ def write_risk_csv(doc: dict[str, Any], stream: Any, raw: bool = False) -> None:
         out = dict(row)
         out["reasons"] = ";".join(row["reasons"])
         out["evidence"] = " | ".join(e["text"] for e in row["evidence"])
+        out["baseline_scope"] = (row["baseline"] or {}).get("scope")
         writer.writerow(["" if out[c] is None else csv_cell(out[c], raw) for c in RISK_CSV])
 
 
@@ -317,6 +319,7 @@ def _print_risk_footer(doc: dict[str, Any], console: Console, shown: int) -> Non
             f"… {hidden:,} more rows: narrow with filters (--team, --min-severity …), "
             "or see them all with --limit 0 or --format csv"
         )
+    print_freshness(doc, console)
     console.print(_risk_summary(doc))
 
 
@@ -407,6 +410,7 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
     )
     if doc["state"] == "done":
         console.print(f"done on {doc['done_at']}")
+        print_freshness(doc, console)
         console.print(f"{doc['key']}: done on {doc['done_at']}; nothing to forecast")
         return
     fc = doc["forecast"]
@@ -445,6 +449,7 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(f"calibration: past p85 dates held {shown} of {cal['resolved']} resolved")
     else:
         console.print("calibration: no stored forecasts of this item yet")
+    print_freshness(doc, console)
     if fc:
         console.print(
             f"{doc['key']}: p50 {fc.get('p50') or '—'}, p85 {fc.get('p85') or '—'}, target {target}"
@@ -547,7 +552,17 @@ def print_show(doc: dict[str, Any], console: Console) -> None:
         line = f"{doc['key']}: {item['what']} {item['days']} days"
     else:
         line = f"{doc['key']}: {doc['stage']}"
+    print_freshness(doc, console)
     console.print(line)
+
+
+def print_freshness(doc: dict[str, Any], console: Console) -> None:
+    """The workbook's "DATA NOT FRESH: …" line for the same as-of, when a source is not fresh."""
+    from rich.text import Text
+
+    line = (doc.get("freshness") or {}).get("line")
+    if line:
+        console.print(Text(line, style="bold"))
 
 
 COMMANDS = (risk_command, forecast_command, show_command)

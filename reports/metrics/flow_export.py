@@ -16,8 +16,9 @@ import pandas as pd
 
 from reports.dataset import Dataset
 
-from .column_dates import ColumnDates, column_dates
+from .column_dates import ColumnDates
 from .flow import flow_items
+from .pipeline import column_dates_at
 from .workflow import Workflow
 
 LEADING = ["source", "key", "title", "type", "status", "created"]
@@ -86,8 +87,7 @@ def _whole(values: pd.Series) -> pd.Series:
 
 
 def flow_rows(dataset: Dataset) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of the flow export for a dataset, as known at its as_of."""
-    inputs, config = dataset.inputs, dataset.config
-    cd = column_dates(inputs.items, inputs.transitions, config.workflows, dataset.as_of, config.tz)
-    table = flow_table(cd)
+    """Column names and rows of the flow export for a dataset, as known at its as_of: the
+    pipeline's column dates, the same the workbook's flow metrics use."""
+    table = flow_table(column_dates_at(dataset.inputs, dataset.config, dataset.as_of))
     return list(table.columns), list(table.itertuples(index=False, name=None))

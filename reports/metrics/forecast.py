@@ -362,6 +362,27 @@ def forecast_how_many(
     return int(at_least(totals[:, None], config.confidence)[0])
 
 
+@dataclass(frozen=True)
+class TeamPlan:
+    """One team's forecast input in simulation order: what `--by` and `--trials` re-run."""
+
+    ids: list[str]
+    remaining: list[float]
+    wip: int
+    growth: list[list[float]]
+
+
+@dataclass(frozen=True)
+class PlanForecast:
+    """The forecast of a plan: the per-item frame, each item's finish period per trial, each
+    team's ordered plan and its throughput samples."""
+
+    frame: pd.DataFrame
+    periods: dict[str, np.ndarray]
+    plans: dict[str, TeamPlan]
+    samples: Mapping[str, np.ndarray]
+
+
 def forecast_when(
     plan: pd.DataFrame,
     samples: Mapping[str, np.ndarray],
@@ -369,12 +390,23 @@ def forecast_when(
     config: ForecastConfig | None = None,
     until: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """p50/p85/p95 finish days per roadmap item from a plan frame.
+    """p50/p85/p95 finish days per roadmap item from a plan frame (see :func:`simulate_plan`)."""
+    return simulate_plan(plan, samples, today, config, until).frame
+
+
+def simulate_plan(
+    plan: pd.DataFrame,
+    samples: Mapping[str, np.ndarray],
+    today: pd.Timestamp,
+    config: ForecastConfig | None = None,
+    until: pd.Timestamp | None = None,
+) -> PlanForecast:
+    """Forecast every team's roadmap items from a plan frame.
 
     ``plan`` columns: ``roadmap_id``, ``team``, ``remaining`` (items or points), ``started``
     (bool: in progress at as_of), ``rank`` (sortable priority within a team, lower first) and
     optionally ``growth`` (array of per-period child additions since it started). ``samples`` maps
-    team -> throughput history. Result: roadmap_id, team, share (1 / concurrent items at as_of),
+    team -> throughput history. Frame: roadmap_id, team, share (1 / concurrent items at as_of),
     wip, p50/p85/p95 (local days, NaT beyond horizon), and ``done_by`` when ``until`` is given.
     """
     import pandas as pd
@@ -388,27 +420,28 @@ def forecast_when(
             max(0, (pd.Timestamp(until).normalize() - today).days) // PERIOD_DAYS[config.period]
         )
     out_parts = []
+    periods: dict[str, np.ndarray] = {}
+    plans: dict[str, TeamPlan] = {}
     for team, part in plan.groupby("team", sort=True):
         part = part.sort_values(["started", "rank"], ascending=[False, True], kind="stable")
         remaining = part["remaining"].to_numpy(dtype=np.float64)
         started = part["started"].to_numpy(dtype=bool) & (remaining > _EPS)
         configured = config.wip_for(str(team))
         wip = configured if configured is not None else max(1, int(started.sum()))
-        growth = None
-        if config.scope_growth and "growth" in part.columns:
-            growth = [
-                np.asarray(g, dtype=np.float64) if g is not None else np.zeros(0)
-                for g in part["growth"]
-            ]
+        growth = [
+            np.asarray(g, dtype=np.float64) if g is not None else np.zeros(0)
+            for g in (part["growth"] if "growth" in part.columns else [None] * len(part))
+        ]
         res = forecast_team(
             remaining,
             samples.get(str(team), np.zeros(0)),
             config,
             str(team),
             wip,
-            growth,
+            growth if config.scope_growth else None,
             until_periods,
         )
+        ids = part["roadmap_id"].astype(str).tolist()
         frame = pd.DataFrame({"roadmap_id": part["roadmap_id"].to_numpy(), "team": team})
         frame["wip"] = wip
         concurrent = min(wip, max(1, int((remaining > _EPS).sum())))
@@ -421,7 +454,12 @@ def forecast_when(
         if "done_by" in res:
             frame["done_by"] = res["done_by"]
         out_parts.append(frame)
+        for col, rid in enumerate(ids):
+            periods[rid] = res["periods"][:, col]
+        plans[str(team)] = TeamPlan(ids, remaining.tolist(), int(wip), [g.tolist() for g in growth])
     if not out_parts:
         cols = ["roadmap_id", "team", "wip", "share", *labels]
-        return pd.DataFrame({c: [] for c in cols})
-    return pd.concat(out_parts, ignore_index=True)
+        frame = pd.DataFrame({c: [] for c in cols})
+    else:
+        frame = pd.concat(out_parts, ignore_index=True)
+    return PlanForecast(frame, periods, plans, samples)

@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 Kind = Literal["str", "str?", "bool", "float", "int", "ts", "ts?"]
+SOURCE = "the configured source's name (two Jira sites are two sources)"
 
 
 class FrameError(ValueError):
@@ -51,7 +52,7 @@ class FrameSpec:
 ITEMS = FrameSpec(
     "items",
     (
-        ("source", "str", "connector: 'jira' or 'trello'"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "immutable id at the source (Jira issue id, Trello card id)"),
         ("key", "str", "human key (WEB-12) or Trello short link"),
         ("project", "str", "Jira project key or Trello board id"),
@@ -72,7 +73,7 @@ ITEMS = FrameSpec(
 TRANSITIONS = FrameSpec(
     "transitions",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "item id"),
         ("at", "ts", "instant of the status change, UTC"),
         ("from_status", "str?", "status (list) before"),
@@ -83,7 +84,7 @@ TRANSITIONS = FrameSpec(
 CHANGES = FrameSpec(
     "changes",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "item id"),
         ("at", "ts", "instant of the field change, UTC"),
         (
@@ -99,7 +100,7 @@ CHANGES = FrameSpec(
 SPRINTS = FrameSpec(
     "sprints",
     (
-        ("source", "str", "connector (always 'jira')"),
+        ("source", "str", SOURCE),
         ("sprint_id", "str", "sprint id"),
         ("board_id", "str", "origin board"),
         ("name", "str", "sprint name"),
@@ -113,7 +114,7 @@ SPRINTS = FrameSpec(
 ITEM_SPRINTS = FrameSpec(
     "item_sprints",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "item id"),
         ("sprint_id", "str", "a sprint the item is in now"),
     ),
@@ -122,7 +123,7 @@ ITEM_SPRINTS = FrameSpec(
 BOARDS = FrameSpec(
     "boards",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("board_id", "str", "board id"),
         ("name", "str", "board name"),
         ("type", "str", "scrum | kanban | trello"),
@@ -133,7 +134,7 @@ BOARDS = FrameSpec(
 VERSIONS = FrameSpec(
     "versions",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("version_id", "str", "version id"),
         ("project", "str", "project key"),
         ("name", "str", "version name"),
@@ -145,7 +146,7 @@ VERSIONS = FrameSpec(
 ITEM_VERSIONS = FrameSpec(
     "item_versions",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "item id"),
         ("version_id", "str", "a fix version of the item now"),
     ),
@@ -154,7 +155,7 @@ ITEM_VERSIONS = FrameSpec(
 LINKS = FrameSpec(
     "links",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("item_id", "str", "item id"),
         ("link_type", "str", "link type name, e.g. 'Blocks'"),
         ("direction", "str", "'outward': this item blocks other; 'inward': blocked by other"),
@@ -165,7 +166,7 @@ LINKS = FrameSpec(
 SYNC_RUNS = FrameSpec(
     "sync_runs",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("finished_at", "ts", "when the run ended"),
         ("succeeded", "bool", "whether it succeeded"),
     ),
@@ -174,7 +175,7 @@ SYNC_RUNS = FrameSpec(
 BASELINES = FrameSpec(
     "baselines",
     (
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("roadmap_id", "str", "roadmap item id (item_id, or 'version:<id>')"),
         ("baseline_at", "ts", "when the store first saw the item with a target"),
         ("baseline_scope", "int", "child items then"),
@@ -186,7 +187,7 @@ SNAPSHOT = FrameSpec(
     "roadmap_snapshot",
     (
         ("snapshot_at", "ts", "as_of of the report that produced the row"),
-        ("source", "str", "connector"),
+        ("source", "str", SOURCE),
         ("roadmap_id", "str", "roadmap item id (item_id, or 'version:<id>')"),
         ("kind", "str", "epic | version | card"),
         ("key", "str", "epic key, version name or card short link"),

@@ -521,27 +521,3 @@ def snapshot_rows(
 ) -> pd.DataFrame:
     """This week's roadmap snapshot (one row per roadmap item) ready to be stored."""
     return roadmap_health(scope, forecasts, cd, baselines, blocked, links, ageing, config)
-
-
-def update_baselines(baselines: pd.DataFrame | None, snapshot: pd.DataFrame) -> pd.DataFrame:
-    """Baselines plus a row for every snapshot item seen with a target for the first time."""
-    cols = ["source", "roadmap_id", "baseline_at", "baseline_scope", "baseline_target"]
-    old = baselines[cols] if baselines is not None and len(baselines) else None
-    have = set() if old is None else set(zip(old["source"], old["roadmap_id"], strict=True))
-    new = snapshot[snapshot["target"].notna()]
-    fresh = [(s, r) not in have for s, r in zip(new["source"], new["roadmap_id"], strict=True)]
-    new = new[np.asarray(fresh, dtype=bool)]
-    add = pd.DataFrame(
-        {
-            "source": new["source"].to_numpy(),
-            "roadmap_id": new["roadmap_id"].to_numpy(),
-            "baseline_at": new["snapshot_at"].to_numpy(),
-            "baseline_scope": new["scope"].astype("int64").to_numpy(),
-            "baseline_target": new["target"].to_numpy(),
-        }
-    )
-    add["baseline_at"] = pd.to_datetime(add["baseline_at"], utc=True)
-    add["baseline_target"] = pd.to_datetime(add["baseline_target"], utc=True)
-    if old is None:
-        return add.reset_index(drop=True)
-    return pd.concat([old, add], ignore_index=True)

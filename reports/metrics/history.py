@@ -249,3 +249,23 @@ def current_values(items: pd.DataFrame, links: pd.DataFrame, column: str) -> np.
             joined = frame[dup].groupby("r")["v"].agg(",".join)
             out[joined.index.to_numpy()] = joined.to_numpy()
     return out
+
+
+def due_history(items: pd.DataFrame, changes: pd.DataFrame, as_of_ms: int) -> FieldHistory:
+    """Every item's own due date over time: the ``due_date`` history, its current ``due``."""
+    current = items["due"].astype(object).to_numpy()
+    return FieldHistory.build(items, changes, "due_date", current=current, as_of_ms=as_of_ms)
+
+
+def sprint_membership(
+    items: pd.DataFrame,
+    changes: pd.DataFrame,
+    item_sprints: pd.DataFrame,
+    eligible: np.ndarray,
+    as_of_ms: int,
+    universe: set[str] | None = None,
+) -> Membership:
+    """The sprints each eligible item was in over time: the ``sprint`` history, its current
+    sprints (``item_sprints``) after the last change."""
+    current = current_values(items, item_sprints, "sprint_id")
+    return Membership.build(items, changes, "sprint", current, eligible, as_of_ms, universe)

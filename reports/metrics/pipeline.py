@@ -1,28 +1,36 @@
-"""The ordered calculator pipeline: every metric for one as_of, writers stay elsewhere."""
+"""The one calculator pipeline: every metric for one as_of, in dependency order.
+
+The workbook, the flow export, the stored analysis behind `pulse risk` / `forecast` / `show`
+all read what :func:`compute_all` (or :func:`weekly`, which adds "last week") produced; nothing
+else calls a calculator. Everything derived from history is computed here from the loaded
+frames (baselines, last week's snapshot), never read from stored reports.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
 from . import frames as F
+from .baselines import history_baselines
 from .blocked import blocked_time
-from .calibration import forecast_calibration
 from .cfd import cumulative_flow
-from .column_dates import column_dates
+from .column_dates import ColumnDates, column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
-from .forecast import ForecastConfig
-from .health import HealthConfig, snapshot_rows, update_baselines
+from .forecast import ForecastConfig, PlanForecast
+from .health import HealthConfig, snapshot_rows
+from .item_risks import item_risks
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
-from .roadmap import ROADMAP_TYPES, roadmap_forecasts, roadmap_scope
+from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
 from .snapshots import diff_snapshots
-from .sprints import Statistic, sprint_report, velocity
-from .throughput import throughput
+from .sprints import SprintReport, Statistic, sprint_report, velocity
+from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
 from .wip import ageing_wip
@@ -43,9 +51,6 @@ class MetricsInputs:
     item_versions: pd.DataFrame
     links: pd.DataFrame
     sync_runs: pd.DataFrame | None = None
-    baselines: pd.DataFrame | None = None
-    previous_snapshot: pd.DataFrame | None = None
-    past_snapshots: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -62,21 +67,47 @@ class MetricsConfig:
     deleted_since: pd.Timestamp | None = None
 
 
+_WEEK = pd.Timedelta(days=7)
 Step = Callable[[MetricsInputs, MetricsConfig, dict[str, Any]], Any]
 
 
-def _steps() -> list[tuple[str, Step]]:
-    """Calculators in dependency order: (result name, function of inputs, config, results)."""
+def _closed_by(rows: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Sprint report rows of the sprints closed by ``cut`` (velocity as it stood then)."""
+    closed = (rows["state_at"] == "closed") & (rows["completed_at"] <= cut)
+    return rows[closed.to_numpy(dtype=bool)]
+
+
+def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
+    """Calculators in dependency order: (result name, results it needs, function)."""
     return [
         (
             "column_dates",
+            (),
             lambda i, c, r: column_dates(i.items, i.transitions, c.workflows, r["as_of"], c.tz),
         ),
-        ("estimates", lambda i, c, r: estimates_at_as_of(r["column_dates"], i.changes)),
-        ("cycle_data", lambda i, c, r: cycle_data(r["column_dates"])),
-        ("percentiles", lambda i, c, r: cycle_time_percentiles(r["column_dates"], by="team")),
+        (
+            "window_start",
+            ("column_dates",),
+            lambda i, c, r: window_start(
+                r["column_dates"].today, c.forecast.weeks, c.forecast.period
+            ),
+        ),
+        (
+            "estimates",
+            ("column_dates",),
+            lambda i, c, r: estimates_at_as_of(r["column_dates"], i.changes),
+        ),
+        ("cycle_data", ("column_dates",), lambda i, c, r: cycle_data(r["column_dates"])),
+        (
+            "percentiles",
+            ("column_dates", "window_start"),
+            lambda i, c, r: cycle_time_percentiles(
+                r["column_dates"], by="team", since=r["window_start"]
+            ),
+        ),
         (
             "throughput_weekly",
+            ("column_dates", "estimates"),
             lambda i, c, r: throughput(
                 r["column_dates"],
                 "week",
@@ -87,6 +118,7 @@ def _steps() -> list[tuple[str, Step]]:
         ),
         (
             "throughput_daily",
+            ("column_dates",),
             lambda i, c, r: throughput(
                 r["column_dates"],
                 "day",
@@ -97,27 +129,40 @@ def _steps() -> list[tuple[str, Step]]:
         ),
         (
             "cfd",
+            ("column_dates",),
             lambda i, c, r: {
                 k: cumulative_flow(r["column_dates"], k) for k in r["column_dates"].workflows
             },
         ),
-        ("ageing_wip", lambda i, c, r: ageing_wip(r["column_dates"])),
-        ("blocked", lambda i, c, r: blocked_time(r["column_dates"], i.changes)),
+        (
+            "ageing_wip",
+            ("column_dates", "window_start"),
+            lambda i, c, r: ageing_wip(r["column_dates"], since=r["window_start"]),
+        ),
+        ("blocked", ("column_dates",), lambda i, c, r: blocked_time(r["column_dates"], i.changes)),
         (
             "sprint_report",
+            ("column_dates",),
             lambda i, c, r: sprint_report(
                 r["column_dates"], i.changes, i.sprints, i.item_sprints, i.boards, c.estimation
             ),
         ),
-        ("velocity", lambda i, c, r: velocity(r["sprint_report"].rows)),
+        ("velocity", ("sprint_report",), lambda i, c, r: velocity(r["sprint_report"].rows)),
+        (
+            "velocity_week_ago",
+            ("sprint_report",),
+            lambda i, c, r: velocity(_closed_by(r["sprint_report"].rows, r["as_of"] - _WEEK)),
+        ),
         (
             "kanban_throughput",
+            ("column_dates", "estimates"),
             lambda i, c, r: board_throughput(
                 r["column_dates"], i.boards, i.sprints, points=r["estimates"]
             ),
         ),
         (
             "roadmap_scope",
+            ("column_dates", "estimates"),
             lambda i, c, r: roadmap_scope(
                 r["column_dates"],
                 i.changes,
@@ -129,47 +174,59 @@ def _steps() -> list[tuple[str, Step]]:
             ),
         ),
         (
-            "forecasts",
+            "forecast_run",
+            ("roadmap_scope", "column_dates"),
             lambda i, c, r: roadmap_forecasts(
                 r["roadmap_scope"], r["column_dates"], c.forecast, roadmap_types=c.roadmap_types
             ),
         ),
+        ("forecasts", ("forecast_run",), lambda i, c, r: r["forecast_run"].frame),
+        (
+            "baselines",
+            ("roadmap_scope", "column_dates"),
+            lambda i, c, r: history_baselines(
+                r["roadmap_scope"], r["column_dates"], i.changes, i.item_versions, c.roadmap_types
+            ),
+        ),
         (
             "snapshot",
+            ("roadmap_scope", "forecasts", "column_dates", "baselines", "blocked", "ageing_wip"),
             lambda i, c, r: snapshot_rows(
                 r["roadmap_scope"],
                 r["forecasts"],
                 r["column_dates"],
-                i.baselines,
+                r["baselines"],
                 r["blocked"],
                 i.links,
                 r["ageing_wip"],
                 c.health,
             ),
         ),
-        ("baselines", lambda i, c, r: update_baselines(i.baselines, r["snapshot"])),
         (
-            "snapshot_diff",
-            lambda i, c, r: (
-                diff_snapshots(i.previous_snapshot, r["snapshot"], c.tz)
-                if i.previous_snapshot is not None
-                else None
-            ),
-        ),
-        (
-            "calibration",
-            lambda i, c, r: (
-                forecast_calibration(i.past_snapshots, r["roadmap_scope"].roadmap, r["as_of"], c.tz)
-                if i.past_snapshots is not None
-                else None
+            "item_risks",
+            ("column_dates", "roadmap_scope", "estimates", "blocked", "ageing_wip"),
+            lambda i, c, r: item_risks(
+                r["column_dates"],
+                i.changes,
+                i.sprints,
+                i.item_sprints,
+                i.links,
+                r["roadmap_scope"],
+                r["estimates"],
+                r["blocked"],
+                r["ageing_wip"],
+                c.health,
+                c.roadmap_types,
             ),
         ),
         (
             "roadmap_timeline",
+            ("roadmap_scope", "forecasts", "column_dates"),
             lambda i, c, r: roadmap_timeline(r["roadmap_scope"], r["forecasts"], r["column_dates"]),
         ),
         (
             "delivered",
+            ("column_dates",),
             lambda i, c, r: delivered_items(
                 r["column_dates"],
                 i.changes,
@@ -181,6 +238,7 @@ def _steps() -> list[tuple[str, Step]]:
         ),
         (
             "freshness",
+            (),
             lambda i, c, r: (
                 freshness(i.sync_runs, c.sync_intervals, r["as_of"])
                 if i.sync_runs is not None
@@ -189,6 +247,7 @@ def _steps() -> list[tuple[str, Step]]:
         ),
         (
             "quality",
+            ("column_dates", "roadmap_scope"),
             lambda i, c, r: data_quality(
                 r["column_dates"],
                 i.changes,
@@ -200,11 +259,46 @@ def _steps() -> list[tuple[str, Step]]:
                 c.roadmap_types,
             ),
         ),
-        ("quality_summary", lambda i, c, r: quality_summary(r["quality"])),
+        ("quality_summary", ("quality",), lambda i, c, r: quality_summary(r["quality"])),
     ]
 
 
-STEP_NAMES: tuple[str, ...] = tuple(name for name, _ in _steps())
+@dataclass(frozen=True)
+class Results:
+    """Every metric for one as_of (see docs/metrics.md); "last week" only from :func:`weekly`."""
+
+    as_of: pd.Timestamp
+    column_dates: ColumnDates
+    window_start: pd.Timestamp
+    estimates: pd.Series
+    cycle_data: pd.DataFrame
+    percentiles: pd.DataFrame
+    throughput_weekly: pd.DataFrame
+    throughput_daily: pd.DataFrame
+    cfd: dict[str, pd.DataFrame]
+    ageing_wip: pd.DataFrame
+    blocked: pd.DataFrame
+    sprint_report: SprintReport
+    velocity: pd.DataFrame
+    velocity_week_ago: pd.DataFrame
+    kanban_throughput: pd.DataFrame
+    roadmap_scope: RoadmapScope
+    forecast_run: PlanForecast
+    forecasts: pd.DataFrame
+    baselines: pd.DataFrame
+    snapshot: pd.DataFrame
+    item_risks: pd.DataFrame
+    roadmap_timeline: pd.DataFrame
+    delivered: pd.DataFrame
+    freshness: pd.DataFrame | None
+    quality: pd.DataFrame
+    quality_summary: pd.DataFrame
+    previous_as_of: pd.Timestamp | None = None
+    previous_snapshot: pd.DataFrame | None = None
+    snapshot_diff: pd.DataFrame | None = None
+
+
+STEP_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _steps())
 
 
 def validate_inputs(inputs: MetricsInputs) -> None:
@@ -220,20 +314,99 @@ def validate_inputs(inputs: MetricsInputs) -> None:
     F.validate_links(inputs.links)
 
 
-def compute_all(
+def _run(
     inputs: MetricsInputs,
     config: MetricsConfig,
     as_of: pd.Timestamp,
+    wanted: Collection[str] | None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Run every calculator for ``as_of``; optional ``timings`` collects seconds per step."""
-    import time
-
+    """Run the steps in ``wanted`` (all when None) and those they need."""
+    steps = _steps()
+    needed = set(STEP_NAMES) if wanted is None else set(wanted)
+    for name, deps, _ in reversed(steps):
+        if name in needed:
+            needed.update(deps)
     validate_inputs(inputs)
     results: dict[str, Any] = {"as_of": as_utc(as_of)}
-    for name, step in _steps():
+    for name, _, step in steps:
+        if name not in needed:
+            continue
         t0 = time.perf_counter()
         results[name] = step(inputs, config, results)
         if timings is not None:
             timings[name] = time.perf_counter() - t0
     return results
+
+
+def compute_all(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    timings: dict[str, float] | None = None,
+) -> Results:
+    """Run every calculator for ``as_of``; optional ``timings`` collects seconds per step."""
+    return Results(**_run(inputs, config, as_of, None, timings))
+
+
+@dataclass(frozen=True)
+class RiskResults:
+    """What the questions read (`pulse risk`, `forecast`, `show`): the same steps' results as
+    :class:`Results`, without the workbook's other metrics."""
+
+    as_of: pd.Timestamp
+    column_dates: ColumnDates
+    window_start: pd.Timestamp
+    percentiles: pd.DataFrame
+    roadmap_scope: RoadmapScope
+    forecast_run: PlanForecast
+    baselines: pd.DataFrame
+    snapshot: pd.DataFrame
+    item_risks: pd.DataFrame
+    freshness: pd.DataFrame | None
+
+
+def compute_risks(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    timings: dict[str, float] | None = None,
+) -> RiskResults:
+    """Run the steps :class:`RiskResults` holds, and those they need, for ``as_of``."""
+    names = [f.name for f in fields(RiskResults)]
+    results = _run(inputs, config, as_of, names[1:], timings)
+    return RiskResults(**{name: results[name] for name in names})
+
+
+def column_dates_at(
+    inputs: MetricsInputs, config: MetricsConfig, as_of: pd.Timestamp
+) -> ColumnDates:
+    """The pipeline's first step alone: each item's column dates (one item's story)."""
+    cd: ColumnDates = _run(inputs, config, as_of, ["column_dates"])["column_dates"]
+    return cd
+
+
+def snapshot_at(inputs: MetricsInputs, config: MetricsConfig, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The roadmap snapshot the engine gives for ``as_of`` over the same history."""
+    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"])["snapshot"]
+    return frame
+
+
+def weekly(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    timings: dict[str, float] | None = None,
+) -> Results:
+    """:func:`compute_all` plus "last week": the same engine as of one week earlier, over the
+    same history, and what changed since (METRICS §5)."""
+    results = compute_all(inputs, config, as_of, timings)
+    previous_as_of = results.as_of - _WEEK
+    t0 = time.perf_counter()
+    previous = snapshot_at(inputs, config, previous_as_of)
+    diff = diff_snapshots(previous, results.snapshot, config.tz)
+    if timings is not None:
+        timings["last_week"] = time.perf_counter() - t0
+    values = {f.name: getattr(results, f.name) for f in fields(results)}
+    values.update(previous_as_of=previous_as_of, previous_snapshot=previous, snapshot_diff=diff)
+    return Results(**values)

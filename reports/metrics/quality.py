@@ -23,35 +23,64 @@ def _records(frame: pd.DataFrame) -> list[Any]:
     return list(frame.itertuples(index=False))
 
 
+FRESHNESS_COLUMNS = [
+    "source",
+    "last_success",
+    "age_hours",
+    "interval_hours",
+    "covered",
+    "last_run_failed",
+    "stale",
+    "state",
+]
+
+
 def freshness(
     sync_runs: pd.DataFrame, intervals: Mapping[str, timedelta], as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """Per source: last successful sync by as_of, its age and whether it is older than twice
-    the configured sync interval (or missing)."""
+    """Per source, as of the report's day (METRICS §7): last successful sync by as_of, its age,
+    whether a later successful sync covers as_of, whether the latest run by as_of failed, and a
+    state: ``fresh``, ``stale`` (older than twice the sync interval), ``last sync failed`` or
+    ``never synced``. A source whose history a later sync covers is fresh: a past report never
+    calls a source that has synced stale."""
     validate_sync_runs(sync_runs)
     as_of = as_utc(as_of)
-    ok = sync_runs[
-        sync_runs["succeeded"].to_numpy(dtype=bool) & (sync_runs["finished_at"] <= as_of)
-    ]
-    last = ok.groupby(ok["source"].astype(str))["finished_at"].max()
+    ok = sync_runs["succeeded"].to_numpy(dtype=bool)
+    before = (sync_runs["finished_at"] <= as_of).to_numpy()
+    source = sync_runs["source"].astype(str)
+    last = sync_runs[ok & before].groupby(source[ok & before])["finished_at"].max()
+    covered = set(source[ok & ~before])
+    runs = sync_runs[before].sort_values("finished_at", kind="stable")
+    latest_ok = dict(zip(runs["source"].astype(str), runs["succeeded"].astype(bool), strict=True))
     rows = []
-    for source in sorted(set(intervals) | set(sync_runs["source"].astype(str))):
-        when = last.get(source, pd.NaT)
-        interval = intervals.get(source)
+    for name in sorted(set(intervals) | set(source)):
+        when = last.get(name, pd.NaT)
+        interval = intervals.get(name)
         age = (as_of - when) if pd.notna(when) else None
-        stale = age is None or (interval is not None and age > 2 * interval)
+        is_covered = name in covered
+        failed = latest_ok.get(name) is False and not is_covered
+        old = age is None or (interval is not None and age > 2 * interval)
+        if is_covered:
+            state = "fresh"
+        elif failed:
+            state = "last sync failed"
+        elif age is None:
+            state = "never synced"
+        else:
+            state = "stale" if old else "fresh"
         rows.append(
             {
-                "source": source,
+                "source": name,
                 "last_success": when,
                 "age_hours": age.total_seconds() / 3600 if age is not None else np.nan,
                 "interval_hours": interval.total_seconds() / 3600 if interval else np.nan,
-                "stale": bool(stale),
+                "covered": is_covered,
+                "last_run_failed": failed,
+                "stale": state != "fresh",
+                "state": state,
             }
         )
-    out = pd.DataFrame(
-        rows, columns=["source", "last_success", "age_hours", "interval_hours", "stale"]
-    )
+    out = pd.DataFrame(rows, columns=FRESHNESS_COLUMNS)
     out["last_success"] = pd.to_datetime(out["last_success"], utc=True)
     return out
 

@@ -18,9 +18,9 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .flow import estimates_at_as_of
-from .forecast import PERIOD_DAYS, ForecastConfig, forecast_when
+from .forecast import PERIOD_DAYS, ForecastConfig, PlanForecast, simulate_plan
 from .frames import validate_changes, validate_item_versions, validate_versions
-from .history import FieldHistory, Membership, current_values
+from .history import Membership, current_values, due_history
 from .throughput import throughput_samples
 from .timeutil import days_to_utc, local_days, to_ms
 
@@ -83,13 +83,7 @@ def roadmap_scope(
     # -- epics and roadmap cards --------------------------------------------------------------
     rm_rows = np.flatnonzero(is_roadmap)
     rm = items.iloc[rm_rows]
-    due_hist = FieldHistory.build(
-        items,
-        changes,
-        "due_date",
-        current=items["due"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    )
+    due_hist = due_history(items, changes, cd.as_of_ms)
     due_now = due_hist.value_at(rm_rows, np.repeat(as_of_ms, len(rm_rows)))
     due_series = pd.to_datetime(pd.Series(due_now, dtype=object), utc=True, errors="coerce")
     pos = rm["position"].to_numpy()
@@ -333,8 +327,9 @@ def roadmap_forecasts(
     points: pd.Series | None = None,
     until: pd.Timestamp | None = None,
     roadmap_types: Collection[str] = ROADMAP_TYPES,
-) -> pd.DataFrame:
-    """p50/p85/p95 days per open roadmap item from its team's recent throughput."""
+) -> PlanForecast:
+    """The forecast of every open roadmap item from its team's recent throughput: p50/p85/p95
+    days (``.frame``), finish periods per trial and each team's plan."""
     config = config or ForecastConfig()
     samples = throughput_samples(
         cd,
@@ -345,7 +340,7 @@ def roadmap_forecasts(
         exclude_types=tuple(roadmap_types),
     )
     plan = forecast_plan(scope, unit)
-    return forecast_when(plan, samples, cd.today, config, until=until)
+    return simulate_plan(plan, samples, cd.today, config, until=until)
 
 
 def day_to_instant(days: pd.Series, tz: str) -> pd.Series:

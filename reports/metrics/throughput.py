@@ -66,6 +66,15 @@ def throughput(
     return out.rename(columns={"period": period})
 
 
+def window_start(today: pd.Timestamp, weeks: int = 12, period: Period = "week") -> pd.Timestamp:
+    """First local day of the throughput window: ``weeks`` complete weeks (or 7 x ``weeks``
+    complete days) before the period containing ``today``. Forecast samples, team cycle-time
+    percentiles and ageing WIP all look at this window."""
+    if period == "week":
+        return pd.Timestamp(week_monday(pd.Series([today])).iloc[0]) - pd.Timedelta(weeks=weeks)
+    return pd.Timestamp(today) - pd.Timedelta(days=7 * weeks)
+
+
 def throughput_samples(
     cd: ColumnDates,
     weeks: int = 12,
@@ -79,11 +88,9 @@ def throughput_samples(
     The period containing as_of is partial and left out, so samples are whole weeks (days).
     Values are item counts, or points when ``points`` is given.
     """
-    n = weeks if period == "week" else 7 * weeks
-    step = 7 if period == "week" else 1
     today = cd.today
     current = week_monday(pd.Series([today])).iloc[0] if period == "week" else today
-    first = current - pd.Timedelta(days=step * n)
+    first = window_start(today, weeks, period)
     table = throughput(
         cd, period=period, by=by, start=first, points=points, exclude_types=exclude_types
     )

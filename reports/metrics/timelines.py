@@ -7,7 +7,7 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .frames import validate_item_sprints, validate_item_versions, validate_sprints
-from .history import FieldHistory, Membership, current_values
+from .history import FieldHistory, current_values, sprint_membership
 from .roadmap import RoadmapScope, target_days
 from .timeutil import local_days, whole_days
 
@@ -61,15 +61,7 @@ def delivered_items(
     eligible = np.zeros(len(items), dtype=bool)
     eligible[done_rows] = True
     names = dict(zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True))
-    mem = Membership.build(
-        items,
-        changes,
-        "sprint",
-        current_values(items, item_sprints, "sprint_id"),
-        eligible,
-        cd.as_of_ms,
-        universe=set(names),
-    )
+    mem = sprint_membership(items, changes, item_sprints, eligible, cd.as_of_ms, set(names))
     ever = mem.pairs[
         pd.Series(mem.ev_member).groupby(mem.ev_pair).any().reindex(mem.pairs["pair"]).to_numpy()
     ]

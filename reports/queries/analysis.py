@@ -13,10 +13,12 @@ read (see :mod:`store.analysis`):
 - per team: throughput samples, the ordered forecast plan (to re-run one team's simulation for
   `--by` or `--trials`) and cycle times over the throughput window (for `pulse show`).
 
-The engine's rules are those of the weekly report (METRICS §4, §5); see docs/queries.md for the
-two deliberate differences (cycle-time percentiles over the throughput window, baselines rebuilt
-from history). The entry is valid for every as-of between the stored events around the one it
-was computed for (:func:`validity`), so answers are exact for any instant.
+Every number comes from the one calculator pipeline over the one loader's frames
+(:mod:`reports.dataset`): :func:`reports.metrics.pipeline.compute_risks` runs the steps of
+``compute_all`` the questions read, so they show what the weekly workbook shows for the same
+as-of, row for row. This module only turns the results into cache rows. An entry is valid for
+every as-of between the stored events around the one it was computed for (:func:`validity`),
+so answers are exact for any instant.
 """
 
 from __future__ import annotations
@@ -51,8 +53,7 @@ from store.analysis import (
     save_entry,
 )
 
-ANALYSIS_VERSION = 1  # bump when the analysis changes meaning: older entries are not reused
-LEVEL_SCORE = {"high": 400, "medium": 300, "low": 100}
+ANALYSIS_VERSION = 2  # bump when the analysis changes meaning: older entries are not reused
 
 
 def instant(as_of: Any = None) -> datetime:
@@ -74,14 +75,16 @@ def instant(as_of: Any = None) -> datetime:
 
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
-    """A digest of the engine's and the queries' source: any change to the code that computes
-    the analysis (rules, defaults, wording) makes earlier entries unusable."""
+    """A digest of the loader's, the engine's and the queries' source: any change to the code
+    that computes the analysis (rules, defaults, wording) makes earlier entries unusable."""
     reports = Path(__file__).resolve().parents[1]
     files = sorted(
         [
             *reports.joinpath("metrics").glob("*.py"),
             *reports.joinpath("queries").glob("*.py"),
             reports / "workflows.py",
+            reports / "dataset.py",
+            reports / "freshness.py",
         ]
     )
     digest = hashlib.sha256()
@@ -159,7 +162,7 @@ def _item_instants(conn: Connection, start: datetime, end: datetime) -> list[int
     """Creation and disappearance instants of items within [start, end], in microseconds."""
     import pandas as pd
 
-    from .load import to_utc
+    from reports.dataset import to_utc
 
     i = schema.items
     gone = func.coalesce(i.c.deleted_at, i.c.access_lost_at, i.c.out_of_scope_at)
@@ -200,87 +203,36 @@ def _day(value: Any) -> str | None:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def level_of(kind: str, status: str, codes: list[str]) -> str:
-    """Roadmap items: high off track, medium at risk; work items: high overdue or blocked,
-    medium stalled or ageing; else low."""
-    if kind != "item":
-        return {"off track": "high", "at risk": "medium"}.get(status, "low")
-    if "OVERDUE" in codes or "BLOCKED" in codes:
-        return "high"
-    if "STALLED" in codes or "AGING_WIP" in codes:
-        return "medium"
-    return "low"
-
-
 def compute(
-    conn: Connection, settings: Settings, as_of: datetime, health: Any = None
+    conn: Connection,
+    settings: Settings,
+    as_of: datetime,
+    health: Any = None,
+    statuses: list[dict[str, Any]] | None = None,
 ) -> OrgAnalysis:
-    """Run the engine over the whole store as known at ``as_of`` (reads only, on ``conn``)."""
+    """Run the pipeline over the whole store as known at ``as_of`` (reads only, on ``conn``);
+    ``statuses`` (:func:`store.status.source_status`) give a failed sync's error message."""
+    import dataclasses
+
     import numpy as np
     import pandas as pd
 
-    from reports.metrics.blocked import blocked_time
-    from reports.metrics.column_dates import column_dates
-    from reports.metrics.flow import cycle_time_percentiles, estimates_at_as_of
-    from reports.metrics.health import HealthConfig, snapshot_rows
-    from reports.metrics.roadmap import roadmap_scope
-    from reports.metrics.throughput import throughput_samples
-    from reports.metrics.wip import ageing_wip
-
-    from .baselines import history_baselines
-    from .load import Loaded, read_meta
-    from .plan import restrict, window_start
+    from reports.dataset import read_dataset
+    from reports.freshness import facts_frame
+    from reports.metrics.pipeline import compute_risks
 
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-    mark = [started]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        timings[name] = round(now - mark[0], 3)
-        mark[0] = now
-
-    health = health or HealthConfig()
-    when = pd.Timestamp(as_of)
-    meta = read_meta(conn, settings, when)
-    loaded = Loaded(meta, settings)
-    loaded.add_all(conn)
-    ds = loaded.dataset()
-    inputs, config = ds.inputs, ds.config
-    tz = config.tz
-    lap("load")
-    cd = column_dates(inputs.items, inputs.transitions, config.workflows, ds.as_of, tz)
-    est = estimates_at_as_of(cd, inputs.changes)
-    lap("column dates")
-    scope = roadmap_scope(
-        cd,
-        inputs.changes,
-        inputs.versions,
-        inputs.item_versions,
-        config.roadmap_types,
-        period=config.forecast.period,
-        estimates=est,
-    )
-    lap("roadmap scope")
-    open_ids = scope.roadmap.loc[scope.roadmap["done_at"].isna(), "roadmap_id"].astype(str)
-    plan = restrict(scope, set(open_ids))
-    since = window_start(meta)
-    samples = throughput_samples(
-        cd,
-        weeks=config.forecast.weeks,
-        period=config.forecast.period,
-        by="team",
-        exclude_types=tuple(config.roadmap_types),
-    )
-    fc, fc_extra, team_plans = _forecasts(plan, samples, cd.today, config.forecast)
-    lap("forecasts")
-    blocked = blocked_time(cd, inputs.changes)
-    ageing = ageing_wip(cd, since=since)
-    baselines = history_baselines(plan, cd, inputs.changes, inputs.item_versions)
-    lap("blocked, ageing, baselines")
-    snap = snapshot_rows(plan, fc, cd, baselines, blocked, inputs.links, ageing, health)
-    lap("roadmap health")
-
+    ds = read_dataset(conn, settings, pd.Timestamp(as_of))
+    config = ds.config if health is None else dataclasses.replace(ds.config, health=health)
+    inputs, tz = ds.inputs, config.tz
+    timings: dict[str, float] = {"load": round(time.perf_counter() - started, 3)}
+    steps: dict[str, float] = {}
+    results = compute_risks(inputs, config, ds.as_of, steps)
+    timings.update({k: round(v, 3) for k, v in steps.items()})
+    mark = time.perf_counter()
+    cd = results.column_dates
+    since = results.window_start
+    kinds = {s.name: str(s.kind) for s in settings.sources}
     out = OrgAnalysis(
         as_of=as_of,
         valid_from=as_of,
@@ -295,103 +247,98 @@ def compute(
             "period": config.forecast.period,
             "confidence": config.forecast.confidence,
             "scope_growth": config.forecast.scope_growth,
+            "freshness": freshness_doc(facts_frame(results.freshness, kinds, statuses or [])),
         },
     )
-    out.roadmap = _roadmap_rows(scope, snap, fc_extra, cd, health)
-    lap("roadmap rows")
-    out.items = _item_rows(cd, inputs, plan, est, blocked, ageing, health)
-    lap("work item rows")
+    run = results.forecast_run
+    extra = _forecast_extra(run, cd.today, config.forecast)
+    out.roadmap = _roadmap_rows(
+        results.roadmap_scope, results.snapshot, extra, cd, _baselines(results.baselines, tz)
+    )
+    risks = results.item_risks.astype(object)
+    risks = risks.where(risks.notna(), None)  # missing as NULL, never a NaN string
+    out.items = [{str(k): v for k, v in r.items()} for r in risks.to_dict("records")]
     flagged = {(r["source"], r["item_id"]) for r in out.items}
-    out.members = [m for m in _members(plan) if (m["source"], m["item_id"]) in flagged]
-    pct = cycle_time_percentiles(cd, by="team", since=since)
-    out.teams = _team_rows(cd, since, samples, team_plans, pct)
-    lap("teams")
+    out.members = [
+        m for m in _members(results.roadmap_scope) if (m["source"], m["item_id"]) in flagged
+    ]
+    out.teams = _team_rows(cd, since, run, results.percentiles)
+    timings["rows"] = round(time.perf_counter() - mark, 3)
 
     # the as-of instants at which this answer could change
     day_lo, day_hi = day_bounds(as_of, tz)
     events: list[Any] = []
-    sp = meta.sprints
+    sp = inputs.sprints
+    runs = inputs.sync_runs if inputs.sync_runs is not None else pd.DataFrame()
+    stale_at = [
+        at + 2 * config.sync_intervals[str(src)]
+        for src, at in zip(runs.get("source", []), runs.get("finished_at", []), strict=True)
+        if str(src) in config.sync_intervals
+    ]
     for series in (
         inputs.transitions["at"],
         inputs.changes["at"],
         sp["start"],
         sp["end"],
         sp["complete"],
-        meta.versions["release_date"],
+        inputs.versions["release_date"],
+        runs.get("finished_at", pd.Series([], dtype="datetime64[ns, UTC]")),
+        pd.Series(stale_at, dtype="datetime64[ns, UTC]"),
     ):
         stamps = pd.to_datetime(series, utc=True).dropna().dt.as_unit("us")
         events.append(stamps.astype("int64").to_numpy())
     events.append(np.asarray(_item_instants(conn, day_lo, day_hi), dtype=np.int64))
     valid_from, valid_to, point = validity(as_of, np.concatenate(events), tz)
     out.valid_from, out.valid_to, out.point = valid_from, valid_to, point
-    lap("validity")
     out.seconds = time.perf_counter() - started
     out.timings = timings
     return out
 
 
-def _forecasts(
-    plan: Any, samples: dict[str, Any], today: Any, config: Any
-) -> tuple[Any, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The engine's forecast per open roadmap item (as :func:`forecast_when`), keeping each
-    item's finish-period histogram and each team's ordered plan."""
-    import numpy as np
+def freshness_doc(facts: Any) -> dict[str, Any]:
+    """The freshness facts (:func:`reports.freshness.facts_frame`) and the warning line, as the
+    questions print them: the workbook's words for the same as-of."""
     import pandas as pd
 
-    from reports.metrics.forecast import PERIOD_DAYS, forecast_team
-    from reports.metrics.roadmap import forecast_plan
+    from reports.freshness import freshness_line
 
-    fplan = forecast_plan(plan)
-    today = pd.Timestamp(today).normalize()
+    sources = []
+    for rec in facts.to_dict("records"):
+        last = rec["last_success"]
+        sources.append(
+            {
+                "source": str(rec["source"]),
+                "state": str(rec["state"]),
+                "last_success": None if pd.isna(last) else pd.Timestamp(last).isoformat(),
+                "age_hours": None if pd.isna(rec["age_hours"]) else round(rec["age_hours"], 2),
+            }
+        )
+    return {"line": freshness_line(facts), "sources": sources}
+
+
+def _forecast_extra(run: Any, today: Any, config: Any) -> dict[str, dict[str, Any]]:
+    """Per open roadmap item: its forecast dates, finish-period histogram, WIP and share."""
+    import numpy as np
+
+    from reports.metrics.forecast import PERIOD_DAYS
+
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     step = PERIOD_DAYS[config.period]
-    parts = []
+    by_id = {str(r["roadmap_id"]): r for r in run.frame.to_dict("records")}
     extra: dict[str, dict[str, Any]] = {}
-    teams: dict[str, dict[str, Any]] = {}
-    for team, part in fplan.groupby("team", sort=True):
-        part = part.sort_values(["started", "rank"], ascending=[False, True], kind="stable")
-        remaining = part["remaining"].to_numpy(dtype=np.float64)
-        started = part["started"].to_numpy(dtype=bool) & (remaining > 1e-9)
-        configured = config.wip_for(str(team))
-        wip = configured if configured is not None else max(1, int(started.sum()))
-        growth = [
-            np.asarray(g, dtype=np.float64) if g is not None else np.zeros(0)
-            for g in part["growth"]
-        ]
-        team_samples = samples.get(str(team), np.zeros(0))
-        res = forecast_team(
-            remaining, team_samples, config, str(team), wip, growth if config.scope_growth else None
-        )
-        ids = part["roadmap_id"].astype(str).tolist()
-        frame = pd.DataFrame({"roadmap_id": ids, "team": team})
-        frame["wip"] = wip
-        concurrent = min(wip, max(1, int((remaining > 1e-9).sum())))
-        frame["share"] = np.where(remaining > 1e-9, 1.0 / concurrent, 0.0)
-        for lab, days in zip(labels, res["days"], strict=True):
-            frame[lab] = [
-                today + pd.Timedelta(days=int(d)) if not np.isnan(d) else pd.NaT for d in days
-            ]
-            frame[lab] = pd.to_datetime(frame[lab])
-        parts.append(frame)
-        periods = res["periods"]
-        for col, rid in enumerate(ids):
-            hist, beyond = finish_histogram(periods[:, col], today, step)
+    for plan in run.plans.values():
+        remaining = np.asarray(plan.remaining, dtype=np.float64)
+        concurrent = min(plan.wip, max(1, int((remaining > 1e-9).sum())))
+        for rid in plan.ids:
+            hist, beyond = finish_histogram(run.periods[rid], today, step)
             extra[rid] = {
-                "forecast": quantile_days(res["days"][:, col], labels, today),
+                "forecast": {lab: _day(by_id[rid][lab]) for lab in labels},
                 "histogram": hist,
                 "beyond_horizon": beyond,
-                "wip": int(wip),
+                "wip": int(plan.wip),
                 "share": round(1.0 / concurrent, 4),
             }
-        teams[str(team)] = {
-            "ids": ids,
-            "remaining": remaining.tolist(),
-            "wip": int(wip),
-            "growth": [g.tolist() for g in growth],
-        }
-    cols = ["roadmap_id", "team", "wip", "share", *labels]
-    fc = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in cols})
-    return fc, extra, teams
+    return extra
 
 
 def _calendar_day(today: Any) -> date:
@@ -445,10 +392,28 @@ def _local(value: Any, tz: str) -> str | None:
     return local_day(pd.Timestamp(value), tz).strftime("%Y-%m-%d")
 
 
+def _baselines(frame: Any, tz: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The pipeline's baselines (scope, target, instant) by (source, roadmap id)."""
+    return {
+        (str(r.source), str(r.roadmap_id)): {
+            "scope": int(r.baseline_scope),
+            "target": _local(r.baseline_target, tz),
+            "at": _local(r.baseline_at, tz),
+        }
+        for r in frame.itertuples(index=False)
+    }
+
+
 def _roadmap_rows(
-    scope: Any, snap: Any, extra: dict[str, dict[str, Any]], cd: Any, health: Any
+    scope: Any,
+    snap: Any,
+    extra: dict[str, dict[str, Any]],
+    cd: Any,
+    baselines: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     import pandas as pd
+
+    from reports.metrics.item_risks import level_of
 
     tz = cd.tz
     url = dict(zip(cd.items["key"], cd.items["url"], strict=False))
@@ -500,6 +465,7 @@ def _roadmap_rows(
                     "p95": _local(snap_rec.p95, tz),
                     "scope": int(snap_rec.scope),
                     "remaining": int(snap_rec.remaining),
+                    "baseline": baselines.get((source, rid)),
                     "parent": None,
                     "url": str(url.get(snap_rec.key, "")) if snap_rec.kind != "version" else "",
                 }
@@ -526,12 +492,13 @@ def _members(plan: Any) -> list[dict[str, Any]]:
     roadmap item's key (what `--epic` and `--version` name)."""
     kids = plan.children
     rm = plan.roadmap
+    rm = rm[rm["done_at"].isna()]
     key_of = {str(r): str(k) for r, k in zip(rm["roadmap_id"], rm["key"], strict=True)}
     out = []
     seen = set()
     for s, rid, iid in zip(kids["source"], kids["roadmap_id"], kids["item_id"], strict=True):
         row = (str(s), str(rid), str(iid))
-        if row in seen:
+        if row in seen or row[1] not in key_of:
             continue
         seen.add(row)
         out.append(
@@ -545,207 +512,10 @@ def _members(plan: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _item_rows(
-    cd: Any,
-    inputs: Any,
-    plan: Any,
-    est: Any,
-    blocked: Any,
-    ageing: Any,
-    health: Any,
-) -> list[dict[str, Any]]:
-    """The `pulse risk` rows of work items (not roadmap items, sub-tasks or done items) that
-    carry an item reason at as_of."""
-    import numpy as np
-    import pandas as pd
-
-    from reports.metrics.health import (
-        REASONS,
-        blocked_reasons,
-        blocker_lookup,
-        flag_lookup,
-        n_days,
-    )
-    from reports.metrics.history import FieldHistory
-    from reports.metrics.roadmap import ROADMAP_TYPES, target_days
-    from reports.metrics.timeutil import local_days
-
-    items = cd.items
-    n = len(items)
-    if n == 0:
-        return []
-    folded = {t.casefold() for t in ROADMAP_TYPES}
-    is_roadmap = items["type"].astype(object).map(lambda t: str(t).casefold() in folded)
-    pos = items["position"].to_numpy()
-    done = (pos >= 0) & (pos >= items["done_index"].to_numpy())
-    eligible = ~is_roadmap.to_numpy(dtype=bool) & ~items["is_subtask"].to_numpy(dtype=bool) & ~done
-    rows = np.flatnonzero(eligible)
-    if len(rows) == 0:
-        return []
-    today = cd.today
-    reasons: dict[int, list[tuple[str, str]]] = {}
-
-    def add(r: int, code: str, text: str) -> None:
-        reasons.setdefault(r, []).append((code, text))
-
-    # OVERDUE: own due date at as_of passed
-    due_hist = FieldHistory.build(
-        items,
-        inputs.changes,
-        "due_date",
-        current=items["due"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    )
-    due_now = due_hist.value_at(rows, np.full(len(rows), cd.as_of_ms, dtype=np.int64))
-    due_days = target_days(
-        pd.to_datetime(pd.Series(due_now, dtype=object), utc=True, errors="coerce"), cd.tz
-    )
-    today_d = np.datetime64(pd.Timestamp(today).date(), "D")
-    due_d = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    due_d[rows] = due_days.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    due_text = np.datetime_as_string(due_d, unit="D")
-    late = np.flatnonzero(~np.isnat(due_d) & (due_d < today_d))
-    for r, gap in zip(
-        late.tolist(), (today_d - due_d[late]).astype(np.int64).tolist(), strict=True
-    ):
-        add(r, "OVERDUE", f"due {due_text[r]} passed {n_days(gap)} ago, not done")
-    # BLOCKED: flagged now, or blocked by an open item (the engine's wording)
-    by_key = {(s, k): i for i, (s, k) in enumerate(zip(items["source"], items["key"], strict=True))}
-    arrays = {
-        c: items[c].astype(object).to_numpy() if c in ("source", "key") else items[c].to_numpy()
-        for c in ("source", "key", "position", "committed_index", "done_index")
-    }
-    flagged = flag_lookup(blocked, cd)
-    blockers = blocker_lookup(inputs.links, cd, by_key)
-    for r in sorted((set(flagged) | set(blockers)) & set(rows.tolist())):
-        hit = blocked_reasons([int(r)], flagged, blockers, arrays, health)
-        if hit:
-            text = hit[0][1]
-            key = str(arrays["key"][r])
-            if text.startswith(key + " "):
-                text = text[len(key) + 1 :]
-            add(int(r), "BLOCKED", text)
-    # STALLED / AGING_WIP: in progress at as_of
-    in_progress = (pos >= items["committed_index"].to_numpy()) & ~done & (pos >= 0)
-    work = np.flatnonzero(eligible & in_progress)
-    if len(work):
-        last = items["last_move_at"].iloc[work]
-        ref = last.where(last.notna(), items["created"].iloc[work])
-        ref_day = local_days(pd.Series(pd.to_datetime(ref, utc=True).to_numpy()), cd.tz)
-        ref_d = ref_day.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        ref_text = np.datetime_as_string(ref_d, unit="D")
-        idle = (today_d - ref_d).astype(np.int64)
-        column = items["column"].iloc[work].to_numpy()
-        aging = {
-            (str(s), str(i)): (int(g), float(p))
-            for s, i, g, p, o in zip(
-                ageing["source"],
-                ageing["item_id"],
-                ageing["age_days"],
-                ageing["p85_days"],
-                ageing["over_p85"],
-                strict=True,
-            )
-            if o
-        }
-        src = items["source"].to_numpy()
-        iid = items["item_id"].to_numpy()
-        for k, r in enumerate(work.tolist()):
-            if idle[k] >= health.stalled_days:
-                add(
-                    r,
-                    "STALLED",
-                    f"no move in {n_days(int(idle[k]))} (in {column[k]} since {ref_text[k]})",
-                )
-            aged = aging.get((str(src[r]), str(iid[r])))
-            if aged:
-                add(r, "AGING_WIP", f"in progress {n_days(aged[0])} (team p85 {aged[1]:g} days)")
-    # UNESTIMATED: no estimate at as_of while in an active or future sprint
-    for r, text in _unestimated(cd, inputs, est, rows).items():
-        add(r, "UNESTIMATED", text)
-
-    parent_of: dict[int, list[str]] = {}
-    kids = plan.children
-    rk = dict(zip(plan.roadmap["roadmap_id"], plan.roadmap["key"], strict=True))
-    for rid, r in zip(kids["roadmap_id"], kids["row"].astype(int), strict=True):
-        parent_of.setdefault(int(r), []).append(str(rk.get(rid, "")))
-    out = []
-    cols = {
-        c: items[c].to_numpy()
-        for c in ("source", "item_id", "key", "title", "team", "project", "url", "status")
-    }
-    column_all = items["column"].to_numpy()
-    for r in sorted(reasons):
-        found = reasons[r]
-        found.sort(key=lambda x: REASONS.index(x[0]))
-        codes = [c for c, _ in found]
-        level = level_of("item", "", codes)
-        column = column_all[r]
-        parents = parent_of.get(r, [])
-        due = None if np.isnat(due_d[r]) else str(due_text[r])
-        out.append(
-            {
-                "source": str(cols["source"][r]),
-                "item_id": str(cols["item_id"][r]),
-                "key": str(cols["key"][r]),
-                "title": str(cols["title"][r]),
-                "team": str(cols["team"][r]),
-                "project": str(cols["project"][r]),
-                "status": str(column) if pd.notna(column) else str(cols["status"][r]),
-                "level": level,
-                "severity": LEVEL_SCORE[level] + sum(health.weights.get(c, 0) for c in codes),
-                "reasons": ",".join(codes),
-                "evidence": "\n".join(t.replace("\n", " ") for _, t in found),
-                "due": due,
-                "parent": ", ".join(sorted(p for p in parents if p)) or None,
-                "url": str(cols["url"][r]),
-            }
-        )
-    return out
-
-
-def _unestimated(cd: Any, inputs: Any, est: Any, rows: Any) -> dict[int, str]:
-    import numpy as np
-
-    from reports.metrics.history import Membership, current_values
-    from reports.metrics.sprints import sprints_at
-
-    sprints = inputs.sprints
-    started = sprints_at(sprints, cd.as_of)
-    active = set(started.loc[started["state_at"] == "active", "sprint_id"].astype(str))
-    future = sprints[sprints["start"].isna() | (sprints["start"] > cd.as_of)]
-    open_sprints = active | set(future["sprint_id"].astype(str))
-    if not open_sprints or len(rows) == 0:
-        return {}
-    items = cd.items
-    eligible = np.zeros(len(items), dtype=bool)
-    eligible[rows] = True
-    mem = Membership.build(
-        items,
-        inputs.changes,
-        "sprint",
-        current_values(items, inputs.item_sprints, "sprint_id"),
-        eligible,
-        cd.as_of_ms,
-        universe=open_sprints,
-    )
-    pairs = mem.pairs
-    now = np.full(len(pairs), cd.as_of_ms, dtype=np.int64)
-    inside = pairs[mem.member_at(pairs["pair"].to_numpy(dtype=np.int64), now)]
-    values = est.to_numpy()
-    names = dict(zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True))
-    out: dict[int, str] = {}
-    for r, sid in zip(inside["row"].astype(int), inside["member"].astype(str), strict=True):
-        if np.isnan(values[r]) and r not in out:
-            state = "active" if sid in active else "future"
-            out[int(r)] = f"no estimate, in {state} sprint {names.get(sid, sid)}"
-    return out
-
-
-def _team_rows(
-    cd: Any, since: Any, samples: dict[str, Any], plans: dict[str, dict[str, Any]], pct: Any
-) -> list[dict[str, Any]]:
+def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
     """Per team: throughput samples, forecast plan, cycle times over the throughput window."""
+    import dataclasses
+
     import pandas as pd
 
     items = cd.items
@@ -767,12 +537,14 @@ def _team_rows(
         }
         for r in pct.itertuples(index=False)
     }
+    samples, plans = run.samples, run.plans
     teams = sorted(set(samples) | set(plans) | set(cycles) | set(pct_by))
     out = []
     for team in teams:
+        plan = plans.get(team)
         data = {
             "throughput": [float(x) for x in samples.get(team, [])],
-            "plan": plans.get(team),
+            "plan": None if plan is None else dataclasses.asdict(plan),
             "cycle": pct_by.get(team, {"count": 0, "p50": None, "p85": None, "p95": None}),
             "cycle_days": cycles.get(team, []),
         }
@@ -813,10 +585,13 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
 def _compute_and_store(
     store: Store, settings: Settings, as_of: datetime, chash: str, health: Any
 ) -> int:
+    from store.status import source_status
+
+    statuses = source_status(store)
     with store.engine.connect() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
-        org = compute(conn, settings, as_of, health)
+        org = compute(conn, settings, as_of, health, statuses)
     return store_analysis(store, org, version.digest, chash, reusable=not version.busy)
 
 
@@ -890,7 +665,6 @@ __all__ = [
     "compute",
     "config_hash",
     "instant",
-    "level_of",
     "lookup",
     "reading",
     "refresh_analysis",

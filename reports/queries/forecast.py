@@ -137,6 +137,7 @@ def _answer(
         "beyond_horizon": 0,
         "by": None,
         "calibration": None,
+        "freshness": dict(meta.get("freshness") or {}),
     }
     if stored is None:
         return doc

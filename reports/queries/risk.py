@@ -71,6 +71,7 @@ class RiskAnswer:
     filters: RiskFilters
     rows: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)  # counts every row, shown or not
+    freshness: dict[str, Any] = field(default_factory=dict)  # the workbook's freshness line
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON document of `pulse risk --format json`."""
@@ -84,6 +85,7 @@ class RiskAnswer:
             "timezone": self.timezone,
             "filters": filters,
             "summary": self.summary,
+            "freshness": self.freshness,
             "rows": self.rows,
         }
 
@@ -151,6 +153,7 @@ def risk(
     with store.engine.connect() as conn:
         check_filters(conn, read_catalog(conn, settings), when, f)
     with reading(store, settings, when, health) as (conn, entry):
+        fresh = dict(entry.meta.get("freshness") or {})
         listed = _roadmap_rows(conn, entry, f)
         conds = _item_conditions(entry, f, {r["key"] for r in listed})
         items = _item_rows(conn, conds, limit)
@@ -169,7 +172,8 @@ def risk(
         "work_items": sum(by_level.values()) - len(roadmap),
         "by_level": by_level,
     }
-    return RiskAnswer(when, settings.report.timezone, f, rows[:limit] if limit else rows, summary)
+    shown = rows[:limit] if limit else rows
+    return RiskAnswer(when, settings.report.timezone, f, shown, summary, fresh)
 
 
 def _scoped(table: Any, f: RiskFilters) -> list[Any]:
@@ -280,6 +284,7 @@ def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[di
                 "p95": None,
                 "scope": None,
                 "remaining": None,
+                "baseline": None,
                 "parent": parent,
                 "url": url,
             }

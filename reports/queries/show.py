@@ -3,8 +3,8 @@
 Its status history and the time spent in each workflow column, the sprints it was ever in, its
 flagged (blocked) periods, its links and the state of the items at their other end, its epic and
 fix versions, and where its cycle time (or, while in progress, its age) stands against its
-team's cycle-time percentiles over the throughput window (the same window `pulse risk` uses for
-AGING_WIP).
+team's cycle-time percentiles over the throughput window: those of the stored analysis, the
+pipeline's numbers that `pulse risk` and the workbook show.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import or_, select
 
+from reports.dataset import Loaded, alive, keys_to_ids, read_meta
 from reports.metrics.blocked import flag_intervals
-from reports.metrics.flow import cycle_time_percentiles
 from reports.metrics.history import FieldHistory, Membership, current_values
+from reports.metrics.pipeline import column_dates_at
 from reports.metrics.timeutil import local_day
 from settings import Settings
 from store import Store, schema
-from store.analysis import begin_snapshot, data_version, find_entry
 
 from .errors import QueryError
-from .load import Loaded, alive, keys_to_ids, open_connection, read_meta
-from .plan import load_window, window_start
 
 I = schema.items  # noqa: E741
 
@@ -58,15 +56,13 @@ def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemS
     """Answer `pulse show KEY` from the store as it was known at ``as_of``.
 
     The item's own history is read directly; its team's cycle times over the throughput window
-    come from the stored analysis when one covers this as-of, else from the team's window items.
+    come from the stored analysis (computed first when none covers this as-of).
     """
-    from .analysis import config_hash, instant, team_data
+    from .analysis import instant, reading, team_data
 
-    when = pd.Timestamp(instant(as_of))
-    with open_connection(store) as conn:
-        begin_snapshot(conn)
-        version = data_version(conn)
-        entry = find_entry(conn, version.digest, config_hash(settings), when.to_pydatetime())
+    moment = instant(as_of)
+    when = pd.Timestamp(moment)
+    with reading(store, settings, moment) as (conn, entry):
         meta = read_meta(conn, settings, when)
         rows = conn.execute(
             select(I.c.source_id, I.c.item_id, I.c.key).where(
@@ -81,55 +77,23 @@ def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemS
         items = loaded.add(conn, {(sid, iid)})
         me = items.iloc[0]
         team, real_key = str(me["team"]), str(me["key"])
-        # the items at the other end of its links, its children, and its team's window
-        ds = loaded.dataset()
-        others = set(ds.inputs.links["other_key"].astype(str))
+        # the items at the other end of its links, and its children
+        others = set(loaded.dataset().inputs.links["other_key"].astype(str))
         kids = conn.execute(
             select(I.c.item_id).where(alive(when), I.c.source_id == sid, I.c.parent_key == real_key)
         ).all()
         loaded.add(conn, keys_to_ids(conn, meta, {sid: others}) | {(sid, str(k[0])) for k in kids})
-        cached = team_data(conn, entry, team) if entry is not None else None
-        if entry is not None and cached is None:
-            cached = {"cycle": {"count": 0, "p50": None, "p85": None, "p95": None}}
-        if cached is None:
-            load_window(conn, loaded, {team})
+        cached = team_data(conn, entry, team) or {}
     ds = loaded.dataset()
-    from reports.metrics.column_dates import column_dates
-
-    inputs, config = ds.inputs, ds.config
-    cd = column_dates(inputs.items, inputs.transitions, config.workflows, ds.as_of, config.tz)
+    inputs = ds.inputs
+    cd = column_dates_at(inputs, ds.config, ds.as_of)
     row = int(cd.rows_of(pd.DataFrame({"source": [me["source"]], "item_id": [iid]}))[0])
-    since = window_start(meta)
-    if cached is not None:
-        team_pct = dict(cached["cycle"])
-        done = [float(x) for x in cached.get("cycle_days", [])]
-    else:
-        team_pct, done = _team_cycle(cd, team, since)
-    team_pct["since"] = _day(since)
-    return ItemStory(_story(cd, inputs, meta, row, real_key, team, team_pct, done))
-
-
-def _team_cycle(cd: Any, team: str, since: pd.Timestamp) -> tuple[dict[str, Any], list[float]]:
-    """The team's cycle-time percentiles and cycle times over the window, from loaded items."""
-    pct = cycle_time_percentiles(cd, by="team", since=since)
-    pct = pct[pct["team"] == team]
-    team_pct: dict[str, Any] = (
-        {
-            "count": int(pct["count"].iloc[0]),
-            "p50": float(pct["p50"].iloc[0]),
-            "p85": float(pct["p85"].iloc[0]),
-            "p95": float(pct["p95"].iloc[0]),
-        }
-        if len(pct)
-        else {"count": 0, "p50": None, "p85": None, "p95": None}
-    )
-    done = cd.items[
-        cd.items["completed"].to_numpy(dtype=bool)
-        & (cd.items["team"] == team).to_numpy()
-        & (cd.items["done_day"] >= since).to_numpy()
-        & ~cd.items["is_subtask"].to_numpy(dtype=bool)
-    ]["cycle_days"].dropna()
-    return team_pct, [float(x) for x in done]
+    team_pct = dict(cached.get("cycle") or {"count": 0, "p50": None, "p85": None, "p95": None})
+    team_pct["since"] = entry.meta.get("since")
+    done = [float(x) for x in cached.get("cycle_days", [])]
+    story = _story(cd, inputs, meta, row, real_key, team, team_pct, done)
+    story["freshness"] = entry.meta.get("freshness", [])
+    return ItemStory(story)
 
 
 def _story(

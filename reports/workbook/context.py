@@ -7,15 +7,13 @@ modules read from it and never compute metrics themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
 
 import pandas as pd
 
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs
+from reports.metrics.pipeline import MetricsConfig, MetricsInputs, Results
 from settings import JiraSource, Settings
 
 from .cells import safe_url
@@ -26,7 +24,7 @@ class ReportContext:
     """One weekly report's inputs, results and time frame."""
 
     settings: Settings
-    results: Mapping[str, Any]
+    results: Results
     inputs: MetricsInputs
     config: MetricsConfig
     as_of: pd.Timestamp  # UTC instant the report describes
@@ -67,19 +65,6 @@ class ReportContext:
     @property
     def as_of_local(self) -> datetime:
         return self.as_of.tz_convert(self.tz).tz_localize(None).to_pydatetime()
-
-    @property
-    def has_history(self) -> bool:
-        """Whether last week's roadmap snapshot was available to compare with."""
-        return self.inputs.previous_snapshot is not None
-
-    @property
-    def previous_at(self) -> pd.Timestamp | None:
-        """When the previous snapshot was taken (UTC), if there is one."""
-        prev = self.inputs.previous_snapshot
-        if prev is None or len(prev) == 0:
-            return None
-        return pd.Timestamp(prev["snapshot_at"].max())
 
     def local(self, values: pd.Series) -> pd.Series:
         """UTC instants -> naive local datetimes of the report zone (NaT kept)."""

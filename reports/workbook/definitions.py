@@ -104,13 +104,15 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Baseline",
-        "An item's scope and target when the store first saw it with a target. Scope vs "
-        "baseline = items now − items then.",
+        "An item's scope and target when work on it started (its first child reached the "
+        "committed column) or when its target was set, whichever is later, read from the "
+        "history. Scope vs baseline = items now − items then.",
     ),
     (
         "Change since last week",
-        "Compared with the roadmap snapshot the previous weekly report stored: date slips (p85 "
-        "moved), target moves, scope deltas, status changes, new and cleared risks.",
+        "Compared with the same calculation as of one week earlier, over the same history: "
+        "date slips (p85 moved), target moves, scope deltas, status changes, new and cleared "
+        "risks. Stored reports are never read back, so a past week's report is always the same.",
     ),
     (
         "Gantt band",

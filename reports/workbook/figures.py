@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from reports.freshness import freshness_line, freshness_warnings
 from reports.metrics.flow import percentiles
 from reports.metrics.roadmap import ROADMAP_TYPES
-from reports.metrics.sprints import velocity
 from safetext import one_line
 
 from .cells import STATUS_ORDER
@@ -87,8 +87,8 @@ class Figures:
     def roadmap(self) -> pd.DataFrame:
         """One row per roadmap item shown: open ones, and those done in the look-back window."""
         ctx = self.ctx
-        snap = self.results["snapshot"].copy()
-        timeline = self.results["roadmap_timeline"]
+        snap = self.results.snapshot.copy()
+        timeline = self.results.roadmap_timeline
         keys = ["source", "roadmap_id"]
         tl = timeline[
             [*keys, "created_day", "started_day", "done_day", "target_day", "p50", "p85"]
@@ -97,7 +97,7 @@ class Figures:
         frame["p95_day"] = ctx.local_days(frame["p95"])
         visible = (frame["status"] != "done") | (frame["done_day"] >= ctx.window_start)
         frame = frame[visible.to_numpy(dtype=bool)].copy()
-        base = self.results.get("baselines")
+        base = self.results.baselines
         if base is not None and len(base):
             b = base[[*keys, "baseline_scope", "baseline_target"]].copy()
             b["baseline_target_day"] = ctx.local_days(b["baseline_target"])
@@ -119,7 +119,7 @@ class Figures:
             _kind_label(str(k), kinds.get(str(s), ""))
             for k, s in zip(frame["kind"], frame["source"], strict=True)
         ]
-        diff = self.results.get("snapshot_diff")
+        diff = self.results.snapshot_diff
         if diff is not None and len(diff):
             d = diff[
                 [
@@ -138,7 +138,7 @@ class Figures:
             frame["summary"] = frame["summary"].fillna("new on the roadmap")
         else:
             frame["change"] = "unknown"
-            frame["summary"] = None if not ctx.has_history else "no change"
+            frame["summary"] = "no change"
             for col in ("status_before", "new_risks", "cleared_risks"):
                 frame[col] = None
             frame["p85_slip_days"] = np.nan
@@ -151,7 +151,7 @@ class Figures:
     @cached_property
     def dropped(self) -> pd.DataFrame:
         """Roadmap items in last week's snapshot that are gone this week."""
-        diff = self.results.get("snapshot_diff")
+        diff = self.results.snapshot_diff
         if diff is None or len(diff) == 0:
             return pd.DataFrame(columns=["source", "roadmap_id", "key", "title", "team"])
         return diff[diff["change"] == "dropped"].reset_index(drop=True)
@@ -173,11 +173,25 @@ class Figures:
         return out
 
     @cached_property
+    def item_risks(self) -> pd.DataFrame:
+        """The pipeline's work-item risk rows, most severe first (as `pulse risk` ranks them)."""
+        out = self.results.item_risks.sort_values(
+            ["severity", "key"], ascending=[False, True], kind="stable"
+        ).reset_index(drop=True)
+        out.insert(0, "rank", np.arange(1, len(out) + 1))
+        out["due_day"] = pd.to_datetime(out["due"])
+        out["url"] = [
+            self.ctx.item_urls.get((str(s), str(i)), "")
+            for s, i in zip(out["source"], out["item_id"], strict=True)
+        ]
+        return out
+
+    @cached_property
     def status_counts(self) -> pd.DataFrame:
         """Roadmap items per status this week and last week (from last week's snapshot)."""
         now = self.roadmap["status"].value_counts()
         prev_counts: pd.Series | None = None
-        prev = self.ctx.inputs.previous_snapshot
+        prev = self.results.previous_snapshot
         if prev is not None:
             start = self.ctx.window_start - pd.Timedelta(days=7)
             done_day = self.ctx.local_days(prev["done_at"])
@@ -193,13 +207,13 @@ class Figures:
     # -- delivery -----------------------------------------------------------------------------
 
     def _week_totals(self, monday: pd.Timestamp) -> tuple[float, float]:
-        weekly = self.results["throughput_weekly"]
+        weekly = self.results.throughput_weekly
         part = weekly[weekly["week"] == monday]
         return float(part["items"].sum()), float(part["points"].sum())
 
     @cached_property
     def _completed(self) -> pd.DataFrame:
-        cd = self.results["cycle_data"]
+        cd = self.results.cycle_data
         folded = {t.casefold() for t in ROADMAP_TYPES}
         keep = cd["completed"].to_numpy(dtype=bool) & ~cd["type"].astype(str).str.casefold().isin(
             folded
@@ -215,21 +229,13 @@ class Figures:
             sel &= done["team"] == team
         return percentiles(done.loc[sel.to_numpy(dtype=bool), "cycle_days"].astype("float64"))
 
-    def _velocity(self, week_ago: bool) -> pd.DataFrame:
-        rows = self.results["sprint_report"].rows
-        if week_ago:
-            cut = self.ctx.as_of - pd.Timedelta(days=7)
-            closed = (rows["state_at"] == "closed") & (rows["completed_at"] <= cut)
-            rows = rows[closed.to_numpy(dtype=bool)]
-        return velocity(rows)
-
-    @cached_property
+    @property
     def velocity_now(self) -> pd.DataFrame:
-        return self._velocity(False)
+        return self.results.velocity
 
-    @cached_property
+    @property
     def velocity_before(self) -> pd.DataFrame:
-        return self._velocity(True)
+        return self.results.velocity_week_ago
 
     @cached_property
     def kpis(self) -> list[Kpi]:
@@ -243,7 +249,7 @@ class Figures:
         v_before = self.velocity_before
         est_now = v_now[v_now["statistic"] == "estimate"]["velocity"]
         est_before = v_before[v_before["statistic"] == "estimate"]["velocity"]
-        wip = self.results["ageing_wip"]
+        wip = self.results.ageing_wip
         return [
             Kpi("Items delivered", items, items0, "items", "up", "completed in the week"),
             Kpi("Points delivered", points, points0, "points", "up", "estimates of those items"),
@@ -288,18 +294,19 @@ class Figures:
     def teams(self) -> pd.DataFrame:
         """Per team: delivered last week and the week before, cycle p85, velocity, WIP."""
         ctx = self.ctx
-        weekly = self.results["throughput_weekly"]
+        weekly = self.results.throughput_weekly
         last = weekly[weekly["week"] == ctx.last_week].groupby("team")["items"].sum()
         before = weekly[weekly["week"] == ctx.week_before].groupby("team")["items"].sum()
-        wip = self.results["ageing_wip"]
+        wip = self.results.ageing_wip
         wip_n = wip.groupby("team").size()
         old_n = wip[wip["over_p85"].to_numpy(dtype=bool)].groupby("team").size()
         v_now = self.velocity_now.groupby("team")["velocity"].sum()
         v_before = self.velocity_before.groupby("team")["velocity"].sum()
         teams = sorted(set(weekly["team"].astype(str)) | set(wip["team"].astype(str)))
+        pct = self.results.percentiles.set_index("team")
         rows = []
         for team in teams:
-            p = self._cycle(ctx.monday, team)
+            p = {q: pct[f"p{round(q * 100)}"].get(team, np.nan) for q in (0.5, 0.85)}
             rows.append(
                 {
                     "team": team,
@@ -324,23 +331,7 @@ class Figures:
     @cached_property
     def warnings(self) -> list[str]:
         """One line per source that is stale, never synced, or whose last sync failed."""
-        out = []
-        facts = self.ctx.sources
-        for rec in facts.to_dict("records") if len(facts) else []:
-            state = rec["state"]
-            if state == "fresh":
-                continue
-            name = one_line(rec["source"], 64)
-            if state == "never synced":
-                out.append(f"{name} has never synced successfully")
-            elif state == "last sync failed":
-                why = one_line(rec.get("last_error") or "", 120)
-                out.append(f"{name}: last sync failed" + (f" ({why})" if why else ""))
-            else:
-                age = rec["age_hours"]
-                age_text = f"{age / 24:.1f} days" if age >= 48 else f"{age:.0f} hours"
-                out.append(f"{name} last synced {age_text} ago")
-        return out
+        return freshness_warnings(self.ctx.sources)
 
     @cached_property
     def headline(self) -> str:
@@ -360,5 +351,5 @@ class Figures:
             top = self.risks.iloc[0]
             parts.append(f"top risk {one_line(top['key'], 40)} ({top['status']})")
         if self.warnings:
-            parts.append("DATA NOT FRESH: " + "; ".join(self.warnings))
+            parts.append(freshness_line(self.ctx.sources))
         return one_line("; ".join(parts), 400)

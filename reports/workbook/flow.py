@@ -10,7 +10,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import cells as C
 from .charts import area_chart, col_after, column_cm, line_chart
 from .context import ReportContext
-from .figures import Figures
 from .layout import note, print_setup, section, title_block
 from .tables import Col, capped, write_block, write_table
 
@@ -25,12 +24,10 @@ CFD_COLOURS = ("D9D9D9", "9DC3E6", "5B9BD5", "F4B183", "FFD966", "2F5597", "70AD
 
 PERCENTILE_COLUMNS = [
     Col("Team", "team", bold=True),
-    Col("Items done (all time)", "count", "int", width=11),
+    Col("Items done, last weeks", "count", "int", width=11),
     Col("p50 (days)", "p50", "num", width=9),
     Col("p85 (days)", "p85", "num", width=9),
     Col("p95 (days)", "p95", "num", width=9),
-    Col("p50, last weeks", "recent_p50", "num", width=10),
-    Col("p85, last weeks", "recent_p85", "num", width=10),
 ]
 
 WIP_COLUMNS = [
@@ -47,7 +44,7 @@ WIP_COLUMNS = [
 ]
 
 
-def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
+def write_flow(ws: Worksheet, ctx: ReportContext) -> None:
     """Lay out the Flow sheet, top-down: cycle time by team beside the throughput chart, the
     cumulative flow charts, then the ageing work-in-progress list."""
     title_block(
@@ -58,8 +55,8 @@ def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         "interpolation; sub-tasks and roadmap items excluded",
     )
     wip = _wip(ctx)
-    cfd_count = min(len(ctx.results["cfd"]), MAX_CFD_CHARTS)
-    pct = ctx.results["percentiles"].copy()
+    cfd_count = min(len(ctx.results.cfd), MAX_CFD_CHARTS)
+    pct = ctx.results.percentiles.copy()
     top_block = max(len(pct) + 2, CHART_ROWS)
     wip_row = HEADER_ROW + top_block + 2 + (-(-cfd_count // CFD_PER_ROW)) * CHART_ROWS + 2
     over = int(wip["over_p85"].sum()) if len(wip) else 0
@@ -82,9 +79,6 @@ def write_flow(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
             f"…and {hidden:,} younger items not listed (`pulse export items` has them all).",
         )
     section(ws, HEADER_ROW - 1, 1, "Cycle time by team", len(PERCENTILE_COLUMNS))
-    teams = figs.teams.set_index("team") if len(figs.teams) else None
-    pct["recent_p50"] = pct["team"].map(teams["cycle_p50"]) if teams is not None else None
-    pct["recent_p85"] = pct["team"].map(teams["cycle_p85"]) if teams is not None else None
     columns = [
         Col(
             c.header.replace("last weeks", f"last {ctx.weeks} wks"),
@@ -117,8 +111,8 @@ def _cm_of(ws: Worksheet, last_col: int) -> float:
 
 
 def _wip(ctx: ReportContext) -> pd.DataFrame:
-    wip = ctx.results["ageing_wip"].copy()
-    blocked = ctx.results["blocked"][["source", "item_id", "blocked_days", "flagged_now"]]
+    wip = ctx.results.ageing_wip.copy()
+    blocked = ctx.results.blocked[["source", "item_id", "blocked_days", "flagged_now"]]
     wip = wip.merge(blocked, on=["source", "item_id"], how="left")
     wip["blocked_days"] = wip["blocked_days"].where(wip["blocked_days"] > 0)  # blank: never
     wip = wip.sort_values(["age_days", "key"], ascending=[False, True], kind="stable")
@@ -128,7 +122,7 @@ def _wip(ctx: ReportContext) -> pd.DataFrame:
 
 
 def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_col: int) -> int:
-    weekly = ctx.results["throughput_weekly"]
+    weekly = ctx.results.throughput_weekly
     recent = weekly[weekly["week"] >= ctx.window_start]
     if len(recent) == 0:
         note(ws, HEADER_ROW, chart_col, "No completed items in the window: no throughput chart.")
@@ -162,7 +156,7 @@ def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_co
 
 def _cfd_charts(ws: Worksheet, ctx: ReportContext, top: int, data_col: int, data_row: int) -> None:
     """One CFD chart per workflow (up to MAX_CFD_CHARTS), CFD_PER_ROW side by side."""
-    cfds: dict[str, pd.DataFrame] = ctx.results["cfd"]
+    cfds: dict[str, pd.DataFrame] = ctx.results.cfd
     start = ctx.window_start
     for n, (workflow, frame) in enumerate(sorted(cfds.items())):
         if n >= MAX_CFD_CHARTS:

@@ -53,12 +53,7 @@ DETAIL_COLUMNS = [
 
 def write_quality(ws: Worksheet, ctx: ReportContext) -> None:
     """Lay out the Data quality sheet: counts per check on the left, every finding right."""
-    since = ctx.previous_at
-    since_text = (
-        f"since the last report ({since.tz_convert(ctx.tz):%Y-%m-%d})"
-        if since is not None
-        else "in the last 7 days"
-    )
+    since_text = "in the 7 days before the report"
     title_block(
         ws,
         ctx,
@@ -89,7 +84,7 @@ def write_quality(ws: Worksheet, ctx: ReportContext) -> None:
 
 
 def _findings(ctx: ReportContext) -> pd.DataFrame:
-    quality = ctx.results["quality"]
+    quality = ctx.results.quality
     frames = [quality]
     if len(ctx.moved):
         frames.append(ctx.moved)

@@ -1,5 +1,6 @@
 """Risks: every open roadmap item with a reason code (or at risk / off track), most severe first,
-with its reason codes and the plain-language evidence behind each."""
+with its reason codes and the plain-language evidence behind each; then every open work item
+carrying a reason of its own. The same rows, numbers and words as `pulse risk`."""
 
 from __future__ import annotations
 
@@ -7,26 +8,46 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .context import ReportContext
 from .figures import Figures
-from .layout import print_setup, title_block
-from .tables import Col, write_table
+from .layout import note, print_setup, section, title_block
+from .tables import Col, capped, write_table
 
 HEADER_ROW = 4
 EVIDENCE_WIDTH = 70
+MAX_ITEMS = 1_000  # work items listed; a large organisation has tens of thousands
 
 COLUMNS = [
     Col("#", "rank", "int", width=5),
     Col("Key", "key", url="url", bold=True),
     Col("Title", "title", "wrap", width=32),
     Col("Kind", "kind_label", width=10),
+    Col("Source", "source"),
     Col("Team", "team"),
     Col("Status", "status", "status"),
     Col("Severity", "severity", "int", width=9),
     Col("Target", "target_day", "date"),
+    Col("Forecast p50", "p50_day", "date"),
     Col("Forecast p85", "p85_day", "date"),
+    Col("Forecast p95", "p95_day", "date"),
     Col("Slip (days)", "slip_days", "delta", width=8),
+    Col("Scope (items)", "scope", "int", width=9),
+    Col("Baseline scope", "baseline_scope", "int", width=9),
     Col("Reasons", "reasons_text", "wrap", width=20),
     Col("Evidence", "evidence", "wrap", width=EVIDENCE_WIDTH),
     Col("New this week", "new_risks_text", "wrap", width=14),
+]
+ITEM_COLUMNS = [
+    Col("#", "rank", "int", width=5),
+    Col("Key", "key", url="url", bold=True),
+    Col("Title", "title", "wrap", width=32),
+    Col("Source", "source"),
+    Col("Team", "team"),
+    Col("Column", "status"),
+    Col("Level", "level", width=9),
+    Col("Severity", "severity", "int", width=9),
+    Col("Due", "due_day", "date"),
+    Col("Belongs to", "parent", "wrap", width=16),
+    Col("Reasons", "reasons_text", "wrap", width=20),
+    Col("Evidence", "evidence", "wrap", width=EVIDENCE_WIDTH),
 ]
 
 
@@ -46,6 +67,23 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         if "new_risks" in risks
         else ""
     )
-    write_table(ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk.")
+    placed = write_table(
+        ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk."
+    )
+    items, hidden = capped(figs.item_risks, MAX_ITEMS)
+    items = items.copy()
+    items["reasons_text"] = items["reasons"].astype(str).str.replace(",", ", ")
+    row = placed.last_row + 3
+    section(ws, row - 1, 1, "Work items with a reason of their own, most severe first", 8)
+    listed = write_table(
+        ws, row, 1, "ItemRisks", ITEM_COLUMNS, items, empty="No work item carries a reason."
+    )
+    if hidden:
+        note(
+            ws,
+            listed.last_row + 1,
+            1,
+            f"…and {hidden:,} less severe work items (`pulse risk --format csv` lists them all).",
+        )
     ws.freeze_panes = f"C{HEADER_ROW + 1}"
     print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")

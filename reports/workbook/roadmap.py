@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import cells as C
 from .context import ReportContext
 from .figures import Figures
-from .layout import note, print_setup, title_block
+from .layout import print_setup, title_block
 from .tables import Col, Placed, add_data_bar, write_table
 
 WEEKS_BACK = 4
@@ -85,8 +85,6 @@ def write_roadmap(ws: Worksheet, ctx: ReportContext, figs: Figures) -> Placed:
         add_data_bar(ws, placed.column_range("pct"))
         _paint_gantt(ws, placed, gantt_fields, marks["fill"], weeks, ctx)
     _legend(ws, placed.col(gantt_fields[0]))
-    if not ctx.has_history:
-        note(ws, HEADER_ROW - 1, 1, "No snapshot from last week: changes show from next week.")
     ws.freeze_panes = f"C{HEADER_ROW + 1}"
     print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     return placed

@@ -130,8 +130,6 @@ def _roadmap(ws: Worksheet, row: int, figs: Figures) -> int:
         rows.append([rec["status"], rec["now"], before, change])
     end = write_grid(ws, row + 1, 1, columns, rows)
     add_status_colours(ws, f"A{row + 2}:A{end}")
-    if not figs.ctx.has_history:
-        note(ws, row + 1, 6, "Last week: no snapshot stored yet (this is the first report).")
     total = int(counts["now"].sum())
     note(ws, end + 1, 1, f"{total} roadmap items in all; details on the Roadmap sheet.")
     return end + 1
@@ -173,16 +171,7 @@ def _top_risks(ws: Worksheet, row: int, figs: Figures) -> int:
 
 
 def _changes(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
-    section(ws, row, 1, "What changed since last week's report", SPAN)
-    if not ctx.has_history:
-        note(
-            ws,
-            row + 1,
-            1,
-            "This is the first report from this store: next week's report will show date "
-            "slips, scope changes and status changes against this one.",
-        )
-        return row + 1
+    section(ws, row, 1, "What changed since last week", SPAN)
     rm = figs.roadmap
     moved = rm[rm["change"].isin(["changed", "new"])]
     moved = moved.sort_values(["status_rank", "severity"], ascending=[True, False])

@@ -89,7 +89,7 @@ def write_timelines(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
 
 
 def _delivered(ctx: ReportContext) -> pd.DataFrame:
-    done = ctx.results["delivered"]
+    done = ctx.results.delivered
     done = done[done["done_day"] >= ctx.window_start]
     items = ctx.inputs.items
     subtasks = {

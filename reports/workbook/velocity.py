@@ -106,7 +106,7 @@ def _sprint_charts(
     data_col: int,
 ) -> int:
     """A committed-vs-completed chart per Scrum board, CHARTS_PER_ROW side by side."""
-    report_rows = ctx.results["sprint_report"].rows
+    report_rows = ctx.results.sprint_report.rows
     sprint_names = dict(
         zip(report_rows["sprint_id"].astype(str), report_rows["name"].astype(str), strict=True)
     )
@@ -145,7 +145,7 @@ def _sprint_charts(
 
 
 def _sprints(ctx: ReportContext, names: dict[str, str]) -> pd.DataFrame:
-    rows = ctx.results["sprint_report"].rows.copy()
+    rows = ctx.results.sprint_report.rows.copy()
     rows["board"] = rows["board_id"].astype(str).map(names).fillna(rows["board_id"].astype(str))
     rows["start_day"] = ctx.local_days(rows["start"])
     rows["end_day"] = ctx.local_days(rows["end"])
@@ -171,7 +171,7 @@ def _velocity(figs: Figures, names: dict[str, str]) -> pd.DataFrame:
 
 def _kanban(ws: Worksheet, row: int, ctx: ReportContext, data_col: int, data_row: int) -> int:
     """Weekly throughput of sprint-less boards and its chart; returns the last row used."""
-    weekly = ctx.results["kanban_throughput"]
+    weekly = ctx.results.kanban_throughput
     recent = weekly[weekly["week"] >= ctx.window_start].copy()
     recent = recent.sort_values(["board", "week"], ascending=[True, False], kind="stable")
     section(

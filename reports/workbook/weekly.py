@@ -1,9 +1,10 @@
 """The Monday workbook: load the store as of a moment, compute every metric, lay out eight
 sheets, write the file atomically, then store this week's roadmap snapshot and baselines.
 
-Flow: ``with_history(load_dataset(...))`` → ``compute_all`` → :func:`build_workbook` →
-:func:`save_atomically` → ``save_snapshot`` / ``save_baselines``. Storing the snapshot after the
-file is in place means a failed write never advances "last week" for the next report.
+Flow: ``load_dataset(...)`` → ``pipeline.weekly`` (every metric, and "last week" from the same
+engine as of a week earlier) → :func:`build_workbook` → :func:`save_atomically` →
+``save_snapshot`` / ``save_baselines``. The stored snapshots and baselines are an audit trail of
+what was reported; no report reads them, so a report for a past day is the same whatever ran.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from openpyxl import Workbook
 
 import clock
 from reports.dataset import load_dataset
-from reports.metrics.history_inputs import with_history
-from reports.metrics.pipeline import compute_all
+from reports.metrics.pipeline import weekly
 from settings import Settings
 from store import Store
-from store.snapshots import previous_snapshot, save_baselines, save_snapshot
+from store.snapshots import save_baselines, save_snapshot
 
 from .context import ReportContext
 from .definitions import write_definitions
@@ -102,12 +102,6 @@ def report_week(as_of: pd.Timestamp, tz: str) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week_start_utc(as_of: pd.Timestamp, tz: str) -> pd.Timestamp:
-    """Monday 00:00 of the report week in the report zone, as a UTC instant."""
-    monday = report_week(as_of, tz)
-    return pd.Timestamp(datetime.combine(monday, time.min)).tz_localize(tz).tz_convert("UTC")
-
-
 def report_path(out_dir: Path, week: date) -> Path:
     """``out_dir/pulse-weekly-YYYY-MM-DD.xlsx``, checked to stay inside ``out_dir``.
 
@@ -123,29 +117,17 @@ def report_path(out_dir: Path, week: date) -> Path:
 
 
 def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> ReportContext:
-    """Load, add history, compute: everything the sheets lay out."""
+    """Load, compute (with last week from the same engine): everything the sheets lay out."""
     dataset = load_dataset(store, settings, as_of)
     if len(dataset.inputs.items) == 0:
         raise ReportFailed(
             f"the store holds no items as of {as_of:%Y-%m-%d %H:%M} UTC: run `pulse sync` first"
         )
-    dataset = with_history(dataset, store)
-    inputs, config = dataset.inputs, dataset.config
-    # "last week" is the latest snapshot from an earlier week: a re-run during the same week
-    # (or a catch-up run) must not compare with this week's own earlier run
-    week_start = week_start_utc(dataset.as_of, config.tz)
-    earlier = inputs.previous_snapshot
-    if earlier is not None and len(earlier) and earlier["snapshot_at"].max() >= week_start:
-        inputs = replace(inputs, previous_snapshot=previous_snapshot(store, before=week_start))
-    previous = inputs.previous_snapshot
-    since = (
-        pd.Timestamp(previous["snapshot_at"].max())
-        if previous is not None and len(previous)
-        else dataset.as_of - pd.Timedelta(days=7)
-    )
-    config = replace(config, deleted_since=since)
+    inputs = dataset.inputs
+    since = dataset.as_of - pd.Timedelta(days=7)
+    config = replace(dataset.config, deleted_since=since)
     try:
-        results = compute_all(inputs, config, dataset.as_of)
+        results = weekly(inputs, config, dataset.as_of)
     except Exception as exc:  # the engine's own error, kept as the cause for the logs
         raise ReportFailed(f"computing the metrics failed: {type(exc).__name__}: {exc}") from exc
     kinds: dict[str, str] = {s.name: str(s.kind) for s in settings.sources}
@@ -157,7 +139,7 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
         as_of=dataset.as_of,
         week=report_week(dataset.as_of, config.tz),
         generated_at=clock.now().astimezone(ZoneInfo(config.tz)).replace(tzinfo=None),
-        sources=source_facts(store, results.get("freshness"), inputs.sync_runs, kinds),
+        sources=source_facts(store, results.freshness, kinds),
         moved=moved_items(store, since, dataset.as_of),
     )
 
@@ -173,7 +155,7 @@ def build_workbook(ctx: ReportContext) -> tuple[Workbook, str]:
     write_roadmap(sheets["Roadmap"], ctx, figs)
     write_timelines(sheets["Timelines"], ctx, figs)
     write_velocity(sheets["Velocity"], ctx, figs)
-    write_flow(sheets["Flow"], ctx, figs)
+    write_flow(sheets["Flow"], ctx)
     write_risks(sheets["Risks"], ctx, figs)
     write_quality(sheets["Data quality"], ctx)
     write_definitions(sheets["Definitions"], ctx)
@@ -229,7 +211,7 @@ def write_weekly(
     ctx = build_context(settings, store, when)
     wb, headline = build_workbook(ctx)
     save_atomically(wb, target)
-    save_snapshot(store, ctx.results["snapshot"])
-    save_baselines(store, ctx.results["baselines"])
+    save_snapshot(store, ctx.results.snapshot)
+    save_baselines(store, ctx.results.baselines)
     log.info("wrote %s: %s", target, headline)
     return WeeklyReport(path=target, headline=headline, week=ctx.week)

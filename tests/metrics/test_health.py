@@ -7,7 +7,7 @@ import pytest
 
 from reports.metrics import frames as F
 from reports.metrics.blocked import blocked_time
-from reports.metrics.health import roadmap_health, status_of, update_baselines
+from reports.metrics.health import roadmap_health, status_of
 from reports.metrics.roadmap import roadmap_scope
 
 from .factories import frame, ts
@@ -148,13 +148,3 @@ def test_small_scope_growth_is_not_a_risk():
         },
     )
     assert "SCOPE_GROWTH" not in health(baselines=base).loc["E1", "reasons"]
-
-
-def test_update_baselines_adds_items_first_seen_with_a_target():
-    snap = health().reset_index()
-    base = update_baselines(None, snap)
-    assert set(base["roadmap_id"]) == {"E1", "E3", "version:V1"}  # E2 has no target
-    again = update_baselines(base.iloc[:1], snap)
-    assert len(again) == 3
-    assert again.iloc[0]["roadmap_id"] == base.iloc[0]["roadmap_id"]
-    F.validate_baselines(again)

@@ -29,6 +29,27 @@ def test_freshness_flags_sources_older_than_twice_the_interval():
     assert got.loc["jira", "age_hours"] == 1.0
     assert bool(got.loc["trello", "stale"])  # 3 h > 2 x 1 h; the failed run does not count
     assert bool(got.loc["gitlab", "stale"])  # never synced
+    assert list(got["state"]) == ["never synced", "fresh", "last sync failed"]
+
+
+def test_a_later_sync_covers_a_past_day():
+    """METRICS §7: for a past as-of, a sync completed after it means the history covers it; a
+    past report never calls a source that has synced stale, failed or never synced."""
+    runs = frame(
+        F.SYNC_RUNS,
+        {"source": "jira", "finished_at": "2026-03-25 10:00", "succeeded": True},  # first sync
+        {"source": "trello", "finished_at": "2026-03-01 10:00", "succeeded": True},
+        {"source": "trello", "finished_at": "2026-03-20 11:00", "succeeded": False},
+        {"source": "trello", "finished_at": "2026-03-26 10:00", "succeeded": True},
+        {"source": "gitlab", "finished_at": "2026-03-01 10:00", "succeeded": True},
+    )
+    hour = timedelta(hours=1)
+    got = freshness(runs, {"jira": hour, "trello": hour, "gitlab": hour}, AS_OF)
+    got = got.set_index("source")
+    assert list(got["state"]) == ["stale", "fresh", "fresh"]  # gitlab, jira, trello
+    assert list(got["covered"]) == [False, True, True]
+    assert pd.isna(got.loc["jira", "last_success"])  # nothing by as_of, yet fresh
+    assert not got.loc["trello", "last_run_failed"]
 
 
 def test_quality_findings():

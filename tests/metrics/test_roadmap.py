@@ -78,7 +78,7 @@ def test_forecast_plan_orders_by_target_and_flags_started():
 
 def test_roadmap_forecasts_without_throughput_have_no_dates():
     cd, sc = scope()
-    fc = roadmap_forecasts(sc, cd)
+    fc = roadmap_forecasts(sc, cd).frame
     assert set(fc["roadmap_id"]) == {"E1", "E2", "E3", "version:V1"}
     # c1 done in the partial week of 03-09? no: the last 12 complete weeks end 03-15 -> 1 item
     assert fc["p85"].notna().all()

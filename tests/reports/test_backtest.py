@@ -19,7 +19,6 @@ from reports.metrics.calibration import forecast_calibration
 from reports.metrics.column_dates import column_dates
 from reports.metrics.flow import flow_items
 from reports.metrics.forecast import ForecastConfig, forecast_when
-from reports.metrics.history_inputs import with_history
 from reports.metrics.pipeline import compute_all
 from reports.metrics.roadmap import ROADMAP_TYPES
 from reports.metrics.throughput import throughput_samples
@@ -110,35 +109,36 @@ def save_weekly_snapshots(history: History) -> tuple[list[pd.Timestamp], list[pd
     mondays = history.mondays()[::2]
     saved = []
     for monday in mondays:
-        week = with_history(history.known_at(monday), history.store)
+        week = history.known_at(monday)
         results = compute_all(week.inputs, week.config, week.as_of)
-        save_snapshot(history.store, results["snapshot"])
-        save_baselines(history.store, results["baselines"])
-        saved.append(results["snapshot"])
+        save_snapshot(history.store, results.snapshot)
+        save_baselines(history.store, results.baselines)
+        saved.append(results.snapshot)
     return mondays, saved
 
 
-def test_calibration_comes_from_the_stored_weekly_snapshots(history: History) -> None:
+def test_calibration_of_the_stored_weekly_snapshots(history: History) -> None:
+    """The stored snapshots are the audit trail of what was reported: calibrating them scores
+    every stored forecast, and a past Monday's engine run reproduces its stored rows exactly."""
     mondays, saved = save_weekly_snapshots(history)
     stored = load_snapshots(history.store)
     assert stored["snapshot_at"].nunique() == len(saved)
 
-    now = with_history(history.known_at(history.now), history.store)
+    now = history.known_at(history.now)
     results = compute_all(now.inputs, now.config, now.as_of)
-    calibration = results["calibration"]
-    assert calibration is not None
+    calibration = forecast_calibration(stored, results.roadmap_scope.roadmap, now.as_of, TZ)
     assert list(calibration.by_snapshot["snapshot_at"]) == [m.floor("us") for m in mondays]
     assert calibration.resolved > 0
     expected = forecast_calibration(
-        pd.concat(saved, ignore_index=True), results["roadmap_scope"].roadmap, now.as_of, TZ
+        pd.concat(saved, ignore_index=True), results.roadmap_scope.roadmap, now.as_of, TZ
     )
     assert (calibration.resolved, calibration.hit_rate_p85, calibration.hit_rate_p50) == (
         expected.resolved,
         expected.hit_rate_p85,
         expected.hit_rate_p50,
     )
-    rerun = with_history(history.known_at(mondays[-1]), history.store)
-    again = compute_all(rerun.inputs, rerun.config, rerun.as_of)["snapshot"]
+    rerun = history.known_at(mondays[-1])
+    again = compute_all(rerun.inputs, rerun.config, rerun.as_of).snapshot
     pd.testing.assert_frame_equal(again, saved[-1])  # a past Monday reproduces exactly
 
 

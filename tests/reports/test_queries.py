@@ -216,6 +216,8 @@ def test_postgresql_ranks_filters_and_counts_as_sqlite_does(
             for limit in (None, 3):
                 lite = risk(org.store, org.settings, org.now, filters, limit=limit).to_json()
                 post = risk(pg.store, pg.settings, pg.now, filters, limit=limit).to_json()
+                for doc in (lite, post):  # each store's own syncs ran at their own instants
+                    del doc["freshness"]
                 assert host.sub("", json.dumps(post)) == host.sub("", json.dumps(lite))
     finally:
         pg.store.dispose()

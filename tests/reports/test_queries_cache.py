@@ -23,7 +23,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, update
 
 import reports.queries.analysis as analysis
-import reports.queries.show as show_module
 from connectors.runner import sync_source
 from reports.queries.forecast import forecast
 from reports.queries.risk import RiskFilters, risk
@@ -91,15 +90,11 @@ def test_the_second_question_reads_the_stored_analysis(
     # a later instant between the same stored events is the same entry
     risk(org.store, org.settings, org.now + pd.Timedelta(seconds=1))
     assert computed.calls == 1
-    # show reads its team's cycle times from the entry instead of loading the team's window
-    monkeypatch.setattr(show_module, "load_window", _fail)
+    # show reads its team's cycle times from the same entry
     show(org.store, org.settings, org.planted["blocked_epic"][1], org.now)
+    assert computed.calls == 1
     with org.store.engine.connect() as conn:
         assert count_entries(conn) == 1
-
-
-def _fail(*_args: Any, **_kwargs: Any) -> None:
-    raise AssertionError("the team's window should come from the stored analysis")
 
 
 def test_cached_answers_equal_cold_computations(org: PlantedOrg) -> None:
@@ -119,7 +114,7 @@ def test_cached_answers_equal_cold_computations(org: PlantedOrg) -> None:
         assert question() == cold  # the second one is read from the stored entry
 
 
-def test_show_is_the_same_from_the_entry_and_from_the_window(org: PlantedOrg) -> None:
+def test_show_is_the_same_cold_and_from_the_entry(org: PlantedOrg) -> None:
     for key in (org.planted["blocked_epic"][1], org.planted["overdue_epic"][1]):
         direct = _cold(org, lambda k=key: show(org.store, org.settings, k, org.now).to_json())
         risk(org.store, org.settings, org.now)  # stores the entry
@@ -141,8 +136,8 @@ def test_forecasts_equal_the_weekly_pipelines(org: PlantedOrg) -> None:
 
     ds = load_dataset(org.store, org.settings, org.now)
     results = compute_all(ds.inputs, ds.config, ds.as_of)
-    fc = results["forecasts"].set_index("roadmap_id")
-    scope = results["roadmap_scope"].roadmap.set_index("roadmap_id")
+    fc = results.forecasts.set_index("roadmap_id")
+    scope = results.roadmap_scope.roadmap.set_index("roadmap_id")
     rows = [r for r in risk(org.store, org.settings, org.now).rows if r["kind"] != "item"]
     assert rows
     for row in rows:

@@ -1,8 +1,9 @@
 """Stored roadmap snapshots and baselines, and the weekly sequence that reads and writes them.
 
-The weekly workbook runs: ``with_history(load_dataset(...), store)`` -> ``compute_all`` ->
-``save_snapshot`` + ``save_baselines``. Two weeks of that against a synced Jira emulator must
-show what changed in between: date slips, scope deltas, status changes, new and cleared risks.
+The weekly workbook runs: ``load_dataset(...)`` -> ``pipeline.weekly`` (last week = the same
+engine a week earlier) -> ``save_snapshot`` + ``save_baselines`` (the audit trail). Two weeks of
+that against a synced Jira emulator must show what changed in between: date slips, scope deltas,
+status changes, new and cleared risks; and the stored rows are exactly what was reported.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from alembic.migration import MigrationContext
 from connectors.runner import sync_source
 from reports.dataset import load_dataset
 from reports.metrics import frames as F
-from reports.metrics.history_inputs import with_history
-from reports.metrics.pipeline import compute_all
+from reports.metrics.pipeline import Results, weekly
 from settings import Settings
 from store import Store
 from store.schema import metadata
@@ -173,12 +173,12 @@ def test_the_store_starts_without_history(sources: Store) -> None:
 RISKS = ("overdue_epic", "forecast_late_epic", "stalled_epic", "blocked_epic")
 
 
-def weekly_report(store: Store, settings: Settings, now: pd.Timestamp) -> dict:
-    """What the weekly workbook does with the store: read history, compute, save."""
-    dataset = with_history(load_dataset(store, settings, now), store)
-    results = compute_all(dataset.inputs, dataset.config, dataset.as_of)
-    save_snapshot(store, results["snapshot"])
-    save_baselines(store, results["baselines"])
+def weekly_report(store: Store, settings: Settings, now: pd.Timestamp) -> Results:
+    """What the weekly workbook does with the store: load, compute with last week, save."""
+    dataset = load_dataset(store, settings, now)
+    results = weekly(dataset.inputs, dataset.config, dataset.as_of)
+    save_snapshot(store, results.snapshot)
+    save_baselines(store, results.baselines)
     return results
 
 
@@ -190,7 +190,7 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
         )
         assert sync_source(world.source, store).ok
         week1 = weekly_report(store, settings, pd.Timestamp(emu.clock.now()))
-        assert week1["snapshot_diff"] is None and week1["calibration"] is None
+        assert week1.snapshot_diff is not None  # the first report already compares
 
         emu.clock.advance(timedelta(days=7))
         overdue, *overdue_kids = planted["overdue_epic"]
@@ -208,7 +208,13 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
         assert sync_source(world.source, store).ok
         week2 = weekly_report(store, settings, pd.Timestamp(emu.clock.now()))
 
-    diff = week2["snapshot_diff"].set_index("key")
+    assert week2.snapshot_diff is not None and week2.previous_snapshot is not None
+    # last week is the engine a week earlier: what week 1 reported, whatever is stored
+    pd.testing.assert_frame_equal(
+        week2.previous_snapshot.drop(columns="snapshot_at"),
+        week1.snapshot.drop(columns="snapshot_at"),
+    )
+    diff = week2.snapshot_diff.set_index("key")
     assert diff.loc[stalled, "scope_delta"] == 3
     assert "SCOPE_GROWTH" in diff.loc[stalled, "new_risks"].split(",")
     assert (diff.loc[overdue, "status_before"], diff.loc[overdue, "status_after"]) == (
@@ -222,13 +228,12 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
     assert set(diff["change"]) >= {"changed"}
     assert "scope +3 items (5 -> 8)" in diff.loc[stalled, "summary"]
 
-    baselines = week2["baselines"].set_index("roadmap_id")
-    stalled_id = week2["snapshot"].set_index("key").loc[stalled, "roadmap_id"]
+    baselines = week2.baselines.set_index("roadmap_id")
+    stalled_id = week2.snapshot.set_index("key").loc[stalled, "roadmap_id"]
     assert baselines.loc[stalled_id, "baseline_scope"] == 5
-    assert baselines.loc[stalled_id, "baseline_at"] == week1["as_of"].floor("us")
+    assert baselines.loc[stalled_id, "baseline_at"] < week1.as_of  # known from history
     stored = load_snapshots(store)
     assert stored["snapshot_at"].nunique() == 2
-    assert week2["calibration"] is not None
 
 
 def test_a_rerun_in_the_same_week_replaces_that_weeks_snapshot(tmp_path: Path) -> None:

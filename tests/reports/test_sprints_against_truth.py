@@ -31,7 +31,7 @@ def test_every_sprint_matches_the_emulator(flavour: str, tmp_path: Path) -> None
             {"sources": [world.source.model_dump()], "report": {"timezone": "Europe/Berlin"}}
         )
         dataset = load_dataset(store, settings, pd.Timestamp(world.emu.clock.now()))
-        report = compute_all(dataset.inputs, dataset.config, dataset.as_of)["sprint_report"]
+        report = compute_all(dataset.inputs, dataset.config, dataset.as_of).sprint_report
         truth = world.emu.truth.sprints
         started = {sid: s for sid, s in truth.items() if s.state != "future"}
         assert started, "the organisation must have started sprints"

@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from reports.metrics.column_dates import ColumnDates
-from reports.metrics.frames import BASELINES, empty_frame
-from reports.metrics.history import FieldHistory, Membership, current_values
-from reports.metrics.roadmap import ROADMAP_TYPES, RoadmapScope
-from reports.metrics.timeutil import to_ms
+from .column_dates import ColumnDates
+from .frames import BASELINES, empty_frame
+from .history import Membership, current_values, due_history
+from .roadmap import ROADMAP_TYPES, RoadmapScope
+from .timeutil import to_ms
 
 _NAT = np.iinfo(np.int64).min
 
@@ -33,13 +33,7 @@ def _blank(value: object) -> bool:
 def _target_since(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Per roadmap item row: first instant (ms) it had a due date, int64 min when never."""
     items = cd.items
-    hist = FieldHistory.build(
-        items,
-        changes,
-        "due_date",
-        current=items["due"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    )
+    hist = due_history(items, changes, cd.as_of_ms)
     created = to_ms(items["created"])
     out = np.full(len(rows), _NAT, dtype=np.int64)
     first_set: dict[int, int] = {}
