@@ -14,7 +14,7 @@ from connectors.base import SyncCounts
 from connectors.jira.client import JiraSite
 from connectors.jira.fields import FieldMap
 from connectors.jira.normalize import PageRows, normalize_issue
-from connectors.jira.search import complete_changelog
+from connectors.jira.search import complete_changelogs
 from store import Store, schema
 from store.writes import replace_item_children, save_cursor, upsert
 
@@ -43,7 +43,7 @@ class PageWriter:
         page = PageRows()
         synced_at = self.now()
         if histories is None:
-            histories = [complete_changelog(self.site, issue) for issue in issues]
+            histories = complete_changelogs(self.site, issues)
         for issue, history in zip(issues, histories, strict=True):
             normalize_issue(
                 issue, history, page, self.source_id, self.site.source.url, self.fields, synced_at

@@ -14,7 +14,7 @@ from typing import Any
 
 from connectors.http_policy import SyncInterrupted
 from connectors.jira.client import JiraSite
-from connectors.jira.search import complete_changelog, search_page
+from connectors.jira.search import complete_changelogs, search_page
 
 
 @dataclass
@@ -23,49 +23,34 @@ class FetchedPage:
 
     issues: list[dict[str, Any]]
     histories: list[list[dict[str, Any]]]
-    position: str | int | None
-    next: str | int | None
+    after_id: int | None
+    next: int | None
     total: int | None
 
 
 def fetched_pages(
     site: JiraSite,
-    jql: str,
+    where: str,
     fields: list[str],
     page_size: int,
     stop: threading.Event,
     expand: str | None = "changelog",
+    after_id: int | None = None,
 ) -> Iterator[FetchedPage]:
-    """Every page of a search, in order, each fetched while the previous one is consumed.
+    """Every keyset page of `where` after issue id `after_id`, in id order, each fetched while
+    the previous one is consumed."""
 
-    With offset paging (Data Center) a shrinking `total` means issues left the result set
-    mid-pass and later ones moved up; the pages are then re-read from far enough back that
-    none is skipped.
-    """
-
-    def fetch(position: str | int | None) -> FetchedPage:
+    def fetch(position: int | None) -> FetchedPage:
         if stop.is_set():
             raise SyncInterrupted(f"{site.source.name}: stopped between pages")
-        page = search_page(site, jql, fields, position, page_size, expand=expand)
-        histories = [complete_changelog(site, issue) if expand else [] for issue in page.issues]
+        page = search_page(site, where, fields, position, page_size, expand=expand)
+        histories = complete_changelogs(site, page.issues) if expand else [[] for _ in page.issues]
         return FetchedPage(page.issues, histories, position, page.next, page.total)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as pool:
-        pending: Future[FetchedPage] | None = pool.submit(fetch, None)
-        previous_total: int | None = None
+        pending: Future[FetchedPage] | None = pool.submit(fetch, after_id)
         while pending is not None:
             page = pending.result()
-            if (
-                previous_total is not None
-                and page.total is not None
-                and page.total < previous_total
-            ):
-                back = max(0, int(page.position or 0) - (previous_total - page.total))
-                previous_total = page.total
-                pending = pool.submit(fetch, back)
-                continue
-            if page.total is not None:
-                previous_total = page.total
             pending = pool.submit(fetch, page.next) if page.next is not None else None
             try:
                 yield page

@@ -1,0 +1,123 @@
+"""Not one update lost: issues leaving or entering the result while a pass pages through it,
+rows the passes missed, and scopes defined by JQL alone — each healed exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.runner import sync_source
+from store import open_store
+from store.writes import save_cursor
+from tests.connectors.jira_world import JiraWorld, jira_world
+from tests.connectors.test_jira_sync import SMALL, assert_store_matches_truth, stored_items
+
+
+def plain_issues(world: JiraWorld, project: str) -> list[str]:
+    """Ids of a project's issues that can be deleted or moved alone (no epics, no subtasks)."""
+    emu = world.emu
+    return sorted(
+        (
+            i.id
+            for i in emu.truth.issues.values()
+            if i.project == project
+            and i.type not in ("Epic", "Sub-task")
+            and not emu.world.children.get(int(i.id))
+        ),
+        key=int,
+    )
+
+
+@pytest.mark.parametrize("change", ["delete", "move_out", "delete_and_move_in"])
+@pytest.mark.parametrize("incremental", [False, True], ids=["full", "incremental"])
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_issues_leaving_or_entering_mid_pass_shift_nothing(
+    flavour: str, incremental: bool, change: str, tmp_path: Path
+) -> None:
+    """After the first page, one of its issues leaves the result (and maybe another enters):
+    no later issue may be skipped, and the store ends equal to the truth."""
+    with jira_world(flavour, **SMALL) as world:
+        emu = world.emu
+        keys = sorted(p.key for p in emu.world.projects.values())
+        scoped, outside = keys[:2], keys[2]
+        source = world.with_source(projects=scoped, page_size=5)
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        edited: list[str] = []
+        if incremental:
+            assert sync_source(source, store).ok
+            emu.clock.advance(timedelta(hours=1))
+            edited = plain_issues(world, scoped[0])[:12]
+            for item_id in edited:
+                emu.clock.advance(timedelta(minutes=1))
+                emu.mutate.edit(item_id, summary=f"edited {item_id}")
+        newcomer = plain_issues(world, outside)[-1]  # enters late: it cannot fill the gap
+        plain = set(plain_issues(world, scoped[0]))
+
+        def leave_after_first_page(page: list[str]) -> None:
+            emu.clock.advance(timedelta(minutes=1))
+            victim = next(i for i in page if i in plain)
+            if change == "move_out":
+                emu.mutate.move(victim, outside)
+            else:
+                emu.mutate.delete(victim)
+            if change == "delete_and_move_in":
+                emu.mutate.move(newcomer, scoped[0])
+
+        world.hook.actions[world.hook.searches + 1] = leave_after_first_page
+        result = sync_source(source, store)
+        assert result.ok, result.line()
+        assert world.hook.searches > 1 and not world.hook.actions, "the change came mid-pass"
+        items = stored_items(store)
+        for item_id in edited:
+            truth = emu.truth.issues.get(item_id)
+            if truth is not None and truth.project in scoped:
+                assert items[item_id].title == truth.summary, item_id
+        if not incremental:
+            assert_store_matches_truth(store, emu, set(scoped))
+        # What left is only found by the census; the next one heals everything.
+        emu.clock.advance(timedelta(hours=25))
+        assert sync_source(source, store).ok
+        assert_store_matches_truth(store, emu, set(scoped))
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_the_census_refetches_rows_older_than_the_source(flavour: str, tmp_path: Path) -> None:
+    """An edit every pass missed (here: cursors pushed past it) is repaired by the census."""
+    with jira_world(flavour, **SMALL) as world:
+        emu, source = world.emu, world.source
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        assert sync_source(source, store).ok
+        emu.clock.advance(timedelta(hours=1))
+        missed = plain_issues(world, source.projects[0])[3]
+        emu.mutate.edit(missed, summary="an edit no pass saw")
+        future = datetime(2100, 1, 1, tzinfo=UTC).isoformat()
+        with store.transaction() as conn:
+            for key in source.projects:
+                save_cursor(conn, 1, f"issues:{key}", {"since": future, "pass": None})
+        emu.clock.advance(timedelta(hours=25))
+        result = sync_source(source, store)
+        assert result.ok and result.counts.census, result.line()
+        assert result.counts.updated == 1
+        assert stored_items(store)[missed].title == "an edit no pass saw"
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_issue_leaving_a_jql_only_scope_is_out_of_scope(flavour: str, tmp_path: Path) -> None:
+    with jira_world(flavour, **SMALL) as world:
+        emu = world.emu
+        keys = sorted(p.key for p in emu.world.projects.values())
+        source = world.with_source(projects=[], jql=f"project in ({keys[0]}, {keys[1]})")
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        assert sync_source(source, store).ok
+        emu.clock.advance(timedelta(hours=1))
+        leaver = plain_issues(world, keys[1])[0]
+        emu.mutate.move(leaver, keys[2])
+        emu.clock.advance(timedelta(hours=25))
+        result = sync_source(source, store)
+        assert result.ok, result.line()
+        row = stored_items(store)[leaver]
+        assert row.out_of_scope_at is not None
+        assert row.deleted_at is None
+        assert_store_matches_truth(store, emu, set(keys[:2]))
