@@ -97,6 +97,7 @@ class JiraSync:
         policy = HttpPolicy(
             timeout=self.source.duration("timeout").total_seconds(),
             max_retry_time=self.source.duration("max_retry_time").total_seconds(),
+            unreachable_after=self.source.duration("unreachable_after").total_seconds(),
         )
         try:
             site = connect(self.source, policy, stats, self.stop)

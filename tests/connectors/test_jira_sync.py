@@ -158,6 +158,10 @@ def test_heavy_histories_are_complete_on_both_flavours(tmp_path: Path) -> None:
             transitions = stored_transitions(store)
             for issue in heavy:
                 assert len(transitions.get(issue.id, [])) == len(issue.transitions)
+            paths = world.server.requests.by_path
+            if flavour == "cloud":  # completed in bulk: one request per search page at most
+                assert not [p for p in paths if p.endswith("/changelog")]
+                assert 1 <= paths["/rest/api/3/changelog/bulkfetch"] <= len(heavy)
 
 
 def test_second_sync_changes_nothing(tmp_path: Path) -> None:
