@@ -166,6 +166,7 @@ def load_dataset(store: Store, settings: Settings, as_of: pd.Timestamp | None = 
             b.c.name,
             b.c.type,
             func.coalesce(b.c.project_key, b.c.name).label("team"),
+            b.c.estimation_field.label("estimation"),
         ).join(S, S.c.id == b.c.source_id),
         BOARDS,
     )
