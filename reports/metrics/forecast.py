@@ -371,7 +371,8 @@ def forecast_when(
 ) -> pd.DataFrame:
     """p50/p85/p95 finish days per roadmap item from a plan frame.
 
-    ``plan`` columns: ``roadmap_id``, ``team``, ``remaining`` (items or points), ``started``
+    ``plan`` columns: ``roadmap_id`` (with ``source`` kept alongside when given), ``team``,
+    ``remaining`` (items or points), ``started``
     (bool: in progress at as_of), ``rank`` (sortable priority within a team, lower first) and
     optionally ``growth`` (array of per-period child additions since it started). ``samples`` maps
     team -> throughput history. Result: roadmap_id, team, share (1 / concurrent items at as_of),
@@ -409,7 +410,8 @@ def forecast_when(
             growth,
             until_periods,
         )
-        frame = pd.DataFrame({"roadmap_id": part["roadmap_id"].to_numpy(), "team": team})
+        ids = [c for c in ("source", "roadmap_id") if c in part.columns]
+        frame = pd.DataFrame({**{c: part[c].to_numpy() for c in ids}, "team": team})
         frame["wip"] = wip
         concurrent = min(wip, max(1, int((remaining > _EPS).sum())))
         frame["share"] = np.where(remaining > _EPS, 1.0 / concurrent, 0.0)
@@ -422,6 +424,7 @@ def forecast_when(
             frame["done_by"] = res["done_by"]
         out_parts.append(frame)
     if not out_parts:
-        cols = ["roadmap_id", "team", "wip", "share", *labels]
+        ids = [c for c in ("source", "roadmap_id") if c in plan.columns]
+        cols = [*ids, "team", "wip", "share", *labels]
         return pd.DataFrame({c: [] for c in cols})
     return pd.concat(out_parts, ignore_index=True)

@@ -90,15 +90,9 @@ def sprint_report(
 
     mem = Membership.build(
         items,
-        _scoped_sprint_changes(changes),
+        scoped_sprint_changes(changes),
         "sprint",
-        current_values(
-            items,
-            item_sprints.assign(
-                sprint_id=scoped(item_sprints["source"], item_sprints["sprint_id"])
-            ),
-            "sprint_id",
-        ),
+        scoped_current_sprints(items, item_sprints),
         eligible,
         cd.as_of_ms,
         universe=set(sp_key),
@@ -205,7 +199,13 @@ def scoped(sources: pd.Series, ids: pd.Series) -> list[str]:
     ]
 
 
-def _scoped_sprint_changes(changes: pd.DataFrame) -> pd.DataFrame:
+def scoped_current_sprints(items: pd.DataFrame, item_sprints: pd.DataFrame) -> np.ndarray:
+    """Each item's current sprints, comma-joined, scoped by source like the sprint changes."""
+    scoped_ids = scoped(item_sprints["source"], item_sprints["sprint_id"])
+    return current_values(items, item_sprints.assign(sprint_id=scoped_ids), "sprint_id")
+
+
+def scoped_sprint_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """The changes, with every sprint value (comma-separated ids) scoped by its source."""
     sprint = changes["field"].to_numpy() == "sprint"
     if not sprint.any():

@@ -8,7 +8,8 @@ import pandas as pd
 from .column_dates import ColumnDates
 from .frames import validate_item_sprints, validate_item_versions, validate_sprints
 from .history import FieldHistory, Membership, current_values
-from .roadmap import RoadmapScope, target_days
+from .roadmap import RoadmapScope, roadmap_keys, target_days
+from .sprints import scoped, scoped_current_sprints, scoped_sprint_changes
 from .timeutil import local_days, whole_days
 
 
@@ -18,7 +19,7 @@ def roadmap_timeline(scope: RoadmapScope, forecasts: pd.DataFrame, cd: ColumnDat
     slip_days = p85 - target for open items and done - target for done ones (``slip_basis``).
     """
     rm = scope.roadmap
-    fc = forecasts.set_index("roadmap_id") if len(forecasts) else None
+    fc = forecasts.set_index(["source", "roadmap_id"]) if len(forecasts) else None
     out = pd.DataFrame(
         {
             "roadmap_id": rm["roadmap_id"],
@@ -34,7 +35,11 @@ def roadmap_timeline(scope: RoadmapScope, forecasts: pd.DataFrame, cd: ColumnDat
         }
     )
     for q in ("p50", "p85"):
-        values = rm["roadmap_id"].map(fc[q]) if fc is not None and q in fc else pd.NaT
+        values = (
+            fc[q].reindex(roadmap_keys(rm["source"], rm["roadmap_id"])).to_numpy()
+            if fc is not None and q in fc
+            else pd.NaT
+        )
         out[q] = pd.to_datetime(pd.Series(values, index=rm.index))
     done = out["done_day"].notna()
     end = out["done_day"].where(done, out["p85"])
@@ -60,12 +65,18 @@ def delivered_items(
     done_rows = np.flatnonzero(items["completed"].to_numpy(dtype=bool))
     eligible = np.zeros(len(items), dtype=bool)
     eligible[done_rows] = True
-    names = dict(zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True))
+    names = dict(
+        zip(
+            scoped(sprints["source"], sprints["sprint_id"]),
+            sprints["name"].astype(str),
+            strict=True,
+        )
+    )
     mem = Membership.build(
         items,
-        changes,
+        scoped_sprint_changes(changes),
         "sprint",
-        current_values(items, item_sprints, "sprint_id"),
+        scoped_current_sprints(items, item_sprints),
         eligible,
         cd.as_of_ms,
         universe=set(names),

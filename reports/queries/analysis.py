@@ -363,7 +363,9 @@ def _forecasts(
             remaining, team_samples, config, str(team), wip, growth if config.scope_growth else None
         )
         ids = part["roadmap_id"].astype(str).tolist()
-        frame = pd.DataFrame({"roadmap_id": ids, "team": team})
+        frame = pd.DataFrame(
+            {"source": part["source"].astype(str).tolist(), "roadmap_id": ids, "team": team}
+        )
         frame["wip"] = wip
         concurrent = min(wip, max(1, int((remaining > 1e-9).sum())))
         frame["share"] = np.where(remaining > 1e-9, 1.0 / concurrent, 0.0)
@@ -389,7 +391,7 @@ def _forecasts(
             "wip": int(wip),
             "growth": [g.tolist() for g in growth],
         }
-    cols = ["roadmap_id", "team", "wip", "share", *labels]
+    cols = ["source", "roadmap_id", "team", "wip", "share", *labels]
     fc = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in cols})
     return fc, extra, teams
 
