@@ -262,11 +262,18 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
 @click.argument("key")
 @click.option("--by", "by", default=None, metavar="DATE", help="How many items done by DATE.")
 @click.option("--trials", type=int, default=None, help="Monte Carlo trials (default 10,000).")
+@click.option("--source", default=None, help="The configured source, when several have KEY.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def forecast_command(
-    config: str, as_of: str | None, key: str, by: str | None, trials: int | None, fmt: str
+    config: str,
+    as_of: str | None,
+    key: str,
+    by: str | None,
+    trials: int | None,
+    source: str | None,
+    fmt: str,
 ) -> None:
     """When an epic, version or roadmap card will be done (p50/p85/p95), or how much by a date.
 
@@ -286,7 +293,7 @@ def forecast_command(
     when = as_of_instant(as_of, settings.report.timezone)
     by_day = _parse_day(by, "--by") if by else None
     store = open_configured_store(settings)
-    answer = _run(lambda: forecast(store, settings, key, when, by_day, trials))
+    answer = _run(lambda: forecast(store, settings, key, when, by_day, trials, source))
     doc = answer.to_json()
     if fmt == "json":
         _emit_json(doc)
@@ -381,10 +388,11 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
 @config_option
 @as_of_option
 @click.argument("key")
+@click.option("--source", default=None, help="The configured source, when several have KEY.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
+def show_command(config: str, as_of: str | None, key: str, source: str | None, fmt: str) -> None:
     """One item's story: its columns and durations, sprints, blocked periods, links, and where
     it stands against its team's cycle-time percentiles.
 
@@ -399,7 +407,7 @@ def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
     settings = load(config)
     when = as_of_instant(as_of, settings.report.timezone)
     store = open_configured_store(settings)
-    story = _run(lambda: show(store, settings, key, when))
+    story = _run(lambda: show(store, settings, key, when, source))
     doc = story.to_json()
     if fmt == "json":
         _emit_json(doc)

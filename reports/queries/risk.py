@@ -29,7 +29,7 @@ from store import Store
 from store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
 
 from .analysis import instant, reading
-from .catalog import Catalog, is_roadmap_type, items_with_key, read_catalog
+from .catalog import Catalog, is_roadmap_type, items_with_key, one_source, read_catalog
 from .errors import QueryError, unknown
 
 LEVELS = ("low", "medium", "high")
@@ -122,6 +122,7 @@ def find_roadmap_item(
     sid = catalog.source_ids[source] if source is not None else None
     rows = items_with_key(conn, as_of, key, sid)
     hits = [(s, i) for s, i, t, _ in rows if is_roadmap_type(t)]
+    one_source(conn, key, [s for s, _ in hits])
     if hits:
         return hits[0]
     if rows:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from reports.metrics.blocked import flag_intervals
 from reports.metrics.flow import cycle_time_percentiles
@@ -24,6 +24,7 @@ from settings import Settings
 from store import Store, schema
 from store.analysis import begin_snapshot, data_version, find_entry
 
+from .catalog import one_source, source_id_of
 from .errors import QueryError
 from .load import Loaded, alive, keys_to_ids, open_connection, read_meta
 from .plan import load_window, window_start
@@ -54,8 +55,11 @@ def _instant(value: Any) -> str | None:
     return pd.Timestamp(value).isoformat()
 
 
-def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemStory:
-    """Answer `pulse show KEY` from the store as it was known at ``as_of``.
+def show(
+    store: Store, settings: Settings, key: str, as_of: Any = None, source: str | None = None
+) -> ItemStory:
+    """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
+    as it was known at ``as_of``.
 
     The item's own history is read directly; its team's cycle times over the throughput window
     come from the stored analysis when one covers this as-of, else from the team's window items.
@@ -68,14 +72,18 @@ def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemS
         version = data_version(conn)
         entry = find_entry(conn, version.digest, config_hash(settings), when.to_pydatetime())
         meta = read_meta(conn, settings, when)
+        wanted = source_id_of(conn, source)
         rows = conn.execute(
             select(I.c.source_id, I.c.item_id, I.c.key).where(
-                alive(when), or_(I.c.key == key, I.c.previous_key == key)
+                alive(when),
+                or_(I.c.key == key, I.c.previous_key == key),
+                I.c.source_id == wanted if wanted is not None else true(),
             )
         ).all()
         if not rows:
             raise QueryError(f"unknown key {key!r} (not in the store at {_day(when)})")
         exact = [r for r in rows if r[2] == key] or rows
+        one_source(conn, key, [int(r[0]) for r in exact])
         sid, iid = int(exact[0][0]), str(exact[0][1])
         loaded = Loaded(meta, settings)
         items = loaded.add(conn, {(sid, iid)})

@@ -3,19 +3,22 @@ sprints and boards from 1, and every figure must still come from the right site.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 
+from cli.main import cli
 from connectors.runner import sync_source
 from reports.dataset import load_dataset
 from reports.metrics.pipeline import compute_all
 from reports.workbook import write_weekly
 from settings import Settings
 from store import open_store, schema
-from tests.connectors.jira_world import jira_world
+from tests.connectors.jira_world import JiraWorld, jira_world
 from tests.reports.test_sprints_against_truth import CATEGORIES
 
 
@@ -52,6 +55,47 @@ def test_two_sites_with_the_same_sprint_ids_each_match_their_truth(tmp_path: Pat
             report.row(str(min(shared)))
         written = write_weekly(settings, store, as_of=as_of.to_pydatetime(), out_dir=tmp_path)
         assert written.path.exists()
+        ask_which_source(tmp_path, worlds, as_of)
+
+
+NO_TOKEN: dict[str, str | None] = {"PULSE_TEST_TOKEN": None}  # questions need no credentials
+
+
+def ask_which_source(tmp_path: Path, worlds: dict[str, JiraWorld], as_of: pd.Timestamp) -> None:
+    """`show` and `forecast` of a key both sites have name both and take --source."""
+    config = tmp_path / "pulse.toml"
+    lines = [f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"']
+    for name, world in worlds.items():
+        lines.append(
+            f'[[sources]]\nname = "{name}"\nkind = "jira"\nurl = "{world.source.url}"\n'
+            'auth = "bearer"\ntoken = "${PULSE_TEST_TOKEN}"\n'
+            f"projects = {json.dumps(world.source.projects)}"
+        )
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dc, cloud = worlds.values()
+
+    def keys(world: JiraWorld, epics: bool) -> set[str]:
+        return {i.key for i in world.emu.truth.issues.values() if (i.type == "Epic") == epics}
+
+    day = as_of.strftime("%Y-%m-%d")
+    for command, key in (
+        ("show", sorted(keys(dc, False) & keys(cloud, False))[0]),
+        ("forecast", sorted(keys(dc, True) & keys(cloud, True))[0]),
+    ):
+        asked = CliRunner().invoke(
+            cli, [command, key, "--as-of", day, "--config", str(config)], env=NO_TOKEN
+        )
+        assert asked.exit_code == 2
+        assert asked.stderr == (
+            f"pulse: error: {key} is in {dc.source.name} and {cloud.source.name}; "
+            "say which with --source\n"
+        )
+        args = [command, key, "--source", cloud.source.name, "--format", "json"]
+        answered = CliRunner().invoke(
+            cli, [*args, "--as-of", day, "--config", str(config)], env=NO_TOKEN
+        )
+        assert answered.exit_code == 0, answered.stderr
+        assert json.loads(answered.stdout)["source"] == cloud.source.name
 
 
 def test_a_board_estimating_by_issue_count_reports_velocity_in_issues(tmp_path: Path) -> None:
