@@ -47,6 +47,7 @@ def _mutate(emu: TrelloEmulator) -> dict[str, str]:
         key=lambda c: c.id,
     )
     mover, archived, deleted, leaver, renamed = open_cards[:5]
+    leaver_list = leaver.list_name
     roles = {
         "mover": mover.id,
         "archived": archived.id,
@@ -79,7 +80,7 @@ def _mutate(emu: TrelloEmulator) -> dict[str, str]:
     clock.advance(minutes=1)
     parked = next(lst for lst in delivery.lists.values() if not lst.closed and lst.name == "Review")
     mutate.archive_list(parked.id)
-    roles.update(fresh=fresh, copy=copy, doomed=doomed)
+    roles.update(fresh=fresh, copy=copy, doomed=doomed, leaver_list=leaver_list)
     return roles
 
 
@@ -107,6 +108,9 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         }
         assert not counts.census
         assert view.items[roles["leaver"]]["board_id"] == emu.truth.board("Marketing").id
+        # Moving between two synced boards is a status change from the list it left.
+        arrival = max(view.transitions[roles["leaver"]], key=lambda t: t[1])
+        assert arrival[2] == roles["leaver_list"]
         assert view.items[roles["doomed"]]["deleted_at"] is not None
         assert view.items[roles["archived"]]["archived"] is True
         assert len(view.transitions[roles["mover"]]) >= 3
@@ -121,7 +125,7 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         # A second incremental sync with nothing new changes nothing.
         before = snapshot(store, source_id)
         counts = run_sync(store, source)
-        assert (counts.new, counts.updated, counts.deleted) == (0, 0, 0)
+        assert (counts.new, counts.updated, counts.deleted, counts.transitions) == (0, 0, 0, 0)
         assert snapshot(store, source_id) == before
 
 
