@@ -66,12 +66,13 @@ class PageWriter:
             changed: set[str] = set()
             for row in page.items:
                 before = known.get(row["item_id"])
-                row["previous_key"] = before.previous_key if before is not None else None
+                if row["previous_key"] is None and before is not None:
+                    row["previous_key"] = before.previous_key
                 if before is None:
                     self.counts.new += 1
                 elif before.key != row["key"]:
                     self.counts.moved += 1
-                    row["previous_key"] = before.key
+                    row["previous_key"] = row["previous_key"] or before.key
                 elif before.updated != row["updated"] or before.deleted_at is not None:
                     self.counts.updated += 1
                 else:

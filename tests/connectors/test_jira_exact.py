@@ -121,3 +121,18 @@ def test_an_issue_leaving_a_jql_only_scope_is_out_of_scope(flavour: str, tmp_pat
         assert row.out_of_scope_at is not None
         assert row.deleted_at is None
         assert_store_matches_truth(store, emu, set(keys[:2]))
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_earlier_keys_come_from_the_changelog(flavour: str, tmp_path: Path) -> None:
+    """An issue moved before Pulse ever saw it still answers to its old key."""
+    with jira_world(flavour, **SMALL) as world:
+        emu = world.emu
+        keys = sorted(p.key for p in emu.world.projects.values())
+        moved = plain_issues(world, keys[0])[0]
+        old_key = emu.truth.issues[moved].key
+        emu.mutate.move(moved, keys[1])
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        assert sync_source(world.source, store).ok
+        row = stored_items(store)[moved]
+        assert (row.key, row.previous_key) == (emu.truth.issues[moved].key, old_key)
