@@ -136,3 +136,37 @@ def test_earlier_keys_come_from_the_changelog(flavour: str, tmp_path: Path) -> N
         assert sync_source(world.source, store).ok
         row = stored_items(store)[moved]
         assert (row.key, row.previous_key) == (emu.truth.issues[moved].key, old_key)
+
+
+def test_boards_with_more_than_a_page_of_sprints_are_read_whole(tmp_path: Path) -> None:
+    """The agile API pages at 50: a board of two-day sprints over six months has ~90."""
+    with jira_world("cloud", seed=3, issues=200, projects=1, sprint_days=2) as world:
+        per_board: dict[int, int] = {}
+        for sprint in world.emu.world.sprints.values():
+            per_board[sprint.board_id] = per_board.get(sprint.board_id, 0) + 1
+        assert max(per_board.values()) > 50
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        result = sync_source(world.source, store)
+        assert result.ok, result.line()
+        assert result.counts.sprints == len(world.emu.truth.sprints)
+        assert_store_matches_truth(store, world.emu)
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "datacenter"])
+def test_an_edit_indexed_late_is_read_through_the_overlap_window(
+    flavour: str, tmp_path: Path
+) -> None:
+    """Jira's search index is eventually consistent: an edit stamped before our last pass
+    began may only become searchable after it. The next window reaches back `overlap`."""
+    with jira_world(flavour, **SMALL) as world:
+        emu, source = world.emu, world.source
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        emu.clock.advance(timedelta(hours=1))
+        assert sync_source(source, store).ok
+        late = plain_issues(world, source.projects[0])[2]
+        emu.clock.set(emu.clock.now() - timedelta(minutes=5))  # stamped before the pass
+        emu.mutate.edit(late, summary="indexed after the pass read past it")
+        emu.clock.advance(timedelta(minutes=20))
+        result = sync_source(source, store)
+        assert result.ok and not result.counts.census, result.line()
+        assert stored_items(store)[late].title == "indexed after the pass read past it"

@@ -253,3 +253,35 @@ def test_request_urls_never_reach_the_logs(
     assert "/1/boards" in text  # the DEBUG lines are there ...
     assert emu.token not in text and emu.key not in text  # ... without the credentials
     store.dispose()
+
+
+def test_a_card_moved_while_its_board_is_being_read_is_not_lost(sqlite_url: str) -> None:
+    """A list move made after the sync read the board's cards and actions is stored by the
+    next sync: the actions cursor covers what was read, not the time the pass ended."""
+    from emulators.http import EmulatorServer
+
+    emu = _emulator()
+    delivery = emu.truth.board("Design Delivery")
+    card = sorted(c.id for c in delivery.cards.values() if not c.closed)[3]
+    target = next(
+        lst.id
+        for lst in delivery.ordered_lists()
+        if not lst.closed and lst.name != emu.truth.card(card).list_name
+    )
+    moved: list[str] = []
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        body = b"".join(emu.app(environ, start_response))  # type: ignore[arg-type]
+        if environ["PATH_INFO"] == f"/1/boards/{delivery.id}/actions" and not moved:
+            emu.clock.advance(minutes=1)
+            moved.append(emu.mutate.move_card(card, target))
+        return [body]
+
+    with EmulatorServer(app, faults=emu.faults, requests=emu.requests) as server:
+        source = source_for(emu, server.url)
+        store = open_store(sqlite_url)
+        run_sync(store, source)
+        assert moved, "the move came while the board was being read"
+        emu.clock.advance(minutes=5)
+        run_sync(store, source)
+        assert_matches_truth(emu, store, register(store, source))
