@@ -87,3 +87,18 @@ def jira_world(flavour: str = "cloud", **spec: Any) -> Iterator[JiraWorld]:
     hook = SearchHook(emu.app)
     with EmulatorServer(hook, faults=emu.faults, requests=emu.requests) as server:
         yield JiraWorld(emu, server, source_for(emu, server.url), hook)
+
+
+def plain_issues(world: JiraWorld, project: str) -> list[str]:
+    """Ids of a project's issues that can be deleted or moved alone (no epics, no subtasks)."""
+    emu = world.emu
+    return sorted(
+        (
+            i.id
+            for i in emu.truth.issues.values()
+            if i.project == project
+            and i.type not in ("Epic", "Sub-task")
+            and not emu.world.children.get(int(i.id))
+        ),
+        key=int,
+    )

@@ -11,23 +11,8 @@ import pytest
 from connectors.runner import sync_source
 from store import open_store
 from store.writes import save_cursor
-from tests.connectors.jira_world import JiraWorld, jira_world
+from tests.connectors.jira_world import jira_world, plain_issues
 from tests.connectors.test_jira_sync import SMALL, assert_store_matches_truth, stored_items
-
-
-def plain_issues(world: JiraWorld, project: str) -> list[str]:
-    """Ids of a project's issues that can be deleted or moved alone (no epics, no subtasks)."""
-    emu = world.emu
-    return sorted(
-        (
-            i.id
-            for i in emu.truth.issues.values()
-            if i.project == project
-            and i.type not in ("Epic", "Sub-task")
-            and not emu.world.children.get(int(i.id))
-        ),
-        key=int,
-    )
 
 
 @pytest.mark.parametrize("change", ["delete", "move_out", "delete_and_move_in"])

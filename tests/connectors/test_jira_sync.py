@@ -20,7 +20,7 @@ from emulators.http import Fault
 from emulators.jira import JiraEmulator
 from store import Store, open_store, schema
 from store.writes import save_cursor
-from tests.connectors.jira_world import JiraWorld, jira_world
+from tests.connectors.jira_world import JiraWorld, jira_world, plain_issues
 from tests.store_snapshot import diff, snapshot
 
 SMALL = {"seed": 5, "issues": 300, "projects": 3}
@@ -341,15 +341,7 @@ def test_census_tells_deleted_moved_and_access_lost_apart(flavour: str, tmp_path
         assert sync_source(source, store).ok
 
         def pick(project: str) -> str:
-            return sorted(
-                (
-                    i.id
-                    for i in emu.truth.issues.values()
-                    if i.project == project
-                    and i.type not in ("Epic", "Sub-task")
-                    and not emu.world.children.get(int(i.id))
-                ),
-            )[0]
+            return sorted(plain_issues(world, project))[0]
 
         emu.clock.advance(timedelta(hours=2))
         deleted = pick(scoped[0])
