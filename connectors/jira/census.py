@@ -27,7 +27,7 @@ from connectors.jira.agile import read_project
 from connectors.jira.client import JiraSite, parse_jira_time
 from connectors.jira.pages import PageWriter
 from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import search_page, window_where
+from connectors.jira.search import window_where
 from store import schema
 
 CENSUS_PAGE = 5000  # Jira allows its largest pages when only ids are asked for
@@ -149,9 +149,9 @@ def _refetch(writer: PageWriter, item_ids: list[str], fetch_fields: list[str]) -
     for start in range(0, len(item_ids), REFETCH_BATCH):
         batch = item_ids[start : start + REFETCH_BATCH]
         where = window_where(f"id in ({', '.join(batch)})", site.user_zone)
-        found = search_page(site, where, fetch_fields, None, REFETCH_BATCH).issues
-        writer.write(found)
-        count += len(found)
+        for page in fetched_pages(site, where, fetch_fields, REFETCH_BATCH, writer.stop):
+            writer.write(page.issues, page.histories)
+            count += len(page.issues)
     return count
 
 
