@@ -105,18 +105,24 @@ def source_id_of(conn: Connection, source: str | None) -> int | None:
 def one_source(conn: Connection, key: str, source_ids: list[int]) -> None:
     """Refuse a key that names items in several sources (two Jira sites may both have WEB-1):
     the QueryError names them and asks for --source."""
-    distinct = sorted(set(source_ids))
-    if len(distinct) < 2:
+    if len(set(source_ids)) < 2:
         return
     names = dict(conn.execute(select(schema.sources.c.id, schema.sources.c.name)).all())
-    listed = " and ".join(str(names.get(i, i)) for i in distinct)
-    raise QueryError(f"{key} is in {listed}; say which with --source")
+    ask_source(key, [str(names.get(i, i)) for i in sorted(set(source_ids))])
+
+
+def ask_source(what: str, sources: list[str]) -> None:
+    """QueryError when `what` (a key, a project, a version) is in several sources."""
+    distinct = list(dict.fromkeys(sources))
+    if len(distinct) > 1:
+        raise QueryError(f"{what} is in {' and '.join(distinct)}; say which with --source")
 
 
 __all__ = [
     "ROADMAP_TYPES",
     "Catalog",
     "alive",
+    "ask_source",
     "is_roadmap_type",
     "items_with_key",
     "one_source",

@@ -96,6 +96,19 @@ def ask_which_source(tmp_path: Path, worlds: dict[str, JiraWorld], as_of: pd.Tim
         )
         assert answered.exit_code == 0, answered.stderr
         assert json.loads(answered.stdout)["source"] == cloud.source.name
+    project = sorted(set(dc.source.projects) & set(cloud.source.projects))[0]
+    for args in (["--project", project], ["--epic", sorted(keys(dc, True) & keys(cloud, True))[0]]):
+        asked = CliRunner().invoke(
+            cli, ["risk", *args, "--as-of", day, "--config", str(config)], env=NO_TOKEN
+        )
+        assert asked.exit_code == 2
+        assert asked.stderr.endswith("; say which with --source\n"), asked.stderr
+        assert dc.source.name in asked.stderr and cloud.source.name in asked.stderr
+        narrowed = ["risk", *args, "--source", dc.source.name, "--format", "json"]
+        answered = CliRunner().invoke(
+            cli, [*narrowed, "--as-of", day, "--config", str(config)], env=NO_TOKEN
+        )
+        assert answered.exit_code == 0, answered.stderr
 
 
 def test_a_board_estimating_by_issue_count_reports_velocity_in_issues(tmp_path: Path) -> None:
