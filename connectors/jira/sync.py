@@ -215,7 +215,9 @@ class JiraSync:
             site.user_zone,
             updated_since=None if since_at is None else since_at - overlap,
         )
-        self.progress.begin(stream.label, approximate_count(site, where))
+        # The count is for a progress bar only: nobody watching, no query.
+        shown = not isinstance(self.progress, NoProgress)
+        self.progress.begin(stream.label, approximate_count(site, where) if shown else None)
         began = _parse(current["started"])
         if began is not None and (self.passes_began is None or began < self.passes_began):
             self.passes_began = began

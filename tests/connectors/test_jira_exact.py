@@ -155,3 +155,33 @@ def test_an_edit_indexed_late_is_read_through_the_overlap_window(
         result = sync_source(source, store)
         assert result.ok and not result.counts.census, result.line()
         assert stored_items(store)[late].title == "indexed after the pass read past it"
+
+
+def test_issue_counts_are_asked_only_for_a_progress_bar(tmp_path: Path) -> None:
+    """approximate-count costs the server a query: only worth it when someone watches."""
+    count_path = "/rest/api/3/search/approximate-count"
+
+    class Bars:
+        def __init__(self) -> None:
+            self.totals: dict[str, int | None] = {}
+
+        def begin(self, task: str, total: int | None) -> None:
+            self.totals.setdefault(task, total)
+
+        def advance(self, task: str, amount: int) -> None:
+            pass
+
+        def end(self, task: str) -> None:
+            pass
+
+    with jira_world("cloud", **SMALL) as world:
+        store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+        assert sync_source(world.source, store).ok
+        assert world.server.requests.by_path.get(count_path) is None
+        bars = Bars()
+        assert sync_source(world.source, store, full=True, progress=bars).ok
+        assert world.server.requests.by_path[count_path] == len(world.source.projects)
+        project = world.source.projects[0]
+        assert bars.totals[project] == sum(
+            1 for i in world.emu.truth.visible_ids if world.emu.truth.issues[i].project == project
+        )
