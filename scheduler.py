@@ -163,6 +163,7 @@ _COUNT_KEYS = (
     "new",
     "updated",
     "deleted",
+    "gone",
     "moved",
     "access_lost",
     "transitions",

@@ -162,6 +162,7 @@ class _SourceBase(_Model):
     overlap: Duration = "10m"
     timeout: Duration = "30s"
     max_retry_time: Duration = "5m"
+    unreachable_after: Duration = "30s"
     workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
 
     def duration(self, attribute: str) -> timedelta:

@@ -177,6 +177,7 @@ def synthetic(n_items: int, n_transitions: int, seed: int = 7) -> MetricsInputs:
             "name": [f"Board {b}" for b in range(teams)],
             "type": ["scrum" if b in scrum else "kanban" for b in range(teams)],
             "team": [f"team{b}" for b in range(teams)],
+            "estimation": "customfield_10016",
         }
     )
 

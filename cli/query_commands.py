@@ -337,11 +337,18 @@ def _print_risk_footer(doc: dict[str, Any], console: Console, shown: int) -> Non
     default=None,
     help=f"Monte Carlo trials (default 10,000; at most {MAX_TRIALS:,}).",
 )
+@click.option("--source", default=None, help="The configured source, when several have KEY.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def forecast_command(
-    config: str, as_of: str | None, key: str, by: str | None, trials: int | None, fmt: str
+    config: str,
+    as_of: str | None,
+    key: str,
+    by: str | None,
+    trials: int | None,
+    source: str | None,
+    fmt: str,
 ) -> None:
     """When an epic, version or roadmap card will be done (p50/p85/p95), or how much by a date.
 
@@ -368,7 +375,7 @@ def forecast_command(
     if by_day is not None and by_day < today:
         fail(f"--by {by} is before the as-of date {today}: ask about a later date")
     key = canonical_key(store, key)
-    answer = _run(lambda: forecast(store, settings, key, when, by_day, trials))
+    answer = _run(lambda: forecast(store, settings, key, when, by_day, trials, source))
     doc = answer.to_json()
     if fmt == "json":
         _emit_json(doc)
@@ -465,10 +472,11 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
 @config_option
 @as_of_option
 @click.argument("key")
+@click.option("--source", default=None, help="The configured source, when several have KEY.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
+def show_command(config: str, as_of: str | None, key: str, source: str | None, fmt: str) -> None:
     """One item's story: its columns and durations, sprints, blocked periods, links, and where
     it stands against its team's cycle-time percentiles.
 
@@ -484,7 +492,7 @@ def show_command(config: str, as_of: str | None, key: str, fmt: str) -> None:
     settings = load(config)
     store = open_configured_store(settings)
     when = checked_as_of(store, as_of, settings.report.timezone)
-    story = _run(lambda: show(store, settings, canonical_key(store, key), when))
+    story = _run(lambda: show(store, settings, canonical_key(store, key), when, source))
     doc = story.to_json()
     if fmt == "json":
         _emit_json(doc)

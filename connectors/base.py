@@ -21,6 +21,7 @@ class SyncCounts:
     new: int = 0
     updated: int = 0
     deleted: int = 0
+    gone: int = 0  # vanished where the source cannot tell deleted from hidden (Jira)
     moved: int = 0
     access_lost: int = 0
     transitions: int = 0
@@ -44,6 +45,8 @@ class SyncCounts:
             f"{self.deleted} deleted",
             f"{self.moved} moved",
         ]
+        if self.gone:
+            parts.append(f"{self.gone} gone (deleted or hidden)")
         if self.access_lost:
             parts.append(f"{self.access_lost} access lost")
         parts += [f"{self.transitions} transitions", f"{self.sprints} sprints"]

@@ -2,7 +2,10 @@
 
 A timeout on every request; 429 and 503 wait for Retry-After (seconds or an HTTP date); 5xx and
 connection errors back off with jitter; the total time spent retrying is capped; an optional
-sliding-window throttle keeps a client under a documented rate limit. Because it sits in the
+sliding-window throttle keeps a client under a documented rate limit. Waiting is said at once
+(a warning naming the host and the reason), a host that has never answered is given up on
+after `unreachable_after` (a refused connection or unknown name rarely heals by waiting), and
+a Retry-After longer than the cap fails at once, saying so. Because it sits in the
 adapter, it applies to whatever a client library sends (the `jira` library, py-trello) without
 patching them. URLs are never logged with their query string, which may carry credentials.
 """
@@ -18,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -29,6 +33,30 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 class SyncInterrupted(Exception):
     """The sync was asked to stop (signal or shutdown) while waiting to retry."""
+
+
+class RetryAfterTooLong(requests.RequestException):
+    """The server asked us to wait (429/503 Retry-After) longer than the retry cap allows."""
+
+
+def connection_reason(exc: Exception) -> str:
+    """A short reason for a failed connection (the library's text is a long nested repr)."""
+    text = str(exc)
+    for phrase, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("Temporary failure in name resolution", "unknown host"),
+        ("No address associated", "unknown host"),
+        ("Network is unreachable", "network unreachable"),
+        ("No route to host", "no route to host"),
+        ("Connection reset", "connection reset"),
+        ("RemoteDisconnected", "connection closed by the server"),
+        ("Connection aborted", "connection closed by the server"),
+    ):
+        if phrase in text:
+            return reason
+    return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
 
 
 @dataclass
@@ -80,6 +108,7 @@ class HttpPolicy:
 
     timeout: float = 30.0
     max_retry_time: float = 300.0
+    unreachable_after: float = 30.0  # give up on a host that has not answered once by then
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     rate_limit_wait: float = 10.0  # 429 without Retry-After (Trello sends none)
@@ -116,6 +145,7 @@ class PolicyAdapter(HTTPAdapter):
         self.stats = stats
         self.throttle = throttle
         self.stop = stop or threading.Event()
+        self.answered = False  # whether the host has answered anything yet
 
     def _sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
@@ -125,7 +155,8 @@ class PolicyAdapter(HTTPAdapter):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.policy.timeout
         path = (request.path_url or "").split("?", 1)[0]
-        deadline = time.monotonic() + self.policy.max_retry_time
+        host = urlsplit(request.url or "").netloc
+        started = time.monotonic()
         attempt = 0
         while True:
             if self.stop.is_set():
@@ -137,23 +168,37 @@ class PolicyAdapter(HTTPAdapter):
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 wait = self._backoff(attempt)
-                if time.monotonic() + wait > deadline:
+                limit = self.policy.max_retry_time
+                if not self.answered:
+                    limit = min(limit, self.policy.unreachable_after)
+                if time.monotonic() + wait > started + limit:
                     raise
-                log.info(
-                    "%s %s failed (%s); retrying in %.1fs",
-                    request.method,
-                    path,
-                    type(exc).__name__,
-                    wait,
+                # The first failure of a request is a warning the user sees at once.
+                log.log(
+                    logging.WARNING if attempt == 0 else logging.INFO,
+                    "%s: cannot connect (%s); retrying for up to %.0fs",
+                    host,
+                    connection_reason(exc),
+                    limit,
                 )
             else:
+                self.answered = True
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 wait = self._wait_for(response, attempt)
-                if time.monotonic() + wait > deadline:
+                if time.monotonic() + wait > started + self.policy.max_retry_time:
+                    told = retry_after_seconds(response.headers.get("Retry-After"))
+                    if told is not None and told > self.policy.max_retry_time:
+                        response.close()
+                        raise RetryAfterTooLong(
+                            f"asked to wait {told:.0f}s (HTTP {response.status_code} "
+                            f"Retry-After), longer than max_retry_time "
+                            f"({self.policy.max_retry_time:.0f}s)"
+                        )
                     return response
                 log.info(
-                    "%s %s answered %s; retrying in %.1fs",
+                    "%s: %s %s answered %s; retrying in %.1fs",
+                    host,
                     request.method,
                     path,
                     response.status_code,

@@ -205,6 +205,7 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
             b.c.name,
             b.c.type,
             func.coalesce(b.c.project_key, b.c.name).label("team"),
+            b.c.estimation_field.label("estimation"),
         ).order_by(b.c.source_id, b.c.board_id),
     )
     boards = _frame([(src[int(r[0])], *r[1:]) for r in brows], ["source", *bnames[1:]], BOARDS)

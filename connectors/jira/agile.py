@@ -92,7 +92,8 @@ def read_agile(site: JiraSite, source_id: int, project_keys: Iterable[str]) -> A
 def _board_row(site: JiraSite, source_id: int, project_key: str, board: dict[str, Any]) -> Row:
     board_id = str(board["id"])
     config = site.get(f"board/{board_id}/configuration", agile=True)
-    estimation = ((config.get("estimation") or {}).get("field") or {}).get("fieldId")
+    # The field the board estimates with; "" when it counts issues (no estimation field).
+    estimation = ((config.get("estimation") or {}).get("field") or {}).get("fieldId") or ""
     columns = [
         {"name": c.get("name"), "statuses": [str(s.get("id")) for s in c.get("statuses") or []]}
         for c in (config.get("columnConfig") or {}).get("columns") or []

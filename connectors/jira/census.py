@@ -1,32 +1,37 @@
-"""The id census: the only way to learn about deletions, moves and lost permissions.
+"""The census: the only way to learn about deletions, moves, lost permissions and missed edits.
 
 Jira cannot list deleted issues, so the census lists every id in scope (ids only, so pages are
-large and cheap) and compares with the store; a pass that just read a whole stream serves as the
-listing. Ids the store lacks are fetched — this repairs anything a shifting page could have
-skipped. Ids the source no longer lists are confirmed one by one with a direct GET: still
-readable means moved (possibly out of scope); 404 with the project still visible means deleted;
-404 with the project gone from view means we lost permission, which is not a deletion. (Jira
-answers 404 alike for a deleted issue and one hidden by issue-level security; only project-level
-visibility can be told apart.)
+large and cheap) and compares with the store. It also asks which issues changed (`updated`)
+since the previous census began and compares that with what the store holds: ids the store
+lacks and rows older than the source are re-fetched, so whatever a pass could have missed heals
+at the next census.
+
+Ids the source no longer lists are confirmed one by one with a direct GET: still readable means
+moved (out of scope when its project is outside the configured projects, or when the configured
+JQL no longer matches it); 404 with the project gone from view means we lost permission; 404
+with the project visible means the issue is gone — deleted, or hidden by issue-level security,
+which Jira answers alike, so Pulse records it as gone without claiming which.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from jira import JIRAError
 from sqlalchemy import select, update
 
 from connectors.jira.agile import read_project
-from connectors.jira.client import JiraSite
+from connectors.jira.client import JiraSite, parse_jira_time
 from connectors.jira.pages import PageWriter
 from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import search_page, window_jql
+from connectors.jira.search import window_where
 from store import schema
 
 CENSUS_PAGE = 5000  # Jira allows its largest pages when only ids are asked for
+CHANGED_PAGE = 100
 REFETCH_BATCH = 50
 
 
@@ -36,33 +41,53 @@ class CensusResult:
 
     listed: int = 0
     refetched: int = 0
-    deleted: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
     moved_out: list[str] = field(default_factory=list)
     access_lost: list[str] = field(default_factory=list)
 
 
-def list_ids(writer: PageWriter, scopes: Iterable[str]) -> set[str]:
-    """Every issue id the source shows in these scopes."""
+@dataclass(frozen=True)
+class CensusScope:
+    """What the census lists, and how it tells an issue that left the scope."""
+
+    scopes: list[str]
+    # The configured projects (empty when the JQL alone defines the scope).
+    projects: frozenset[str]
+    # Whether a configured JQL filters the scope: then an issue the listing no longer shows
+    # but we can still read has left it, whatever its project.
+    filtered: bool
+
+
+def listing(
+    writer: PageWriter, scopes: Iterable[str], changed_since: datetime
+) -> dict[str, datetime | None]:
+    """Every issue id the source shows in these scopes, with `updated` for those changed since
+    `changed_since`."""
     site = writer.site
-    listed: set[str] = set()
+    listed: dict[str, datetime | None] = {}
     for scope in scopes:
-        jql = window_jql(scope, site.user_zone)
-        for page in fetched_pages(site, jql, ["id"], CENSUS_PAGE, writer.stop, expand=None):
-            listed.update(str(issue["id"]) for issue in page.issues)
+        where = window_where(scope, site.user_zone)
+        for page in fetched_pages(site, where, ["id"], CENSUS_PAGE, writer.stop, expand=None):
+            listed.update((str(issue["id"]), None) for issue in page.issues)
+        where = window_where(scope, site.user_zone, updated_since=changed_since)
+        for page in fetched_pages(site, where, ["updated"], CHANGED_PAGE, writer.stop, expand=None):
+            listed.update(
+                (str(issue["id"]), parse_jira_time((issue.get("fields") or {}).get("updated")))
+                for issue in page.issues
+            )
     return listed
 
 
 def run_census(
     writer: PageWriter,
-    scopes: Iterable[str],
-    in_scope_projects: frozenset[str] | None,
+    scope: CensusScope,
     fetch_fields: list[str],
-    listed: set[str] | None = None,
+    listed: dict[str, datetime | None],
 ) -> CensusResult:
-    """Compare the ids in scope (listed now unless given) with the store; fetch what is
-    missing and classify what vanished."""
+    """Compare the listing with the store; re-fetch what is missing or stale and classify
+    what vanished."""
     site, store, source_id = writer.site, writer.store, writer.source_id
-    listed = list_ids(writer, scopes) if listed is None else listed
     result = CensusResult(listed=len(listed))
     items = schema.items
     with store.engine.connect() as conn:
@@ -72,6 +97,7 @@ def run_census(
                 select(
                     items.c.item_id,
                     items.c.project_key,
+                    items.c.updated,
                     items.c.access_lost_at,
                     items.c.out_of_scope_at,
                 )
@@ -80,12 +106,12 @@ def run_census(
             )
         }
     missing = sorted(item_id for item_id in listed if item_id not in stored)
-    for start in range(0, len(missing), REFETCH_BATCH):
-        batch = missing[start : start + REFETCH_BATCH]
-        jql = window_jql(f"id in ({', '.join(batch)})", site.user_zone)
-        found = search_page(site, jql, fetch_fields, None, REFETCH_BATCH).issues
-        writer.write(found)
-        result.refetched += len(found)
+    result.stale = sorted(
+        item_id
+        for item_id, updated in listed.items()
+        if item_id in stored and _stale(stored[item_id], updated)
+    )
+    result.refetched = _refetch(writer, missing + result.stale, fetch_fields)
 
     vanished = [
         row
@@ -97,7 +123,7 @@ def run_census(
         visible = _get_issue(site, row.item_id, fetch_fields)
         if visible is not None:
             project = str(((visible.get("fields") or {}).get("project") or {}).get("key") or "")
-            outside = in_scope_projects is not None and project not in in_scope_projects
+            outside = scope.filtered or project not in scope.projects
             writer.write([visible], out_of_scope=frozenset({project}) if outside else frozenset())
             if outside:
                 result.moved_out.append(row.item_id)
@@ -105,17 +131,36 @@ def run_census(
         key = str(row.project_key or "")
         if key not in project_visible:
             project_visible[key] = read_project(site, source_id, key) is not None
-        (result.deleted if project_visible[key] else result.access_lost).append(row.item_id)
+        (result.gone if project_visible[key] else result.access_lost).append(row.item_id)
     _mark(writer, result, {k for k, visible in project_visible.items() if not visible})
     return result
 
 
+def _stale(row: Any, source_updated: datetime | None) -> bool:
+    """The stored row is older than the source says, or marked as outside a scope it is in."""
+    if row.access_lost_at is not None or row.out_of_scope_at is not None:
+        return True
+    return source_updated is not None and (row.updated is None or row.updated < source_updated)
+
+
+def _refetch(writer: PageWriter, item_ids: list[str], fetch_fields: list[str]) -> int:
+    """Read these issues again (whole histories included) and store them; how many came back."""
+    site, count = writer.site, 0
+    for start in range(0, len(item_ids), REFETCH_BATCH):
+        batch = item_ids[start : start + REFETCH_BATCH]
+        where = window_where(f"id in ({', '.join(batch)})", site.user_zone)
+        for page in fetched_pages(site, where, fetch_fields, REFETCH_BATCH, writer.stop):
+            writer.write(page.issues, page.histories)
+            count += len(page.issues)
+    return count
+
+
 def _mark(writer: PageWriter, result: CensusResult, hidden_projects: set[str]) -> None:
-    """Stamp deleted and access-lost items, and projects no longer visible, in one transaction."""
+    """Stamp gone and access-lost items, and projects no longer visible, in one transaction."""
     items, now = schema.items, writer.now()
     with writer.store.transaction() as conn:
         for ids, column in (
-            (result.deleted, items.c.deleted_at),
+            (result.gone, items.c.deleted_at),
             (result.access_lost, items.c.access_lost_at),
         ):
             for start in range(0, len(ids), 500):

@@ -18,7 +18,13 @@ from jira import JIRA, JIRAError
 
 import clock
 from connectors.base import AuthError, SourceError
-from connectors.http_policy import HttpPolicy, RequestStats, policy_session
+from connectors.http_policy import (
+    HttpPolicy,
+    RequestStats,
+    RetryAfterTooLong,
+    connection_reason,
+    policy_session,
+)
 from safetext import one_line
 from settings import JiraSource
 
@@ -61,10 +67,12 @@ def describe_error(source: JiraSource, exc: Exception) -> SourceError:
             )
         text = one_line(str(exc.text or "").strip().split("\n", 1)[0]) or "no details"
         return SourceError(f"{source.name}: Jira answered HTTP {status}: {text}")
+    if isinstance(exc, RetryAfterTooLong):
+        return SourceError(f"{source.name}: {source.url} {exc}; try again later")
     if isinstance(exc, requests.Timeout):
         return SourceError(f"{source.name}: {source.url} did not answer in time (timeout)")
     if isinstance(exc, requests.ConnectionError):
-        return SourceError(f"{source.name}: cannot reach {source.url} (connection failed)")
+        return SourceError(f"{source.name}: cannot reach {source.url} ({connection_reason(exc)})")
     if isinstance(exc, ValueError):
         return SourceError(
             f"{source.name}: {source.url} did not answer with JSON; is it a Jira site?"

@@ -112,6 +112,16 @@ def _flag_value(text: str | None) -> str:
     return "Impediment" if text and text.strip() else ""
 
 
+def earlier_key(histories: list[dict[str, Any]]) -> str | None:
+    """The key the issue had before its latest move, from the changelog's `Key` changes (so a
+    move made before Pulse first saw the issue is known too); None when it never moved."""
+    for history in reversed(histories):  # oldest first
+        for change in history.get("items") or []:
+            if change.get("fieldId") == "issuekey" or change.get("field") == "Key":
+                return str(change.get("fromString") or change.get("from") or "") or None
+    return None
+
+
 def normalize_issue(
     issue: dict[str, Any],
     histories: list[dict[str, Any]],
@@ -167,6 +177,7 @@ def normalize_issue(
             "start_date": _day(f.get(fields_map.id("start_date") or "")),
             "target_date": _day(f.get(fields_map.id("target_date") or "")),
             "url": f"{site_url.rstrip('/')}/browse/{key}",
+            "previous_key": earlier_key(histories),
             "archived": False,
             "deleted_at": None,
             "access_lost_at": None,

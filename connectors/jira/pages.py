@@ -14,7 +14,7 @@ from connectors.base import SyncCounts
 from connectors.jira.client import JiraSite
 from connectors.jira.fields import FieldMap
 from connectors.jira.normalize import PageRows, normalize_issue
-from connectors.jira.search import complete_changelog
+from connectors.jira.search import complete_changelogs
 from store import Store, schema
 from store.writes import replace_item_children, save_cursor, upsert
 
@@ -43,7 +43,7 @@ class PageWriter:
         page = PageRows()
         synced_at = self.now()
         if histories is None:
-            histories = [complete_changelog(self.site, issue) for issue in issues]
+            histories = complete_changelogs(self.site, issues)
         for issue, history in zip(issues, histories, strict=True):
             normalize_issue(
                 issue, history, page, self.source_id, self.site.source.url, self.fields, synced_at
@@ -66,12 +66,13 @@ class PageWriter:
             changed: set[str] = set()
             for row in page.items:
                 before = known.get(row["item_id"])
-                row["previous_key"] = before.previous_key if before is not None else None
+                if row["previous_key"] is None and before is not None:
+                    row["previous_key"] = before.previous_key
                 if before is None:
                     self.counts.new += 1
                 elif before.key != row["key"]:
                     self.counts.moved += 1
-                    row["previous_key"] = before.key
+                    row["previous_key"] = row["previous_key"] or before.key
                 elif before.updated != row["updated"] or before.deleted_at is not None:
                     self.counts.updated += 1
                 else:

@@ -1,20 +1,24 @@
-"""Fetch the next search page (with its complete changelogs) while the current one is stored.
+"""Fetch the next search pages (with their complete changelogs) while earlier ones are stored.
 
-Downloading and writing then overlap instead of alternating, so a sync costs about as long as
-the download alone. One page ahead at most: memory stays bounded by two pages.
+A producer thread reads pages one after another (each keyset page needs the previous page's
+last id) into a small queue, so downloading never waits for the writer unless it is a full
+queue ahead; memory stays bounded by a few pages. A sync then costs about as long as the
+download alone.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from connectors.http_policy import SyncInterrupted
 from connectors.jira.client import JiraSite
-from connectors.jira.search import complete_changelog, search_page
+from connectors.jira.search import complete_changelogs, search_page
+
+AHEAD = 2  # pages fetched and waiting for the writer, at most
 
 
 @dataclass
@@ -23,53 +27,62 @@ class FetchedPage:
 
     issues: list[dict[str, Any]]
     histories: list[list[dict[str, Any]]]
-    position: str | int | None
-    next: str | int | None
+    after_id: int | None
+    next: int | None
     total: int | None
 
 
 def fetched_pages(
     site: JiraSite,
-    jql: str,
+    where: str,
     fields: list[str],
     page_size: int,
     stop: threading.Event,
     expand: str | None = "changelog",
+    after_id: int | None = None,
 ) -> Iterator[FetchedPage]:
-    """Every page of a search, in order, each fetched while the previous one is consumed.
+    """Every keyset page of `where` after issue id `after_id`, in id order, each fetched while
+    earlier ones are consumed."""
+    ready: queue.Queue[FetchedPage | BaseException | None] = queue.Queue(maxsize=AHEAD)
+    done = threading.Event()  # the consumer has gone: the producer stops
 
-    With offset paging (Data Center) a shrinking `total` means issues left the result set
-    mid-pass and later ones moved up; the pages are then re-read from far enough back that
-    none is skipped.
-    """
-
-    def fetch(position: str | int | None) -> FetchedPage:
-        if stop.is_set():
-            raise SyncInterrupted(f"{site.source.name}: stopped between pages")
-        page = search_page(site, jql, fields, position, page_size, expand=expand)
-        histories = [complete_changelog(site, issue) if expand else [] for issue in page.issues]
-        return FetchedPage(page.issues, histories, position, page.next, page.total)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-prefetch") as pool:
-        pending: Future[FetchedPage] | None = pool.submit(fetch, None)
-        previous_total: int | None = None
-        while pending is not None:
-            page = pending.result()
-            if (
-                previous_total is not None
-                and page.total is not None
-                and page.total < previous_total
-            ):
-                back = max(0, int(page.position or 0) - (previous_total - page.total))
-                previous_total = page.total
-                pending = pool.submit(fetch, back)
-                continue
-            if page.total is not None:
-                previous_total = page.total
-            pending = pool.submit(fetch, page.next) if page.next is not None else None
+    def hand_over(item: FetchedPage | BaseException | None) -> bool:
+        while not done.is_set():
             try:
-                yield page
-            except GeneratorExit:
-                if pending is not None:
-                    pending.cancel()
-                raise
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        position = after_id
+        try:
+            while True:
+                if stop.is_set():
+                    raise SyncInterrupted(f"{site.source.name}: stopped between pages")
+                page = search_page(site, where, fields, position, page_size, expand=expand)
+                histories = (
+                    complete_changelogs(site, page.issues) if expand else [[] for _ in page.issues]
+                )
+                fetched = FetchedPage(page.issues, histories, position, page.next, page.total)
+                if not hand_over(fetched) or page.next is None:
+                    break
+                position = page.next
+            hand_over(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            hand_over(exc)
+
+    producer = threading.Thread(target=produce, name="jira-prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        done.set()
+        producer.join()

@@ -1,10 +1,11 @@
 """One sync of one Jira source: structures, then issues stream by stream, then the census.
 
 Each project (and the optional JQL filter) is a stream with its own cursor. A pass reads
-`updated >= last pass start − overlap` in creation order, so updates made during the pass never
-move an issue between pages; every page is stored with its checkpoint in one transaction, so a
-killed sync resumes where it stopped, and the next window starts at this pass's start (server
-time), so anything updated while we read is read again next time.
+`updated >= last pass start − overlap` in keyset pages (`id > last id read`, in id order), so
+issues entering or leaving the result during the pass never shift another past us; every page is
+stored with its checkpoint in one transaction, so a killed sync resumes after the last id it
+stored, and the next window starts at this pass's start (server time), so anything updated
+while we read is read again next time.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import clock
 from connectors.base import NoProgress, Progress, SourceError, SyncCounts
 from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
 from connectors.jira.agile import read_agile
-from connectors.jira.census import run_census
+from connectors.jira.census import CensusScope, listing, run_census
 from connectors.jira.client import JiraSite, connect, describe_error
 from connectors.jira.fields import FieldMap, discover_fields
 from connectors.jira.pages import PageWriter
 from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import approximate_count, window_jql
+from connectors.jira.search import approximate_count, window_where
 from settings import JiraSource
 from store import Store, schema
 from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
@@ -88,14 +89,15 @@ class JiraSync:
     stop: threading.Event
     counts: SyncCounts
     now: Callable[[], datetime]
-    # Ids read by passes that listed their whole stream; None once any pass was a window.
-    seen: set[str] | None = None
+    # When the earliest pass whose pages this sync stored began (server time).
+    passes_began: datetime | None = None
 
     def run(self, full: bool) -> None:
         stats = RequestStats()
         policy = HttpPolicy(
             timeout=self.source.duration("timeout").total_seconds(),
             max_retry_time=self.source.duration("max_retry_time").total_seconds(),
+            unreachable_after=self.source.duration("unreachable_after").total_seconds(),
         )
         try:
             site = connect(self.source, policy, stats, self.stop)
@@ -124,11 +126,9 @@ class JiraSync:
             site, self.store, self.source_id, fields, self.counts, self.now, self.stop
         )
         wanted = fetch_fields(fields)
-        self.seen = set()
         for stream in streams_for(self.source):
             if stream.label in hidden:
                 # JQL naming a project we cannot browse is an error; _sync_agile marked its items.
-                self.seen = None
                 continue
             # A project visible again is read whole: its unchanged issues are still marked.
             self._sync_stream(site, writer, stream, wanted, full or stream.label in regained)
@@ -201,43 +201,42 @@ class JiraSync:
         with self.store.engine.connect() as conn:
             state = load_cursor(conn, self.source_id, stream.name)
         current = None if full else state.get("pass")
-        if current is None:
+        if current is None or "after_id" not in current:  # none, or written by offset paging
             since = None if full else state.get("since")
             current = {
                 "since": since,
                 "started": site.server_time.astimezone(UTC).isoformat(),
-                "after": None,
+                "after_id": None,
             }
         overlap = self.source.duration("overlap")
         since_at = _parse(current["since"])
-        jql = window_jql(
+        where = window_where(
             stream.scope,
             site.user_zone,
             updated_since=None if since_at is None else since_at - overlap,
-            created_from=_parse(current["after"]),
         )
-        self.progress.begin(stream.label, approximate_count(site, jql))
-        full_listing = since_at is None and current["after"] is None
-        for page in fetched_pages(site, jql, wanted, self.source.page_size, self.stop):
-            if page.total is not None and page.position is None:
+        # The count is for a progress bar only: nobody watching, no query.
+        shown = not isinstance(self.progress, NoProgress)
+        self.progress.begin(stream.label, approximate_count(site, where) if shown else None)
+        began = _parse(current["started"])
+        if began is not None and (self.passes_began is None or began < self.passes_began):
+            self.passes_began = began
+        pages = fetched_pages(
+            site, where, wanted, self.source.page_size, self.stop, after_id=current["after_id"]
+        )
+        for page in pages:
+            if page.total is not None and page.after_id is None:
                 self.progress.begin(stream.label, page.total)
-            last_created = _last_created(page.issues)
-            if last_created is not None:
-                current = {**current, "after": last_created}
-            done = page.next is None
+            current = {**current, "after_id": page.next}
             cursor_state: dict[str, Any] = (
                 {"since": current["started"], "pass": None}
-                if done
+                if page.next is None
                 else {"since": state.get("since"), "pass": current}
             )
             writer.write(page.issues, page.histories, cursor=(stream.name, cursor_state))
-            if self.seen is not None:
-                self.seen.update(str(issue["id"]) for issue in page.issues)
             self.progress.advance(stream.label, len(page.issues))
             if self.stop.is_set():
                 raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
-        if not full_listing:
-            self.seen = None
         self.progress.end(stream.label)
 
     def _maybe_census(
@@ -255,9 +254,16 @@ class JiraSync:
         if not (full or due):
             return
         self.progress.begin("census", None)
-        scopes = [s.scope for s in streams_for(self.source) if s.label not in hidden]
-        in_scope = frozenset(self.source.projects) if self.source.projects else None
-        result = run_census(writer, scopes, in_scope, wanted, listed=self.seen)
+        scope = CensusScope(
+            scopes=[s.scope for s in streams_for(self.source) if s.label not in hidden],
+            projects=frozenset(self.source.projects),
+            filtered=self.source.jql is not None,
+        )
+        # Everything changed since the previous census (or, at the first, since our passes
+        # began reading) is compared by `updated`: consecutive censuses leave no gap.
+        checked_from = last or self.passes_began or server_time
+        changed_since = checked_from - self.source.duration("overlap")
+        result = run_census(writer, scope, wanted, listing(writer, scope.scopes, changed_since))
         with self.store.transaction() as conn:
             save_cursor(
                 conn,
@@ -266,7 +272,7 @@ class JiraSync:
                 {"last": server_time.astimezone(UTC).isoformat()},
             )
         self.counts.census = True
-        self.counts.deleted += len(result.deleted)
+        self.counts.gone += len(result.gone)
         self.counts.access_lost += len(result.access_lost)
         self.progress.end("census")
 
@@ -294,12 +300,6 @@ class JiraSync:
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _last_created(issues: list[dict[str, Any]]) -> str | None:
-    created = [(i.get("fields") or {}).get("created") for i in issues]
-    stamps = [datetime.fromisoformat(c) for c in created if c]
-    return max(stamps).astimezone(UTC).isoformat() if stamps else None
 
 
 def sync_jira(

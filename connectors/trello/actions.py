@@ -11,8 +11,10 @@ the cursor: {"since": newest action time of the last complete pass,
 
 What becomes of each action type:
 - updateCard with listBefore/listAfter → a transition between the two lists;
-- moveCardToBoard → a transition into its list on the new board (the old list is on another
-  board, so from is empty); moveCardFromBoard → a `board` change (old board → new board);
+- moveCardToBoard → a transition into its list on the new board, from the list it left on the
+  old board (known from that board's moveCardFromBoard, whichever board is read first, in this
+  sync or an earlier one; empty when the old board is not synced); moveCardFromBoard → a
+  `board` change (old board → new board) and a `left_list` change (the list it left);
 - updateCard closed / due / dueComplete / name → changes `archived`, `due_date`,
   `due_complete`, `title`;
 - addLabelToCard / removeLabelFromCard of the blocked label → `flagged` changes;
@@ -43,6 +45,8 @@ from store import Store, schema
 from store.writes import insert_new, insert_rows, load_cursor, save_cursor, upsert
 
 PAGE_LIMIT = 1000
+# Trello writes a move's two actions (leaving one board, arriving on the other) together.
+MOVE_PAIRING = timedelta(seconds=5)
 ACTION_FILTER = ",".join(
     (
         "updateCard:idList",
@@ -88,6 +92,8 @@ class HistoryRows:
     links: list[Row] = field(default_factory=list)
     people: dict[str, Row] = field(default_factory=dict)
     deleted: dict[str, Row] = field(default_factory=dict)
+    # (card id, instant) of each move to another board -> the list the card left there.
+    left_lists: dict[tuple[str, datetime], dict[str, Any]] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str | None:
@@ -149,6 +155,13 @@ def history_rows(
             change["from_string"] = source_board.get("name") or board_names.get(board.id)
             change["to_string"] = board_names.get(target)
             out.changes.append(change)
+            if data.get("list"):
+                left = data["list"]
+                out.changes.append(
+                    {**_change(base, "left_list", "idList", left.get("id"), None), "seq": 1}
+                    | {"from_string": left.get("name")}
+                )
+                out.left_lists[(str(card["id"]), at)] = left
         elif kind in ("addLabelToCard", "removeLabelFromCard"):
             label = str((data.get("label") or {}).get("name") or "")
             if rules.is_blocked(label):
@@ -257,6 +270,7 @@ class HistoryWriter:
         items = schema.items
         people = [row for pid, row in page.people.items() if pid not in self.people]
         with self.store.transaction() as conn:
+            new_transitions = _unstored(conn, self.source_id, page.transitions)
             upsert(conn, schema.people, people)
             for table, rows in (
                 (schema.transitions, page.transitions),
@@ -264,6 +278,8 @@ class HistoryWriter:
                 (schema.links, page.links),
             ):
                 insert_new(conn, table, rows)
+            arrivals = {(r["item_id"], r["at"]) for r in page.transitions if not r["from_status"]}
+            _pair_moves(conn, self.source_id, arrivals | set(page.left_lists))
             if page.deleted:
                 known = set(
                     conn.execute(
@@ -288,9 +304,46 @@ class HistoryWriter:
                 clear_card_children(conn, self.source_id, list(page.deleted))
             save_cursor(conn, self.source_id, cursor[0], cursor[1])
         self.people.update(row["person_id"] for row in people)
-        self.counts.transitions += len(page.transitions)
+        self.counts.transitions += new_transitions  # an overlap re-read adds nothing
         self.counts.pages += 1
         self.counts.extra["actions"] = self.counts.extra.get("actions", 0) + len(actions)
+
+
+def _unstored(conn: Any, source_id: int, transitions: list[Row]) -> int:
+    """How many of these transitions the store does not hold yet."""
+    if not transitions:
+        return 0
+    t = schema.transitions
+    stored = set(
+        conn.execute(
+            select(t.c.item_id, t.c.change_id)
+            .where(t.c.source_id == source_id)
+            .where(t.c.change_id.in_(sorted({row["change_id"] for row in transitions})))
+        ).all()
+    )
+    return sum(1 for row in transitions if (row["item_id"], row["change_id"]) not in stored)
+
+
+def _pair_moves(conn: Any, source_id: int, moves: set[tuple[str, datetime]]) -> None:
+    """Give each arrival on a board the list the card left on its old board, whichever of the
+    two actions was stored first (they carry the same instant, give or take MOVE_PAIRING)."""
+    t, c = schema.transitions, schema.changes
+    for card_id, at in sorted(moves):
+        left = conn.execute(
+            select(c.c.from_value, c.c.from_string)
+            .where(c.c.source_id == source_id, c.c.item_id == card_id)
+            .where(c.c.field == "left_list")
+            .where(c.c.at.between(at - MOVE_PAIRING, at + MOVE_PAIRING))
+        ).first()
+        if left is None:
+            continue
+        conn.execute(
+            update(t)
+            .where(t.c.source_id == source_id, t.c.item_id == card_id)
+            .where(t.c.at.between(at - MOVE_PAIRING, at + MOVE_PAIRING))
+            .where(t.c.from_status.is_(None))
+            .values(from_status=left.from_string, from_status_id=left.from_value)
+        )
 
 
 def sync_actions(

@@ -25,7 +25,14 @@ import requests
 from trello import ResourceUnavailable, TrelloClient, Unauthorized
 
 from connectors.base import AuthError, SourceError
-from connectors.http_policy import HttpPolicy, RequestStats, SlidingWindowThrottle, policy_session
+from connectors.http_policy import (
+    HttpPolicy,
+    RequestStats,
+    RetryAfterTooLong,
+    SlidingWindowThrottle,
+    connection_reason,
+    policy_session,
+)
 from settings import TrelloSource
 
 TRELLO_API = "https://api.trello.com"
@@ -114,6 +121,7 @@ def connect(
     policy = HttpPolicy(
         timeout=source.duration("timeout").total_seconds(),
         max_retry_time=source.duration("max_retry_time").total_seconds(),
+        unreachable_after=source.duration("unreachable_after").total_seconds(),
         rate_limit_wait=rate.window,
     )
     pool_log = logging.getLogger("urllib3.connectionpool")
@@ -145,10 +153,12 @@ def describe_error(source: TrelloSource, exc: Exception) -> SourceError:
         )
     if status is not None:
         return SourceError(f"{source.name}: Trello answered HTTP {status}: {_body(exc)}")
+    if isinstance(exc, RetryAfterTooLong):
+        return SourceError(f"{source.name}: {source.url} {exc}; try again later")
     if isinstance(exc, requests.Timeout):
         return SourceError(f"{source.name}: {source.url} did not answer in time (timeout)")
     if isinstance(exc, requests.ConnectionError):
-        return SourceError(f"{source.name}: cannot reach {source.url} (connection failed)")
+        return SourceError(f"{source.name}: cannot reach {source.url} ({connection_reason(exc)})")
     if isinstance(exc, ValueError):
         return SourceError(f"{source.name}: {source.url} did not answer with JSON; is it Trello?")
     return SourceError(f"{source.name}: {type(exc).__name__}")

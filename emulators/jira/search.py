@@ -8,16 +8,22 @@ client pages behave as on an offset-based server — the worst case a client mus
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 
-from emulators.jira.jql import JqlError, evaluate
+from emulators.jira.jql import BoolOp, JqlError, evaluate, parse
 from emulators.jira.model import World
 from emulators.jira.timefmt import Clock
 
 TOKEN_ERROR = "The provided next page token is invalid or expired."
+# A keyset page: `<query> AND id > N ORDER BY id ASC`. Jira answers it from its index; here it is
+# the (cached) `<query> ORDER BY id ASC` cut after id N, which is the same result, so a client
+# paging by id does not make every page re-evaluate the whole world.
+KEYSET = re.compile(r"^(?P<base>.+) AND id > (?P<after>\d+) ORDER BY id ASC$", re.IGNORECASE)
 
 
 class Searcher:
@@ -38,6 +44,13 @@ class Searcher:
 
     def run(self, jql: str, *, cloud: bool, strict: bool = True) -> tuple[list[int], list[str]]:
         """Ids in query order plus validation warnings."""
+        keyset = KEYSET.match(jql.strip())
+        if keyset is not None and _and_joinable(keyset["base"]):
+            ids, warnings = self._run(f"{keyset['base']} ORDER BY id ASC", cloud, strict)
+            return ids[bisect.bisect_right(ids, int(keyset["after"])) :], warnings
+        return self._run(jql, cloud, strict)
+
+    def _run(self, jql: str, cloud: bool, strict: bool) -> tuple[list[int], list[str]]:
         key = (jql, self.world.version, self.clock.now_ms(), strict, cloud)
         with self._lock:
             hit = self._cache.get(key)
@@ -57,6 +70,15 @@ class Searcher:
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return result
+
+
+def _and_joinable(base: str) -> bool:
+    """Whether `base AND id > N` means `(base) AND id > N` (no top-level OR binds looser)."""
+    try:
+        where = parse(base).where
+    except JqlError:
+        return False
+    return not (isinstance(where, BoolOp) and where.op == "or")
 
 
 def _digest(jql: str) -> str:

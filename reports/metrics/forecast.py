@@ -403,7 +403,8 @@ def simulate_plan(
 ) -> PlanForecast:
     """Forecast every team's roadmap items from a plan frame.
 
-    ``plan`` columns: ``roadmap_id``, ``team``, ``remaining`` (items or points), ``started``
+    ``plan`` columns: ``roadmap_id`` (with ``source`` kept alongside when given), ``team``,
+    ``remaining`` (items or points), ``started``
     (bool: in progress at as_of), ``rank`` (sortable priority within a team, lower first) and
     optionally ``growth`` (array of per-period child additions since it started). ``samples`` maps
     team -> throughput history. Frame: roadmap_id, team, share (1 / concurrent items at as_of),
@@ -442,7 +443,8 @@ def simulate_plan(
             until_periods,
         )
         ids = part["roadmap_id"].astype(str).tolist()
-        frame = pd.DataFrame({"roadmap_id": part["roadmap_id"].to_numpy(), "team": team})
+        keys = [c for c in ("source", "roadmap_id") if c in part.columns]
+        frame = pd.DataFrame({**{c: part[c].to_numpy() for c in keys}, "team": team})
         frame["wip"] = wip
         concurrent = min(wip, max(1, int((remaining > _EPS).sum())))
         frame["share"] = np.where(remaining > _EPS, 1.0 / concurrent, 0.0)
@@ -458,7 +460,8 @@ def simulate_plan(
             periods[rid] = res["periods"][:, col]
         plans[str(team)] = TeamPlan(ids, remaining.tolist(), int(wip), [g.tolist() for g in growth])
     if not out_parts:
-        cols = ["roadmap_id", "team", "wip", "share", *labels]
+        keys = [c for c in ("source", "roadmap_id") if c in plan.columns]
+        cols = [*keys, "team", "wip", "share", *labels]
         frame = pd.DataFrame({c: [] for c in cols})
     else:
         frame = pd.concat(out_parts, ignore_index=True)

@@ -128,6 +128,11 @@ BOARDS = FrameSpec(
         ("name", "str", "board name"),
         ("type", "str", "scrum | kanban | trello"),
         ("team", "str", "team the board belongs to"),
+        (
+            "estimation",
+            "str?",
+            "the board's estimation field id; '' = issue count; missing = unknown",
+        ),
     ),
 )
 

@@ -29,6 +29,7 @@ REASONS: tuple[str, ...] = (
     "UNESTIMATED",
     "NO_TARGET",
 )
+Owner = tuple[str, str]  # a roadmap item: (source, roadmap_id)
 STATUS_RANK = {"off track": 4, "at risk": 3, "no target": 2, "on track": 1, "done": 0}
 
 
@@ -113,7 +114,8 @@ def roadmap_health(
     config = config or HealthConfig()
     today = local_day(cd.as_of, cd.tz)
     rm = scope.roadmap
-    fc = forecasts.set_index("roadmap_id") if len(forecasts) else pd.DataFrame()
+    # Two sites may both have an issue 10001: roadmap items are (source, roadmap_id).
+    fc = forecasts.set_index(["source", "roadmap_id"]) if len(forecasts) else pd.DataFrame()
     base = _baselines(baselines, cd.tz)
     frame = cd.items
     items = {
@@ -123,15 +125,29 @@ def roadmap_health(
     by_key = {(s, k): i for i, (s, k) in enumerate(zip(items["source"], items["key"], strict=True))}
     kids = scope.children
     kid = _Kids.of(kids)
-    parent_of = dict(zip(kids["row"].astype(int), kids["roadmap_id"], strict=True))
+    parent_of = dict(
+        zip(
+            kids["row"].astype(int),
+            zip(kids["source"], kids["roadmap_id"], strict=True),
+            strict=True,
+        )
+    )
     rm_by_row = {
-        int(r): rid for r, rid in zip(rm["row"], rm["roadmap_id"], strict=True) if int(r) >= 0
+        int(r): (s, rid)
+        for r, s, rid in zip(rm["row"], rm["source"], rm["roadmap_id"], strict=True)
+        if int(r) >= 0
     }
-    p85_of: dict[str, Any] = {str(k): v for k, v in fc["p85"].items()} if "p85" in fc else {}
+    p85_of: dict[Owner, Any] = (
+        {(str(k[0]), str(k[1])): v for k, v in fc["p85"].items()}  # type: ignore[index]
+        if "p85" in fc
+        else {}
+    )
     fc_of = {
         q: dict(zip(fc.index, fc[q], strict=True)) if q in fc else {} for q in ("p50", "p85", "p95")
     }
-    key_of = {str(r): str(k) for r, k in zip(rm["roadmap_id"], rm["key"], strict=True)}
+    key_of = {
+        (s, r): str(k) for s, r, k in zip(rm["source"], rm["roadmap_id"], rm["key"], strict=True)
+    }
     flagged = flag_lookup(blocked, cd)
     blockers = blocker_lookup(links, cd, by_key)
     aging = _aging_lookup(ageing)
@@ -141,14 +157,14 @@ def roadmap_health(
         rid = rec.roadmap_id
         done = pd.notna(rec.done_at)
         target = rec.target_day if pd.notna(rec.target_day) else pd.NaT
-        p50 = fc_of["p50"].get(rid, pd.NaT)
-        p85 = fc_of["p85"].get(rid, pd.NaT)
-        p95 = fc_of["p95"].get(rid, pd.NaT)
+        p50 = fc_of["p50"].get((rec.source, rid), pd.NaT)
+        p85 = fc_of["p85"].get((rec.source, rid), pd.NaT)
+        p95 = fc_of["p95"].get((rec.source, rid), pd.NaT)
         if done:
             p50 = p85 = p95 = pd.NaT
         status = status_of(done, target, p50, p85, today)
         reasons: list[tuple[str, str]] = []
-        mine = kid.groups.get(rid)
+        mine = kid.groups.get((rec.source, rid))
         if not done:
             open_kids = mine[~kid.completed[mine]] if mine is not None else None
             reasons += _target_reasons(rec, target, p85, today, weeks)
@@ -302,7 +318,9 @@ class _Kids:
 
     @classmethod
     def of(cls, kids: pd.DataFrame) -> _Kids:
-        groups = dict(kids.groupby("roadmap_id", sort=False).indices) if len(kids) else {}
+        groups = (
+            dict(kids.groupby(["source", "roadmap_id"], sort=False).indices) if len(kids) else {}
+        )
         return cls(
             groups={r: np.asarray(ix, dtype=np.int64) for r, ix in groups.items()},
             completed=kids["completed"].to_numpy(dtype=bool),
@@ -434,10 +452,10 @@ def _dependency_reasons(
     blockers: dict[int, list[tuple[str, int]]],
     target: Any,
     items: dict[str, np.ndarray],
-    parent_of: dict[int, str],
-    rm_by_row: dict[int, str],
-    p85_of: dict[str, Any],
-    key_of: dict[str, str],
+    parent_of: dict[int, Owner],
+    rm_by_row: dict[int, Owner],
+    p85_of: dict[Owner, Any],
+    key_of: dict[Owner, str],
     config: HealthConfig,
 ) -> list[tuple[str, str]]:
     if pd.isna(target):
@@ -453,7 +471,7 @@ def _dependency_reasons(
             if owner is None or owner not in p85_of:
                 continue
             p85 = p85_of[owner]
-            via = "" if rm_by_row.get(b) else f" (in {key_of.get(owner, owner)})"
+            via = "" if rm_by_row.get(b) else f" (in {key_of.get(owner, owner[1])})"
             if pd.isna(p85):
                 parts.append(f"blocked by {k}{via}, which has no forecast before the horizon")
                 seen.add(k)

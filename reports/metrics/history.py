@@ -266,6 +266,39 @@ def sprint_membership(
     universe: set[str] | None = None,
 ) -> Membership:
     """The sprints each eligible item was in over time: the ``sprint`` history, its current
-    sprints (``item_sprints``) after the last change."""
-    current = current_values(items, item_sprints, "sprint_id")
-    return Membership.build(items, changes, "sprint", current, eligible, as_of_ms, universe)
+    sprints (``item_sprints``) after the last change. Sprints are named by :func:`scoped` keys
+    (two sites both number sprints from 1), and so is ``universe``."""
+    current = scoped_current_sprints(items, item_sprints)
+    return Membership.build(
+        items, scoped_sprint_changes(changes), "sprint", current, eligible, as_of_ms, universe
+    )
+
+
+def scoped(sources: pd.Series, ids: pd.Series) -> list[str]:
+    """One key per (source, id): ids from different sources never meet."""
+    return [
+        f"{src}\x1f{sid}" for src, sid in zip(sources.astype(str), ids.astype(str), strict=True)
+    ]
+
+
+def scoped_current_sprints(items: pd.DataFrame, item_sprints: pd.DataFrame) -> np.ndarray:
+    """Each item's current sprints, comma-joined, scoped by source like the sprint changes."""
+    scoped_ids = scoped(item_sprints["source"], item_sprints["sprint_id"])
+    return current_values(items, item_sprints.assign(sprint_id=scoped_ids), "sprint_id")
+
+
+def scoped_sprint_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The changes, with every sprint value (comma-separated ids) scoped by its source."""
+    sprint = changes["field"].to_numpy() == "sprint"
+    if not sprint.any():
+        return changes
+    out = changes.copy()
+    part = out.loc[sprint]
+    for column in ("from_value", "to_value"):
+        out.loc[sprint, column] = [
+            value
+            if not isinstance(value, str) or not value
+            else ",".join(f"{src}\x1f{v.strip()}" for v in value.split(",") if v.strip())
+            for src, value in zip(part["source"].astype(str), part[column], strict=True)
+        ]
+    return out

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .health import REASONS, HealthConfig, blocked_reasons, blocker_lookup, flag_lookup, n_days
-from .history import due_history, sprint_membership
+from .history import due_history, scoped, sprint_membership
 from .roadmap import ROADMAP_TYPES, RoadmapScope, target_days
 from .sprints import sprints_at
 from .timeutil import local_days
@@ -190,9 +190,10 @@ def _unestimated(
 ) -> dict[int, str]:
     """UNESTIMATED evidence per row: no estimate at as_of while in an active or future sprint."""
     started = sprints_at(sprints, cd.as_of)
-    active = set(started.loc[started["state_at"] == "active", "sprint_id"].astype(str))
+    running = started[started["state_at"] == "active"]
     future = sprints[sprints["start"].isna() | (sprints["start"] > cd.as_of)]
-    open_sprints = active | set(future["sprint_id"].astype(str))
+    active_keys = set(scoped(running["source"], running["sprint_id"]))
+    open_sprints = active_keys | set(scoped(future["source"], future["sprint_id"]))
     if not open_sprints or len(rows) == 0:
         return {}
     items = cd.items
@@ -203,12 +204,13 @@ def _unestimated(
     now = np.full(len(pairs), cd.as_of_ms, dtype=np.int64)
     inside = pairs[mem.member_at(pairs["pair"].to_numpy(dtype=np.int64), now)]
     values = estimates.to_numpy()
-    names = dict(zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True))
+    keys = scoped(sprints["source"], sprints["sprint_id"])
+    names = dict(zip(keys, sprints["name"].astype(str), strict=True))
     out: dict[int, str] = {}
     for r, sid in zip(inside["row"].astype(int), inside["member"].astype(str), strict=True):
         if np.isnan(values[r]) and r not in out:
-            state = "active" if sid in active else "future"
-            out[int(r)] = f"no estimate, in {state} sprint {names.get(sid, sid)}"
+            state = "active" if sid in active_keys else "future"
+            out[int(r)] = f"no estimate, in {state} sprint {names[sid]}"
     return out
 
 

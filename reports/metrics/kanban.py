@@ -8,6 +8,7 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .frames import validate_boards, validate_sprints
+from .history import scoped
 from .roadmap import ROADMAP_TYPES
 from .throughput import throughput
 
@@ -27,22 +28,33 @@ def board_throughput(
     """Per sprint-less board (its team's items): items and points completed per ISO week."""
     validate_boards(boards)
     validate_sprints(sprints)
-    with_sprints = set(sprints["board_id"].astype(str))
-    sel = boards[
-        ~boards["board_id"].astype(str).isin(with_sprints)
-        | boards["type"].astype(str).str.casefold().isin(["kanban", "trello"])
-    ]
-    sel = sel[~sel["board_id"].astype(str).isin(with_sprints)]
+    with_sprints = set(scoped(sprints["source"], sprints["board_id"]))
+    sprintless = [key not in with_sprints for key in scoped(boards["source"], boards["board_id"])]
+    sel = boards[sprintless]
+    columns = ["source", "board_id", "board", "team", "week", "items", "points"]
     if sel.empty:
-        return pd.DataFrame(columns=["board_id", "board", "team", "week", "items", "points"])
-    weekly = throughput(
-        cd, period="week", by="team", start=start, points=points, exclude_types=ROADMAP_TYPES
-    )
+        return pd.DataFrame(columns=columns)
+    common = {"period": "week", "start": start, "points": points, "exclude_types": ROADMAP_TYPES}
+    by_team = throughput(cd, by="team", **common)
+    # A Trello board holds its own cards (their project is the board): count those, so a
+    # roadmap board (only roadmap cards) is left out instead of showing its team's throughput.
+    by_board = throughput(cd, by="project", **common)
+    items = cd.items
+    delivery = set(items.loc[~items["type"].isin(ROADMAP_TYPES), "project"].astype(str))
     parts = []
     for rec in _records(sel):
-        part = weekly[weekly["team"] == rec.team].copy()
+        if str(rec.type).casefold() == "trello":
+            if rec.board_id not in delivery:
+                continue
+            part = by_board[by_board["project"] == rec.board_id].drop(columns="project")
+            part.insert(0, "team", rec.team)
+        else:
+            part = by_team[by_team["team"] == rec.team].copy()
         part.insert(0, "board", rec.name)
         part.insert(0, "board_id", rec.board_id)
+        part.insert(0, "source", rec.source)
         parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    return out[["board_id", "board", "team", "week", "items", "points"]]
+    return out[columns]

@@ -217,7 +217,8 @@ def data_quality(
                     rec.source,
                     rec.key,
                     rec.item_id,
-                    f"deleted at the source on {rec.deleted_at:%Y-%m-%d}",
+                    # Jira answers alike for a deleted issue and one hidden from our user.
+                    f"gone from the source on {rec.deleted_at:%Y-%m-%d} (deleted, or hidden)",
                 )
             )
     parts.append(pd.DataFrame(out, columns=COLUMNS))

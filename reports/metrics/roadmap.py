@@ -190,13 +190,15 @@ def _versions(
         & release.notna().to_numpy()
         & (release <= cd.as_of).to_numpy(dtype=bool)
     )
+    by_version = kids.groupby(["source", "roadmap_id"])
     team_of = (
-        kids.groupby("roadmap_id")["team"].agg(lambda s: s.value_counts().index[0])
+        by_version["team"].agg(lambda s: s.value_counts().index[0])
         if len(kids)
         else pd.Series(dtype=object)
     )
-    created_of = kids.groupby("roadmap_id")["added_at"].min() if len(kids) else None
+    created_of = by_version["added_at"].min() if len(kids) else None
     rid = "version:" + v["version_id"]
+    vkeys = roadmap_keys(v["source"], rid)
     frame = pd.DataFrame(
         {
             "roadmap_id": rid.to_numpy(),
@@ -204,10 +206,10 @@ def _versions(
             "kind": "version",
             "key": v["name"].astype(str).to_numpy(),
             "title": v["name"].astype(str).to_numpy(),
-            "team": [str(team_of.get(r, p)) for r, p in zip(rid, v["project"], strict=True)],
+            "team": [str(team_of.get(k, p)) for k, p in zip(vkeys, v["project"], strict=True)],
             "project": v["project"].astype(str).to_numpy(),
             "created": (
-                rid.map(created_of).to_numpy()
+                created_of.reindex(vkeys).to_numpy()
                 if created_of is not None
                 else np.full(len(v), np.datetime64("NaT"))
             ),
@@ -230,45 +232,52 @@ def _summarise(
     roadmap = roadmap.copy()
     roadmap["own_done_at"] = pd.to_datetime(roadmap["own_done_at"], utc=True)
     roadmap["created"] = pd.to_datetime(roadmap["created"], utc=True)
-    g = children.groupby("roadmap_id")
-    scope = g.size()
-    done_n = g["completed"].sum()
-    rid = roadmap["roadmap_id"]
-    roadmap["scope"] = rid.map(scope).fillna(0).astype("int64")
-    roadmap["done_children"] = rid.map(done_n).fillna(0).astype("int64")
+    g = children.groupby(["source", "roadmap_id"])
+    rid = roadmap_keys(roadmap["source"], roadmap["roadmap_id"])
+
+    def per_item(values: pd.Series, empty: float = 0) -> pd.Series:
+        return pd.Series(values.reindex(rid).to_numpy(), index=roadmap.index).fillna(empty)
+
+    roadmap["scope"] = per_item(g.size()).astype("int64")
+    roadmap["done_children"] = per_item(g["completed"].sum()).astype("int64")
     roadmap["remaining"] = roadmap["scope"] - roadmap["done_children"]
     open_kids = children[~children["completed"].to_numpy(dtype=bool)]
-    og = open_kids.groupby("roadmap_id")
-    roadmap["remaining_points"] = rid.map(og["estimate"].sum()).fillna(0.0).astype(float)
-    roadmap["unestimated_remaining"] = (
-        rid.map(og["estimate"].apply(lambda s: int(s.isna().sum()))).fillna(0).astype("int64")
-    )
-    roadmap["estimated_children"] = (
-        rid.map(g["estimate"].apply(lambda s: int(s.notna().sum()))).fillna(0).astype("int64")
-    )
+    og = open_kids.groupby(["source", "roadmap_id"])
+    roadmap["remaining_points"] = per_item(og["estimate"].sum(), 0.0).astype(float)
+    roadmap["unestimated_remaining"] = per_item(
+        og["estimate"].apply(lambda s: int(s.isna().sum()))
+    ).astype("int64")
+    roadmap["estimated_children"] = per_item(
+        g["estimate"].apply(lambda s: int(s.notna().sum()))
+    ).astype("int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         roadmap["pct_complete"] = np.where(
             roadmap["scope"] > 0, 100.0 * roadmap["done_children"] / roadmap["scope"], np.nan
         )
     all_done = (roadmap["scope"] > 0) & (roadmap["remaining"] == 0)
-    child_done_at = _per_roadmap(rid, g["done_at"].max())
+    child_done_at = _per_roadmap(rid, roadmap.index, g["done_at"].max())
     roadmap["done_at"] = roadmap["own_done_at"].where(
         roadmap["own_done"].to_numpy(dtype=bool), child_done_at.where(all_done)
     )
-    roadmap["started_at"] = _per_roadmap(rid, g["committed_at"].min())
-    roadmap["last_child_move_at"] = _per_roadmap(rid, g["last_move_at"].max())
+    roadmap["started_at"] = _per_roadmap(rid, roadmap.index, g["committed_at"].min())
+    roadmap["last_child_move_at"] = _per_roadmap(rid, roadmap.index, g["last_move_at"].max())
     roadmap["growth"] = pd.Series(_growth(roadmap, children, cd, period), dtype=object).to_numpy()
     roadmap = roadmap.drop(columns=["own_done_at"])
     return roadmap
 
 
-def _per_roadmap(rid: pd.Series, values: pd.Series) -> pd.Series:
-    """Per-roadmap timestamps aligned to `rid` (NaT when it has none).
+def roadmap_keys(sources: pd.Series, roadmap_ids: pd.Series) -> pd.MultiIndex:
+    """(source, roadmap_id) per row: two sites may both have an issue (or version) 10001."""
+    return pd.MultiIndex.from_arrays(
+        [sources.astype(str).to_numpy(), roadmap_ids.astype(str).to_numpy()],
+        names=["source", "roadmap_id"],
+    )
 
-    `Series.map` cannot look up in an empty datetime Series on pandas 3 (no children at all).
-    """
-    aligned = values.reindex(rid.to_numpy()).to_numpy()
-    return pd.Series(pd.to_datetime(aligned, utc=True), index=rid.index)
+
+def _per_roadmap(rid: pd.MultiIndex, index: pd.Index, values: pd.Series) -> pd.Series:
+    """Per-roadmap timestamps aligned to `rid` (NaT when it has none)."""
+    aligned = values.reindex(rid).to_numpy()
+    return pd.Series(pd.to_datetime(aligned, utc=True), index=index)
 
 
 def _growth(
@@ -277,10 +286,13 @@ def _growth(
     """Per roadmap item, children added per complete period since it started (oldest first)."""
     step = PERIOD_DAYS[period] * 86_400_000
     start_ms = to_ms(roadmap["started_at"])
-    index = {r: i for i, r in enumerate(roadmap["roadmap_id"])}
+    index = {k: i for i, k in enumerate(roadmap_keys(roadmap["source"], roadmap["roadmap_id"]))}
     out = [np.zeros(0) for _ in range(len(roadmap))]
     added = to_ms(children["added_at"])
-    owner = np.array([index.get(r, -1) for r in children["roadmap_id"]], dtype=np.int64)
+    owner = np.array(
+        [index.get(k, -1) for k in roadmap_keys(children["source"], children["roadmap_id"])],
+        dtype=np.int64,
+    )
     for i, s in enumerate(start_ms):
         if s == _NAT:
             continue
@@ -309,6 +321,7 @@ def forecast_plan(scope: RoadmapScope, unit: Unit = "items") -> pd.DataFrame:
     ranks = pd.Series(np.arange(len(order)), index=order)
     return pd.DataFrame(
         {
+            "source": open_rm["source"].to_numpy(),
             "roadmap_id": open_rm["roadmap_id"].to_numpy(),
             "team": open_rm["team"].to_numpy(),
             "remaining": remaining.to_numpy(dtype=np.float64),

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .frames import validate_boards, validate_changes, validate_item_sprints, validate_sprints
-from .history import FieldHistory, Membership, current_values, to_float
+from .history import FieldHistory, scoped, sprint_membership, to_float
 from .timeutil import to_ms
 
 Statistic = Literal["estimate", "count"]
@@ -33,17 +33,23 @@ class SprintReport:
     rows: pd.DataFrame
     items: pd.DataFrame
 
-    def ids(self, sprint_id: str, category: str) -> set[str]:
-        """Item ids in one category of one sprint."""
+    def ids(self, sprint_id: str, category: str, source: str | None = None) -> set[str]:
+        """Item ids in one category of one sprint (of `source`, needed when several have it)."""
         sel = self.items[
-            (self.items["sprint_id"] == sprint_id) & (self.items["category"] == category)
+            (self.items["sprint_id"] == sprint_id)
+            & (self.items["category"] == category)
+            & ((self.items["source"] == source) if source is not None else True)
         ]
         return set(sel["item_id"].astype(str))
 
-    def row(self, sprint_id: str) -> pd.Series:
-        """The report row of one sprint."""
-        frame = self.rows.set_index("sprint_id")
-        return frame.loc[sprint_id]  # type: ignore[return-value]
+    def row(self, sprint_id: str, source: str | None = None) -> pd.Series:
+        """The report row of one sprint (of `source`, needed when several have that id)."""
+        rows = self.rows[self.rows["sprint_id"] == sprint_id]
+        if source is not None:
+            rows = rows[rows["source"] == source]
+        if len(rows) != 1:
+            raise KeyError(f"sprint {sprint_id}: {len(rows)} sprints match; name the source")
+        return rows.iloc[0]
 
 
 def sprints_at(sprints: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -65,12 +71,12 @@ def sprint_report(
     sprints: pd.DataFrame,
     item_sprints: pd.DataFrame,
     boards: pd.DataFrame,
-    statistic: Mapping[str, Statistic] | None = None,
+    statistic: Mapping[tuple[str, str], Statistic] | None = None,
 ) -> SprintReport:
     """Committed/added/removed/completed/not completed/outside per sprint started by cd.as_of.
 
-    ``statistic`` maps board_id -> 'estimate' | 'count'; a board not listed uses 'estimate' when
-    any issue ever in its sprints had an estimate, else issue count (Jira's fallback).
+    ``statistic`` maps (source, board_id) -> 'estimate' | 'count' and overrides the board's
+    estimation field (``boards.estimation``).
     """
     validate_changes(changes)
     validate_sprints(sprints)
@@ -79,21 +85,13 @@ def sprint_report(
     items = cd.items
     sp = sprints_at(sprints, cd.as_of)
     sp["sprint_id"] = sp["sprint_id"].astype(str)
+    sp_key = scoped(sp["source"], sp["sprint_id"])
     eligible = ~items["is_subtask"].to_numpy(dtype=bool)
 
-    mem = Membership.build(
-        items,
-        changes,
-        "sprint",
-        current_values(items, item_sprints, "sprint_id"),
-        eligible,
-        cd.as_of_ms,
-        universe=set(sp["sprint_id"]),
-    )
-    pairs = mem.pairs.rename(columns={"member": "sprint_id"})
+    mem = sprint_membership(items, changes, item_sprints, eligible, cd.as_of_ms, set(sp_key))
+    pairs = mem.pairs
 
-    sp_idx = pd.Index(sp["sprint_id"])
-    pi = sp_idx.get_indexer(pairs["sprint_id"])
+    pi = pd.Index(sp_key).get_indexer(pd.Index(pairs["member"]))
     start_ms = to_ms(sp["start"])[pi]
     end_ms = to_ms(sp["until"])[pi]
     pair_ids = pairs["pair"].to_numpy(dtype=np.int64)
@@ -127,7 +125,7 @@ def sprint_report(
     est_removed = to_float(est_hist.value_at(rows, np.where(removed, removed_ms, end_ms)))
 
     board_of = sp["board_id"].astype(str).to_numpy()[pi]
-    stat = _statistics(sp, board_of, est_start, est_end, est_hist, rows, statistic)
+    stat = _statistics(sp, boards, pi, est_start, est_end, est_hist, rows, statistic)
     use_count = stat[pi] == "count"
 
     def val(x: np.ndarray) -> np.ndarray:
@@ -150,7 +148,7 @@ def sprint_report(
                 {
                     "source": items["source"].astype(object).to_numpy()[rows[mask]],
                     "board_id": board_of[mask],
-                    "sprint_id": pairs["sprint_id"].to_numpy()[mask],
+                    "sprint_id": sp["sprint_id"].to_numpy()[pi][mask],
                     "item_id": ids[rows[mask]],
                     "key": keys[rows[mask]],
                     "category": name,
@@ -174,33 +172,48 @@ def sprint_report(
         committed_v = out["committed"].to_numpy(dtype=np.float64)
         out["say_do"] = np.where(committed_v > 0, out["completed_committed"] / committed_v, np.nan)
         out["capacity_accuracy"] = np.where(committed_v > 0, out["completed"] / committed_v, np.nan)
-    board_team = boards.assign(board_id=boards["board_id"].astype(str)).set_index("board_id")
-    out["team"] = out["board_id"].astype(str).map(board_team["team"].astype(object))
-    out = out.sort_values(["board_id", "start", "sprint_id"], kind="stable")
+    team_of = dict(
+        zip(
+            scoped(boards["source"], boards["board_id"]),
+            boards["team"].astype(object),
+            strict=True,
+        )
+    )
+    out["team"] = [team_of.get(k) for k in scoped(out["source"], out["board_id"])]
+    out = out.sort_values(["source", "board_id", "start", "sprint_id"], kind="stable")
     return SprintReport(out.reset_index(drop=True), cat_items)
 
 
 def _statistics(
     sp: pd.DataFrame,
-    board_of: np.ndarray,
+    boards: pd.DataFrame,
+    pi: np.ndarray,
     est_start: np.ndarray,
     est_end: np.ndarray,
     est_hist: FieldHistory,
     rows: np.ndarray,
-    statistic: Mapping[str, Statistic] | None,
+    statistic: Mapping[tuple[str, str], Statistic] | None,
 ) -> np.ndarray:
-    """Estimation statistic per sprint (from its board)."""
-    chosen = dict(statistic or {})
+    """Estimation statistic per sprint: as configured, else its board's estimation field
+    (none: issue count), else estimates when any issue in the board's sprints had one."""
+    board_keys = np.array(scoped(sp["source"], sp["board_id"]), dtype=object)
+    fields = dict(
+        zip(scoped(boards["source"], boards["board_id"]), boards["estimation"], strict=True)
+    )
     ever = ~np.isnan(est_start) | ~np.isnan(est_end)
     changed = np.isin(rows, est_hist.row[~pd.isna(to_float(est_hist.to_value))])
     cur = ~pd.isna(to_float(est_hist.current[rows]))
-    has_est = pd.Series(ever | changed | cur).groupby(board_of).any()
+    has_est = pd.Series(ever | changed | cur).groupby(board_keys[pi]).any()
+    chosen = {f"{src}\x1f{board}": stat for (src, board), stat in (statistic or {}).items()}
     out = []
-    for board in sp["board_id"].astype(str):
-        if board in chosen:
-            out.append(chosen[board])
+    for key in board_keys:
+        field = fields.get(key)
+        if key in chosen:
+            out.append(chosen[key])
+        elif isinstance(field, str):
+            out.append("estimate" if field else "count")
         else:
-            out.append("estimate" if bool(has_est.get(board, False)) else "count")
+            out.append("estimate" if bool(has_est.get(key, False)) else "count")
     return np.array(out, dtype=object)
 
 
@@ -209,13 +222,14 @@ def velocity(rows: pd.DataFrame, forecast_with: int = 3, show: int = 7) -> pd.Da
 
     Also lists the last ``show`` closed sprints' committed/completed as the velocity chart does.
     """
-    closed = rows[rows["state_at"] == "closed"].sort_values(["board_id", "completed_at"])
+    closed = rows[rows["state_at"] == "closed"].sort_values(["source", "board_id", "completed_at"])
     out = []
-    for board, part in closed.groupby("board_id", sort=True):
+    for (source, board), part in closed.groupby(["source", "board_id"], sort=True):
         recent = part.tail(forecast_with)
         shown = part.tail(show)
         out.append(
             {
+                "source": source,
                 "board_id": board,
                 "team": part["team"].iloc[-1],
                 "statistic": part["statistic"].iloc[-1],
@@ -227,6 +241,7 @@ def velocity(rows: pd.DataFrame, forecast_with: int = 3, show: int = 7) -> pd.Da
             }
         )
     cols = [
+        "source",
         "board_id",
         "team",
         "statistic",

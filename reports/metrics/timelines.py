@@ -7,8 +7,8 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .frames import validate_item_sprints, validate_item_versions, validate_sprints
-from .history import FieldHistory, current_values, sprint_membership
-from .roadmap import RoadmapScope, target_days
+from .history import FieldHistory, current_values, scoped, sprint_membership
+from .roadmap import RoadmapScope, roadmap_keys, target_days
 from .timeutil import local_days, whole_days
 
 
@@ -18,7 +18,7 @@ def roadmap_timeline(scope: RoadmapScope, forecasts: pd.DataFrame, cd: ColumnDat
     slip_days = p85 - target for open items and done - target for done ones (``slip_basis``).
     """
     rm = scope.roadmap
-    fc = forecasts.set_index("roadmap_id") if len(forecasts) else None
+    fc = forecasts.set_index(["source", "roadmap_id"]) if len(forecasts) else None
     out = pd.DataFrame(
         {
             "roadmap_id": rm["roadmap_id"],
@@ -34,7 +34,11 @@ def roadmap_timeline(scope: RoadmapScope, forecasts: pd.DataFrame, cd: ColumnDat
         }
     )
     for q in ("p50", "p85"):
-        values = rm["roadmap_id"].map(fc[q]) if fc is not None and q in fc else pd.NaT
+        values = (
+            fc[q].reindex(roadmap_keys(rm["source"], rm["roadmap_id"])).to_numpy()
+            if fc is not None and q in fc
+            else pd.NaT
+        )
         out[q] = pd.to_datetime(pd.Series(values, index=rm.index))
     done = out["done_day"].notna()
     end = out["done_day"].where(done, out["p85"])
@@ -60,7 +64,13 @@ def delivered_items(
     done_rows = np.flatnonzero(items["completed"].to_numpy(dtype=bool))
     eligible = np.zeros(len(items), dtype=bool)
     eligible[done_rows] = True
-    names = dict(zip(sprints["sprint_id"].astype(str), sprints["name"].astype(str), strict=True))
+    names = dict(
+        zip(
+            scoped(sprints["source"], sprints["sprint_id"]),
+            sprints["name"].astype(str),
+            strict=True,
+        )
+    )
     mem = sprint_membership(items, changes, item_sprints, eligible, cd.as_of_ms, set(names))
     ever = mem.pairs[
         pd.Series(mem.ev_member).groupby(mem.ev_pair).any().reindex(mem.pairs["pair"]).to_numpy()

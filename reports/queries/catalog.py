@@ -16,6 +16,8 @@ from sqlalchemy import Connection, and_, func, or_, select
 from settings import Settings
 from store import schema
 
+from .errors import QueryError, unknown
+
 I = schema.items  # noqa: E741
 ROADMAP_TYPES: tuple[str, ...] = ("Epic", "Roadmap")  # reports.metrics.roadmap.ROADMAP_TYPES
 
@@ -88,12 +90,43 @@ def items_with_key(
     return [(int(s), str(i), str(t or ""), str(p)) for s, i, t, p in rows]
 
 
+def source_id_of(conn: Connection, source: str | None) -> int | None:
+    """The stored id of a configured source named by --source (None: any source)."""
+    if source is None:
+        return None
+    names = {
+        str(n): int(i) for i, n in conn.execute(select(schema.sources.c.id, schema.sources.c.name))
+    }
+    if source not in names:
+        raise unknown("source", source, sorted(names))
+    return names[source]
+
+
+def one_source(conn: Connection, key: str, source_ids: list[int]) -> None:
+    """Refuse a key that names items in several sources (two Jira sites may both have WEB-1):
+    the QueryError names them and asks for --source."""
+    if len(set(source_ids)) < 2:
+        return
+    names = dict(conn.execute(select(schema.sources.c.id, schema.sources.c.name)).all())
+    ask_source(key, [str(names.get(i, i)) for i in sorted(set(source_ids))])
+
+
+def ask_source(what: str, sources: list[str]) -> None:
+    """QueryError when `what` (a key, a project, a version) is in several sources."""
+    distinct = list(dict.fromkeys(sources))
+    if len(distinct) > 1:
+        raise QueryError(f"{what} is in {' and '.join(distinct)}; say which with --source")
+
+
 __all__ = [
     "ROADMAP_TYPES",
     "Catalog",
     "alive",
+    "ask_source",
     "is_roadmap_type",
     "items_with_key",
+    "one_source",
     "read_catalog",
+    "source_id_of",
     "team_of",
 ]

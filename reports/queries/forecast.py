@@ -24,7 +24,14 @@ from store.analysis import Entry, analysis_roadmap
 from store.schema import UTCDateTime
 
 from .analysis import instant, reading, team_data
-from .catalog import is_roadmap_type, items_with_key, read_catalog, team_of
+from .catalog import (
+    is_roadmap_type,
+    items_with_key,
+    one_source,
+    read_catalog,
+    source_id_of,
+    team_of,
+)
 from .errors import QueryError
 
 
@@ -40,17 +47,20 @@ class ForecastAnswer:
 
 
 def resolve(
-    conn: Connection, settings: Settings, as_of: datetime, key: str
+    conn: Connection, settings: Settings, as_of: datetime, key: str, source: str | None = None
 ) -> tuple[str, str, str, str]:
-    """(kind, source, roadmap_id, team) of an epic / roadmap card key or a version name."""
+    """(kind, source, roadmap_id, team) of an epic / roadmap card key or a version name (of
+    `source`, needed when several sources have it)."""
     catalog = read_catalog(conn, settings)
-    rows = items_with_key(conn, as_of, key)
+    wanted = source_id_of(conn, source)
+    rows = items_with_key(conn, as_of, key, wanted)
+    one_source(conn, key, [sid for sid, _iid, typ, _p in rows if is_roadmap_type(typ)])
     for sid, iid, typ, project in rows:
         if is_roadmap_type(typ):
             source = catalog.sources[sid]
             kind = "card" if typ.casefold() == "roadmap" else "epic"
             return kind, source, iid, team_of(settings, source, project)
-    hits = [v for v in catalog.versions if key in (v[4], v[2])]
+    hits = [v for v in catalog.versions if key in (v[4], v[2]) and wanted in (None, v[1])]
     if len(hits) > 1:
         listing = ", ".join(f"{p}/{n} (id {i})" for _, _, i, p, n in hits)
         raise QueryError(f"version {key!r} is ambiguous: {listing}; give the version id")
@@ -72,11 +82,13 @@ def forecast(
     as_of: Any = None,
     by: date | None = None,
     trials: int | None = None,
+    source: str | None = None,
 ) -> ForecastAnswer:
-    """Answer `pulse forecast KEY` from the store as it was known at ``as_of``."""
+    """Answer `pulse forecast KEY` (of `source` when several have it) from the store as it
+    was known at ``as_of``."""
     when = instant(as_of)
     with store.engine.connect() as conn:
-        kind, source, rid, team = resolve(conn, settings, when, key)
+        kind, source, rid, team = resolve(conn, settings, when, key, source)
     if trials is not None and trials < 100:
         raise QueryError(f"--trials {trials} is too few (use at least 100)")
     with reading(store, settings, when) as (conn, entry):

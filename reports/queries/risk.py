@@ -29,7 +29,14 @@ from store import Store
 from store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
 
 from .analysis import instant, reading
-from .catalog import Catalog, is_roadmap_type, items_with_key, read_catalog
+from .catalog import (
+    Catalog,
+    ask_source,
+    is_roadmap_type,
+    items_with_key,
+    one_source,
+    read_catalog,
+)
 from .errors import QueryError, unknown
 
 LEVELS = ("low", "medium", "high")
@@ -98,6 +105,8 @@ def check_filters(conn: Connection, catalog: Catalog, as_of: datetime, f: RiskFi
     projects = [p for p in catalog.projects if f.source is None or p[0] == f.source]
     if f.project is not None and f.project not in {p for _, p, _ in projects}:
         raise unknown("project", f.project, [p for _, p, _ in projects if p])
+    if f.project is not None:
+        ask_source(f"project {f.project}", sorted(s for s, p, _ in projects if p == f.project))
     if f.team is not None and f.team not in {t for _, _, t in projects}:
         raise unknown("team", f.team, [t for _, _, t in projects])
     if f.reason is not None and f.reason not in REASONS:
@@ -108,6 +117,14 @@ def check_filters(conn: Connection, catalog: Catalog, as_of: datetime, f: RiskFi
         names = [n for s, _, _, _, n in catalog.versions if f.source is None or s == f.source]
         if f.version not in set(names):
             raise unknown("version", f.version, names)
+        ask_source(
+            f"version {f.version}",
+            sorted(
+                s
+                for s, _, _, _, n in catalog.versions
+                if n == f.version and (f.source is None or s == f.source)
+            ),
+        )
     if f.epic is not None:
         find_roadmap_item(conn, catalog, as_of, f.epic, f.source, what="epic")
 
@@ -124,6 +141,7 @@ def find_roadmap_item(
     sid = catalog.source_ids[source] if source is not None else None
     rows = items_with_key(conn, as_of, key, sid)
     hits = [(s, i) for s, i, t, _ in rows if is_roadmap_type(t)]
+    one_source(conn, key, [s for s, _ in hits])
     if hits:
         return hits[0]
     if rows:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 
 from reports.dataset import Loaded, alive, keys_to_ids, read_meta
 from reports.metrics.blocked import flag_intervals
@@ -24,6 +24,7 @@ from reports.metrics.timeutil import local_day
 from settings import Settings
 from store import Store, schema
 
+from .catalog import one_source, source_id_of
 from .errors import QueryError
 
 I = schema.items  # noqa: E741
@@ -52,8 +53,11 @@ def _instant(value: Any) -> str | None:
     return pd.Timestamp(value).isoformat()
 
 
-def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemStory:
-    """Answer `pulse show KEY` from the store as it was known at ``as_of``.
+def show(
+    store: Store, settings: Settings, key: str, as_of: Any = None, source: str | None = None
+) -> ItemStory:
+    """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
+    as it was known at ``as_of``.
 
     The item's own history is read directly; its team's cycle times over the throughput window
     come from the stored analysis (computed first when none covers this as-of).
@@ -64,14 +68,18 @@ def show(store: Store, settings: Settings, key: str, as_of: Any = None) -> ItemS
     when = pd.Timestamp(moment)
     with reading(store, settings, moment) as (conn, entry):
         meta = read_meta(conn, settings, when)
+        wanted = source_id_of(conn, source)
         rows = conn.execute(
             select(I.c.source_id, I.c.item_id, I.c.key).where(
-                alive(when), or_(I.c.key == key, I.c.previous_key == key)
+                alive(when),
+                or_(I.c.key == key, I.c.previous_key == key),
+                I.c.source_id == wanted if wanted is not None else true(),
             )
         ).all()
         if not rows:
             raise QueryError(f"unknown key {key!r} (not in the store at {_day(when)})")
         exact = [r for r in rows if r[2] == key] or rows
+        one_source(conn, key, [int(r[0]) for r in exact])
         sid, iid = int(exact[0][0]), str(exact[0][1])
         loaded = Loaded(meta, settings)
         items = loaded.add(conn, {(sid, iid)})

@@ -28,8 +28,9 @@ CHECKS: dict[str, tuple[str, str]] = {
         "open epic, version or roadmap card without a due or release date",
     ),
     "deleted_at_source": (
-        "Deleted at the source",
-        "item deleted in Jira or Trello since the last report",
+        "Gone from the source",
+        "item deleted in Jira or Trello since the last report, or hidden from the user Pulse "
+        "reads with (Jira answers alike for both)",
     ),
     "moved_at_source": (
         "Moved at the source",

@@ -58,9 +58,21 @@ KANBAN_COLUMNS = [
 _STAT = {"estimate": "points", "count": "issues"}
 
 
-def _board_names(ctx: ReportContext) -> dict[str, str]:
+def _board_names(ctx: ReportContext) -> dict[tuple[str, str], str]:
+    """Board names by (source, board id): two sites may both have a board 1."""
     boards = ctx.inputs.boards
-    return {str(b): str(n) for b, n in zip(boards["board_id"], boards["name"], strict=True)}
+    return {
+        (str(s), str(b)): str(n)
+        for s, b, n in zip(boards["source"], boards["board_id"], boards["name"], strict=True)
+    }
+
+
+def _named(frame: pd.DataFrame, names: dict[tuple[str, str], str]) -> list[str]:
+    """Each row's board name (its id when the board is unknown)."""
+    return [
+        names.get((str(s), str(b)), str(b))
+        for s, b in zip(frame["source"], frame["board_id"], strict=True)
+    ]
 
 
 def write_velocity(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
@@ -101,24 +113,27 @@ def _sprint_charts(
     ws: Worksheet,
     ctx: ReportContext,
     figs: Figures,
-    names: dict[str, str],
+    names: dict[tuple[str, str], str],
     top: int,
     data_col: int,
 ) -> int:
     """A committed-vs-completed chart per Scrum board, CHARTS_PER_ROW side by side."""
     report_rows = ctx.results.sprint_report.rows
-    sprint_names = dict(
-        zip(report_rows["sprint_id"].astype(str), report_rows["name"].astype(str), strict=True)
-    )
+    sprint_names = {
+        (str(src), str(sid)): str(name)
+        for src, sid, name in zip(
+            report_rows["source"], report_rows["sprint_id"], report_rows["name"], strict=True
+        )
+    }
     data_row = HEADER_ROW
     for n, rec in enumerate(figs.velocity_now.to_dict("records")):
         rows = [
-            [sprint_names.get(str(s), str(s)), committed, completed]
+            [sprint_names.get((str(rec["source"]), str(s)), str(s)), committed, completed]
             for s, committed, completed in zip(
                 rec["chart_sprints"], rec["chart_committed"], rec["chart_completed"], strict=True
             )
         ]
-        board = names.get(str(rec["board_id"]), str(rec["board_id"]))
+        board = names.get((str(rec["source"]), str(rec["board_id"])), str(rec["board_id"]))
         unit = _STAT.get(str(rec["statistic"]), str(rec["statistic"]))
         last = write_block(
             ws, data_row, data_col, [f"{board}: sprint", "Committed", "Completed"], rows
@@ -144,9 +159,9 @@ def _sprint_charts(
     return data_row
 
 
-def _sprints(ctx: ReportContext, names: dict[str, str]) -> pd.DataFrame:
+def _sprints(ctx: ReportContext, names: dict[tuple[str, str], str]) -> pd.DataFrame:
     rows = ctx.results.sprint_report.rows.copy()
-    rows["board"] = rows["board_id"].astype(str).map(names).fillna(rows["board_id"].astype(str))
+    rows["board"] = _named(rows, names)
     rows["start_day"] = ctx.local_days(rows["start"])
     rows["end_day"] = ctx.local_days(rows["end"])
     rows["completed_day"] = ctx.local_days(rows["completed_at"]).where(rows["state_at"] == "closed")
@@ -157,14 +172,14 @@ def _sprints(ctx: ReportContext, names: dict[str, str]) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _velocity(figs: Figures, names: dict[str, str]) -> pd.DataFrame:
-    now = figs.velocity_now[["board_id", "team", "statistic", "velocity"]]
-    before = figs.velocity_before[["board_id", "velocity"]].rename(
+def _velocity(figs: Figures, names: dict[tuple[str, str], str]) -> pd.DataFrame:
+    now = figs.velocity_now[["source", "board_id", "team", "statistic", "velocity"]]
+    before = figs.velocity_before[["source", "board_id", "velocity"]].rename(
         columns={"velocity": "velocity_before"}
     )
-    out = now.merge(before, on="board_id", how="left")
+    out = now.merge(before, on=["source", "board_id"], how="left")
     out["change"] = out["velocity"] - out["velocity_before"]
-    out["board"] = out["board_id"].astype(str).map(names).fillna(out["board_id"].astype(str))
+    out["board"] = _named(out, names)
     out["statistic_label"] = out["statistic"].map(_STAT).fillna(out["statistic"])
     return out.sort_values(["team", "board"], kind="stable").reset_index(drop=True)
 

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 from connectors.http_policy import (
     HttpPolicy,
     RequestStats,
+    RetryAfterTooLong,
     SlidingWindowThrottle,
     SyncInterrupted,
     policy_session,
@@ -79,10 +80,18 @@ def test_total_retry_time_is_capped(server: EmulatorServer) -> None:
     assert time.monotonic() - started < 1.5
 
 
-def test_retry_after_beyond_the_budget_gives_up_at_once(server: EmulatorServer) -> None:
+def test_retry_after_beyond_the_budget_gives_up_at_once_and_says_so(
+    server: EmulatorServer,
+) -> None:
     server.faults.inject(Fault("rate_limit", retry_after=3600))
     session, stats = session_for(FAST)
-    assert session.get(f"{server.url}/x").status_code == 429
+    started = time.monotonic()
+    with pytest.raises(RetryAfterTooLong) as raised:
+        session.get(f"{server.url}/x")
+    assert time.monotonic() - started < 1
+    assert str(raised.value) == (
+        "asked to wait 3600s (HTTP 429 Retry-After), longer than max_retry_time (10s)"
+    )
     assert stats.retries == 0
 
 
@@ -133,3 +142,82 @@ def test_throttle_keeps_under_the_window_limit() -> None:
 )
 def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
     assert retry_after_seconds(header) == expected
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting is refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_host_that_never_answered_is_given_up_on_after_unreachable_after() -> None:
+    import logging
+
+    heard: list[tuple[float, logging.LogRecord]] = []
+
+    class Ear(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            heard.append((time.monotonic(), record))
+
+    policy = HttpPolicy(max_retry_time=300, unreachable_after=1.5, backoff_base=0.1)
+    session, stats = session_for(policy)
+    ear, logger = Ear(level=logging.WARNING), logging.getLogger("connectors.http_policy")
+    logger.addHandler(ear)
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.ConnectionError):
+            session.get(f"http://127.0.0.1:{closed_port()}/x")
+    finally:
+        logger.removeHandler(ear)
+    assert time.monotonic() - started < 3
+    assert stats.retries >= 1
+    at, warning = heard[0]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage().endswith(
+        "cannot connect (connection refused); retrying for up to 2s"
+    )
+    assert at - started < 1, "the user hears about it within seconds"
+
+
+def test_the_default_gives_up_on_an_unreachable_source_within_30_seconds() -> None:
+    from settings import JiraSource
+
+    source = JiraSource.model_validate(
+        {
+            "name": "j",
+            "kind": "jira",
+            "url": "http://x",
+            "token": "t",
+            "auth": "bearer",
+            "projects": ["A"],
+        }
+    )
+    assert 0 < source.duration("unreachable_after").total_seconds() <= 30
+    assert source.duration("max_retry_time").total_seconds() > 30  # answered hosts: patient
+
+
+def test_a_refused_source_fails_fast_with_one_line_naming_the_reason(tmp_path: object) -> None:
+    from pydantic import SecretStr
+
+    from connectors.runner import sync_source
+    from settings import JiraSource
+    from store import open_store
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    source = JiraSource(
+        name="gone",
+        kind="jira",
+        url=url,
+        token=SecretStr("t"),
+        auth="bearer",
+        projects=["A"],
+        unreachable_after="1s",
+    )
+    store = open_store(f"sqlite:///{tmp_path}/p.db")
+    started = time.monotonic()
+    result = sync_source(source, store)
+    assert time.monotonic() - started < 3
+    assert result.line() == f"gone: failed: cannot reach {url} (connection refused)"

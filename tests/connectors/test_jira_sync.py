@@ -20,7 +20,7 @@ from emulators.http import Fault
 from emulators.jira import JiraEmulator
 from store import Store, open_store, schema
 from store.writes import save_cursor
-from tests.connectors.jira_world import JiraWorld, jira_world
+from tests.connectors.jira_world import JiraWorld, jira_world, plain_issues
 from tests.store_snapshot import diff, snapshot
 
 SMALL = {"seed": 5, "issues": 300, "projects": 3}
@@ -76,12 +76,22 @@ def stored_changes(store: Store) -> dict[str, list[tuple[str, str, Any, Any]]]:
     return {k: sorted(v, key=repr) for k, v in out.items()}
 
 
-def assert_store_matches_truth(store: Store, emu: JiraEmulator) -> None:
-    """Items, keys, statuses, every transition and tracked change, and sprints equal the truth."""
+def assert_store_matches_truth(
+    store: Store, emu: JiraEmulator, projects: set[str] | None = None
+) -> None:
+    """Items, keys, statuses, every transition and tracked change, and sprints equal the truth
+    (of the given projects only, when the source is limited to them)."""
     truth = emu.truth
     items = stored_items(store)
-    live = {i for i, row in items.items() if row.deleted_at is None and row.access_lost_at is None}
-    assert live == set(truth.visible_ids)
+    live = {
+        i
+        for i, row in items.items()
+        if row.deleted_at is None and row.access_lost_at is None and row.out_of_scope_at is None
+    }
+    expected_live = {
+        i for i in truth.visible_ids if projects is None or truth.issues[i].project in projects
+    }
+    assert live == expected_live
     for item_id in live:
         expected = truth.issues[item_id]
         row = items[item_id]
@@ -115,6 +125,8 @@ def assert_store_matches_truth(store: Store, emu: JiraEmulator) -> None:
             key=repr,
         )
         assert changes.get(item_id, []) == expected_c, item_id
+    if projects is not None:
+        return
     with store.engine.connect() as conn:
         sprints = {row.sprint_id: row for row in conn.execute(select(schema.sprints))}
     assert set(sprints) == {str(s) for s in truth.sprints}
@@ -147,6 +159,10 @@ def test_heavy_histories_are_complete_on_both_flavours(tmp_path: Path) -> None:
             assert sum(len(issue.transitions) for issue in heavy) > 0, "some moved status"
             for issue in heavy:  # an issue can have 100+ histories and no status change
                 assert len(transitions.get(issue.id, [])) == len(issue.transitions)
+            paths = world.server.requests.by_path
+            if flavour == "cloud":  # completed in bulk: one request per search page at most
+                assert not [p for p in paths if p.endswith("/changelog")]
+                assert 1 <= paths["/rest/api/3/changelog/bulkfetch"] <= len(heavy)
 
 
 def test_second_sync_changes_nothing(tmp_path: Path) -> None:
@@ -326,17 +342,13 @@ def test_census_tells_deleted_moved_and_access_lost_apart(flavour: str, tmp_path
         assert sync_source(source, store).ok
 
         def pick(project: str) -> str:
-            return sorted(
-                (
-                    i.id
-                    for i in emu.truth.issues.values()
-                    if i.project == project and i.type not in ("Epic", "Sub-task")
-                ),
-            )[0]
+            return sorted(plain_issues(world, project))[0]
 
         emu.clock.advance(timedelta(hours=2))
         deleted = pick(scoped[0])
         emu.mutate.delete(deleted)
+        secured = pick(scoped[0])
+        emu.mutate.restrict(secured)
         moved_inside = pick(scoped[1])
         emu.mutate.move(moved_inside, scoped[0])
         moved_out = sorted(i for i in emu.truth.issues if emu.truth.issues[i].project == scoped[1])[
@@ -344,7 +356,7 @@ def test_census_tells_deleted_moved_and_access_lost_apart(flavour: str, tmp_path
         ]
         emu.mutate.move(moved_out, outside)
         emu.mutate.restrict_project(scoped[2])
-        hidden = {i for i in emu.truth.restricted}
+        hidden = {i for i in emu.truth.restricted} - {secured}
 
         result = sync_source(source, store, full=True)
         assert result.ok, result.line()
@@ -359,7 +371,11 @@ def test_census_tells_deleted_moved_and_access_lost_apart(flavour: str, tmp_path
         assert hidden and all(items[i].access_lost_at is not None for i in hidden)
         assert all(items[i].deleted_at is None for i in hidden)
         assert result.counts.access_lost == len(hidden)
-        assert result.counts.deleted >= 1
+        # Jira answers 404 alike for a deleted issue and one hidden by issue security.
+        assert items[secured].deleted_at is not None
+        assert (result.counts.gone, result.counts.deleted) == (2, 0)
+        assert "2 gone (deleted or hidden)" in result.counts.summary()
+        assert result.counts.moved == 2
 
         emu.mutate.restrict_project(scoped[2], restricted=False)
         emu.clock.advance(timedelta(hours=2))

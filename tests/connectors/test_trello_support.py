@@ -33,6 +33,14 @@ RATE = RateLimit(requests=90, window=WINDOW)
 SYNCED = datetime(2026, 3, 2, 12, tzinfo=UTC)  # a pinned sync time: no test reads the clock
 
 
+def left_list(world: Any, move: Any, synced_ids: set[str]) -> str | None:
+    """The list a card left when it moved to another board (unknown when that board is not
+    synced)."""
+    if move.from_board_id not in synced_ids:
+        return None
+    return str(world.actions[move.from_action_id].data["list"]["name"])
+
+
 def source_for(
     emu: TrelloEmulator, url: str, boards: list[str] | None = None, **extra: Any
 ) -> TrelloSource:
@@ -209,8 +217,9 @@ def assert_matches_truth(
             for m in card.history
             if world.actions[m.action_id].data["board"]["id"] in synced_ids
         }
+        # A move between two synced boards is a status change from the list the card left.
         moves |= {
-            (m.to_action_id, m.at, None, m.to_list_name)
+            (m.to_action_id, m.at, left_list(world, m, synced_ids), m.to_list_name)
             for m in card.board_moves
             if m.to_board_id in synced_ids
         }

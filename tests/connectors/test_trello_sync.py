@@ -47,6 +47,7 @@ def _mutate(emu: TrelloEmulator) -> dict[str, str]:
         key=lambda c: c.id,
     )
     mover, archived, deleted, leaver, renamed = open_cards[:5]
+    leaver_list = leaver.list_name
     roles = {
         "mover": mover.id,
         "archived": archived.id,
@@ -79,7 +80,7 @@ def _mutate(emu: TrelloEmulator) -> dict[str, str]:
     clock.advance(minutes=1)
     parked = next(lst for lst in delivery.lists.values() if not lst.closed and lst.name == "Review")
     mutate.archive_list(parked.id)
-    roles.update(fresh=fresh, copy=copy, doomed=doomed)
+    roles.update(fresh=fresh, copy=copy, doomed=doomed, leaver_list=leaver_list)
     return roles
 
 
@@ -107,6 +108,9 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         }
         assert not counts.census
         assert view.items[roles["leaver"]]["board_id"] == emu.truth.board("Marketing").id
+        # Moving between two synced boards is a status change from the list it left.
+        arrival = max(view.transitions[roles["leaver"]], key=lambda t: t[1])
+        assert arrival[2] == roles["leaver_list"]
         assert view.items[roles["doomed"]]["deleted_at"] is not None
         assert view.items[roles["archived"]]["archived"] is True
         assert len(view.transitions[roles["mover"]]) >= 3
@@ -121,7 +125,7 @@ def test_full_then_incremental_sync_equals_ground_truth(store: Store, tmp_path: 
         # A second incremental sync with nothing new changes nothing.
         before = snapshot(store, source_id)
         counts = run_sync(store, source)
-        assert (counts.new, counts.updated, counts.deleted) == (0, 0, 0)
+        assert (counts.new, counts.updated, counts.deleted, counts.transitions) == (0, 0, 0, 0)
         assert snapshot(store, source_id) == before
 
 
@@ -249,3 +253,35 @@ def test_request_urls_never_reach_the_logs(
     assert "/1/boards" in text  # the DEBUG lines are there ...
     assert emu.token not in text and emu.key not in text  # ... without the credentials
     store.dispose()
+
+
+def test_a_card_moved_while_its_board_is_being_read_is_not_lost(sqlite_url: str) -> None:
+    """A list move made after the sync read the board's cards and actions is stored by the
+    next sync: the actions cursor covers what was read, not the time the pass ended."""
+    from emulators.http import EmulatorServer
+
+    emu = _emulator()
+    delivery = emu.truth.board("Design Delivery")
+    card = sorted(c.id for c in delivery.cards.values() if not c.closed)[3]
+    target = next(
+        lst.id
+        for lst in delivery.ordered_lists()
+        if not lst.closed and lst.name != emu.truth.card(card).list_name
+    )
+    moved: list[str] = []
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        body = b"".join(emu.app(environ, start_response))  # type: ignore[arg-type]
+        if environ["PATH_INFO"] == f"/1/boards/{delivery.id}/actions" and not moved:
+            emu.clock.advance(minutes=1)
+            moved.append(emu.mutate.move_card(card, target))
+        return [body]
+
+    with EmulatorServer(app, faults=emu.faults, requests=emu.requests) as server:
+        source = source_for(emu, server.url)
+        store = open_store(sqlite_url)
+        run_sync(store, source)
+        assert moved, "the move came while the board was being read"
+        emu.clock.advance(minutes=5)
+        run_sync(store, source)
+        assert_matches_truth(emu, store, register(store, source))

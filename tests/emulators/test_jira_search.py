@@ -151,6 +151,20 @@ def test_key_and_id_clauses(site: Site) -> None:
     )
 
 
+def test_keyset_pages_by_id_as_jira_does(site: Site) -> None:
+    """`… AND id > N ORDER BY id` pages: the same issues as filtering the whole result."""
+    issues = sorted(visible(site), key=lambda i: i.id)
+    web = [i for i in issues if site.emu.world.projects[i.project_id].key == "WEB"]
+    middle = web[len(web) // 2].id
+    expected = [i.key for i in web if i.id > middle]
+    assert site.keys(f"project = WEB AND id > {middle} ORDER BY id ASC") == expected
+    assert site.keys(f"(project = WEB) AND id > {middle} ORDER BY id ASC") == expected
+    # OR binds looser than AND: only the MOB clause is cut after the id.
+    either = site.keys(f"project = WEB OR project = MOB AND id > {middle} ORDER BY id ASC")
+    mob = [i for i in issues if site.emu.world.projects[i.project_id].key == "MOB"]
+    assert sorted(either) == sorted([i.key for i in web] + [i.key for i in mob if i.id > middle])
+
+
 def test_ordering(site: Site) -> None:
     issues = [i for i in visible(site) if i.project_id == 10000]
     by_updated = [i.key for i in sorted(issues, key=lambda i: (-i.updated, i.id))]

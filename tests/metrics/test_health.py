@@ -39,6 +39,7 @@ def test_status_rules(done, target, p50, p85, expected):
 def forecasts() -> pd.DataFrame:
     return pd.DataFrame(
         {
+            "source": "jira",
             "roadmap_id": ["E1", "E2", "E3", "version:V1"],
             "p50": pd.to_datetime(["2026-04-20", "2026-04-20", "2026-07-10", "2026-03-30"]),
             "p85": pd.to_datetime(["2026-05-11", "2026-05-11", "2026-07-20", "2026-04-01"]),

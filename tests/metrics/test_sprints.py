@@ -136,7 +136,7 @@ def test_sub_tasks_are_excluded():
 
 
 def test_count_fallback_counts_issues():
-    row = report(statistic={"10": "count"}).row("1")
+    row = report(statistic={("jira", "10"): "count"}).row("1")
     assert row["statistic"] == "count"
     assert row["committed"] == 3.0
     assert row["completed"] == 2.0
@@ -167,6 +167,7 @@ def test_velocity_is_the_mean_of_the_last_three_closed_sprints():
 
     rows = pd.DataFrame(
         {
+            "source": "jira",
             "board_id": "10",
             "team": "web",
             "statistic": "estimate",
