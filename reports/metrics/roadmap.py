@@ -209,7 +209,7 @@ def _versions(
             "created": (
                 rid.map(created_of).to_numpy()
                 if created_of is not None
-                else np.full(len(v), np.datetime64("NaT"))
+                else np.full(len(v), np.datetime64("NaT", "ns"))
             ),
             "target_day": target_days(release, cd.tz).to_numpy(),
             "own_done": released,

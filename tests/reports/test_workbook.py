@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -436,7 +436,7 @@ def test_cli_bad_as_of_is_one_line_exit_2(
 
 def test_cli_as_of_a_past_day_names_its_monday(reports: Reports, tmp_path: Path) -> None:
     config = _config(reports, tmp_path)
-    day = date.today() - timedelta(days=10)
+    day = clock.now().date() - timedelta(days=10)
     result = CliRunner().invoke(
         cli,
         [
