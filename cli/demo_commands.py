@@ -116,13 +116,15 @@ def _pulse() -> str:
 
 
 def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
-    """The five most severe risks, one line each, as `pulse risk` ranks them."""
+    """The five most severe roadmap risks, one line each, as `pulse risk` ranks them: the
+    workbook Summary's top five."""
     from reports.queries.risk import risk
 
     answer = risk(store, settings)
     high = sum(1 for row in answer.rows if row["level"] == "high")
     click.echo(f"Top risks ({len(answer.rows)} at risk, {high} high):")
-    for row in answer.rows[:limit]:
+    roadmap = [row for row in answer.rows if row["kind"] != "item"]
+    for row in roadmap[:limit]:
         reasons = ", ".join(row["reasons"])
         evidence = row["evidence"][0]["text"] if row["evidence"] else ""
         key, evidence = one_line(row["key"], 20), one_line(evidence, 200)

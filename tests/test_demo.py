@@ -9,7 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
+
 from settings import load_settings
+
+
+def summary_top_risks(path: Path) -> list[str]:
+    """The keys of the Summary sheet's "Top 5 risks" grid."""
+    ws = openpyxl.load_workbook(path)["Summary"]
+    head = next(
+        c.row for row in ws.iter_rows() for c in row if str(c.value).startswith("Top 5 risks")
+    )
+    keys = [ws.cell(row=head + 2 + k, column=1).value for k in range(5)]
+    return [str(k) for k in keys if k]
 
 
 def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) -> None:
@@ -29,6 +41,9 @@ def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) ->
     assert workbook and Path(workbook.group(1)).is_file()
     assert Path(workbook.group(1)).parent == workdir / "reports"
     assert "Top risks" in output
+    # the printed top five are the workbook Summary's: one engine, one ranking
+    printed = re.findall(r"^  \w+\s+(\S+) ", output.split("Top risks", 1)[1], re.MULTILINE)
+    assert printed and printed == summary_top_risks(Path(workbook.group(1)))[: len(printed)]
     # The command the demo suggests works as printed (the venv's bin is not on PATH on a fresh
     # clone), with no credentials in the environment.
     explore = re.search(r"Explore: (\S+) (risk --config \S+)", output)

@@ -211,7 +211,7 @@ def _versions(
             "created": (
                 created_of.reindex(vkeys).to_numpy()
                 if created_of is not None
-                else np.full(len(v), np.datetime64("NaT"))
+                else np.full(len(v), np.datetime64("NaT", "ns"))
             ),
             "target_day": target_days(release, cd.tz).to_numpy(),
             "own_done": released,

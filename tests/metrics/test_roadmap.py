@@ -82,3 +82,15 @@ def test_roadmap_forecasts_without_throughput_have_no_dates():
     assert set(fc["roadmap_id"]) == {"E1", "E2", "E3", "version:V1"}
     # c1 done in the partial week of 03-09? no: the last 12 complete weeks end 03-15 -> 1 item
     assert fc["p85"].notna().all()
+
+
+def test_versions_without_any_child_yet():
+    """Before any item is in a version (an as-of early in the history), versions still make
+    roadmap rows, with no creation date yet."""
+    _its, _trs, ch, versions, item_versions, _ = world()
+    cd = world_dates()
+    none = item_versions.iloc[0:0]
+    sc = roadmap_scope(cd, ch[ch["field"] != "fix_version"], versions, none)
+    rm = sc.roadmap.set_index("roadmap_id")
+    assert rm.loc["version:V1", "scope"] == 0
+    assert pd.isna(rm.loc["version:V1", "created"])

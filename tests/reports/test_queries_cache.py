@@ -76,9 +76,7 @@ def _cold(org: PlantedOrg, call: Any) -> Any:
     return call()
 
 
-def test_the_second_question_reads_the_stored_analysis(
-    org: PlantedOrg, computed: Counter, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_second_question_reads_the_stored_analysis(org: PlantedOrg, computed: Counter) -> None:
     epic = org.planted["forecast_late_epic"][0]
     first = risk(org.store, org.settings, org.now).to_json()
     assert computed.calls == 1
