@@ -46,12 +46,14 @@ class ForecastConfig:
     weeks: int = 12
     period: Period = "week"
     epic_wip: int | Mapping[str, int] | None = None
-    scope_growth: bool = False
+    scope_growth: bool = True
     max_periods: int | None = None
     quantiles: tuple[float, ...] = (0.5, 0.85, 0.95)
     confidence: float = 0.85
     horizon_days: int = field(default=3650)
     growth_horizon_days: int = 1095
+    track_weeks: int = 26
+    track_trials: int = 2000
 
     def horizon(self) -> int:
         """Maximum number of periods simulated before giving up (result 'beyond horizon')."""
@@ -131,12 +133,14 @@ def cumulative_throughput(
     block = _BLOCK[period]
     if len(samples) == 0:
         return np.zeros((trials, 1))
-    parts = [_draw_block(rng, samples, trials, block)]
-    total = np.cumsum(parts[0], axis=1)
-    while total[:, -1].min() < need and total.shape[1] < horizon:
-        nxt = _draw_block(rng, samples, trials, block)
-        total = np.hstack([total, total[:, -1:] + np.cumsum(nxt, axis=1)])
-    return total[:, :horizon]
+    parts = [np.cumsum(_draw_block(rng, samples, trials, block), axis=1)]
+    width = block
+    while parts[-1][:, -1].min() < need and width < horizon:
+        parts.append(
+            parts[-1][:, -1:] + np.cumsum(_draw_block(rng, samples, trials, block), axis=1)
+        )
+        width += block
+    return np.hstack(parts)[:, :horizon]
 
 
 def throughput_draws(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
 from . import frames as F
+from .backtest import History, track_record
 from .blocked import blocked_time
 from .calibration import forecast_calibration
 from .cfd import cumulative_flow
@@ -17,9 +18,10 @@ from .column_dates import column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig
 from .health import HealthConfig, snapshot_rows, update_baselines
+from .item_forecast import roadmap_forecasts
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
-from .roadmap import ROADMAP_TYPES, roadmap_forecasts, roadmap_scope
+from .roadmap import ROADMAP_TYPES, roadmap_scope
 from .snapshots import diff_snapshots
 from .sprints import Statistic, sprint_report, velocity
 from .throughput import throughput
@@ -129,9 +131,31 @@ def _steps() -> list[tuple[str, Step]]:
             ),
         ),
         (
+            "track_record",
+            lambda i, c, r: track_record(
+                History(
+                    i.items,
+                    i.transitions,
+                    i.changes,
+                    i.versions,
+                    i.item_versions,
+                    c.workflows,
+                    c.tz,
+                    c.roadmap_types,
+                ),
+                r["as_of"],
+                replace(c.forecast, trials=min(c.forecast.trials, c.forecast.track_trials)),
+                weeks=c.forecast.track_weeks,
+            ),
+        ),
+        (
             "forecasts",
             lambda i, c, r: roadmap_forecasts(
-                r["roadmap_scope"], r["column_dates"], c.forecast, roadmap_types=c.roadmap_types
+                r["roadmap_scope"],
+                r["column_dates"],
+                c.forecast,
+                roadmap_types=c.roadmap_types,
+                correction=r["track_record"].correction,
             ),
         ),
         (

@@ -18,10 +18,9 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .flow import estimates_at_as_of
-from .forecast import PERIOD_DAYS, ForecastConfig, forecast_when
+from .forecast import PERIOD_DAYS
 from .frames import validate_changes, validate_item_versions, validate_versions
 from .history import FieldHistory, Membership, current_values
-from .throughput import throughput_samples
 from .timeutil import days_to_utc, local_days, to_ms
 
 ROADMAP_TYPES: tuple[str, ...] = ("Epic", "Roadmap")
@@ -215,7 +214,7 @@ def _versions(
             "created": (
                 rid.map(created_of).to_numpy()
                 if created_of is not None
-                else np.full(len(v), np.datetime64("NaT"))
+                else np.full(len(v), np.datetime64("NaT", "ns"))
             ),
             "target_day": target_days(release, cd.tz).to_numpy(),
             "own_done": released,
@@ -323,29 +322,6 @@ def forecast_plan(scope: RoadmapScope, unit: Unit = "items") -> pd.DataFrame:
             "growth": list(open_rm["growth"]),
         }
     )
-
-
-def roadmap_forecasts(
-    scope: RoadmapScope,
-    cd: ColumnDates,
-    config: ForecastConfig | None = None,
-    unit: Unit = "items",
-    points: pd.Series | None = None,
-    until: pd.Timestamp | None = None,
-    roadmap_types: Collection[str] = ROADMAP_TYPES,
-) -> pd.DataFrame:
-    """p50/p85/p95 days per open roadmap item from its team's recent throughput."""
-    config = config or ForecastConfig()
-    samples = throughput_samples(
-        cd,
-        weeks=config.weeks,
-        period=config.period,
-        by="team",
-        points=points if unit == "points" else None,
-        exclude_types=tuple(roadmap_types),
-    )
-    plan = forecast_plan(scope, unit)
-    return forecast_when(plan, samples, cd.today, config, until=until)
 
 
 def day_to_instant(days: pd.Series, tz: str) -> pd.Series:
