@@ -187,8 +187,8 @@ def corrected_days(raw: pd.DataFrame, kinds: pd.Series, correction: Correction) 
         p50 = np.ceil(raw["p50_days"].to_numpy(dtype=np.float64) * f50 - _EPS)
         p85 = np.ceil(raw["p85_days"].to_numpy(dtype=np.float64) * f85 - _EPS)
         p95 = np.ceil(raw["p95_days"].to_numpy(dtype=np.float64) * f85 - _EPS)
-        p85 = np.fmax(p85, p50)
-        p95 = np.fmax(p95, p85)
+        p85 = np.maximum(p85, p50)  # NaN (beyond the horizon) stays NaN
+        p95 = np.maximum(p95, p85)
     return pd.DataFrame({"p50": p50, "p85": p85, "p95": p95}, index=raw.index)
 
 
