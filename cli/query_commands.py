@@ -259,14 +259,25 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
 @click.command("forecast")
 @config_option
 @as_of_option
-@click.argument("key")
+@click.argument("key", required=False)
 @click.option("--by", "by", default=None, metavar="DATE", help="How many items done by DATE.")
 @click.option("--trials", type=int, default=None, help="Monte Carlo trials (default 10,000).")
+@click.option(
+    "--backtest",
+    is_flag=True,
+    help="Replay the last 26 Mondays and print how often p50/p85 dates held (no KEY).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def forecast_command(
-    config: str, as_of: str | None, key: str, by: str | None, trials: int | None, fmt: str
+    config: str,
+    as_of: str | None,
+    key: str | None,
+    by: str | None,
+    trials: int | None,
+    backtest: bool,
+    fmt: str,
 ) -> None:
     """When an epic, version or roadmap card will be done (p50/p85/p95), or how much by a date.
 
@@ -279,11 +290,17 @@ def forecast_command(
       pulse forecast WEB-412
       pulse forecast 2026.12 --by 2026-12-07
       pulse forecast WEB-412 --trials 2000 --format json | jq .forecast.p85
+      pulse forecast --backtest --format json
     """
     from reports.queries.forecast import forecast
 
     settings = load(config)
     when = as_of_instant(as_of, settings.report.timezone)
+    if backtest or key is None:
+        if not backtest:
+            fail("pulse forecast: give a KEY (an epic, version or card), or --backtest")
+        _backtest(settings, when, trials, fmt)
+        return
     by_day = _parse_day(by, "--by") if by else None
     store = open_configured_store(settings)
     answer = _run(lambda: forecast(store, settings, key, when, by_day, trials))
@@ -292,6 +309,41 @@ def forecast_command(
         _emit_json(doc)
     else:
         print_forecast(doc, _console())
+
+
+def _backtest(settings: Any, when: Any, trials: int | None, fmt: str) -> None:
+    """`pulse forecast --backtest`: the store's track record, overall, per kind and per team."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from reports.dataset import load_dataset
+    from reports.metrics.backtest import History, record_json, track_record
+
+    store = open_configured_store(settings)
+    ds = load_dataset(store, settings, pd.Timestamp(when) if when is not None else None)
+    i, c = ds.inputs, ds.config
+    history = History(
+        i.items, i.transitions, i.changes, i.versions, i.item_versions, c.workflows, c.tz
+    )
+    config = replace(c.forecast, trials=trials or c.forecast.track_trials)
+    doc = record_json(track_record(history, ds.as_of, config, weeks=c.forecast.track_weeks))
+    if fmt == "json":
+        _emit_json(doc)
+        return
+    console = _console()
+    console.print(f"Track record: {doc['mondays']} past Mondays, {doc['forecasts']} forecasts")
+    for row in [doc["overall"], *doc["by_kind"], *doc["by_team"]]:
+        name = row.get("kind") or row.get("team") or "all"
+        console.print(f"  {name:<10} {_held(row)}")
+
+
+def _held(row: dict[str, Any]) -> str:
+    """ "p85 held 84% of 57; p50 held 51% of 80" (or "nothing scored yet")."""
+    if not row["scored"]:
+        return "nothing scored yet"
+    p50 = f"; p50 held {row['p50_held']:.0%} of {row['p50_scored']}" if row["p50_scored"] else ""
+    return f"p85 held {row['p85_held']:.0%} of {row['scored']}{p50}"
 
 
 def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[str, str, str]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,3 +221,23 @@ def hit_rates(cases: pd.DataFrame, by: str | Collection[str] | None = None) -> p
         for k, p in cases.groupby(keys, sort=True)
     ]
     return pd.DataFrame(rows)
+
+
+def record_json(record: TrackRecord) -> dict[str, Any]:
+    """The track record as JSON: hit rates overall, per kind and per team (NaN -> null)."""
+
+    def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        out = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return [
+            {str(k): (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in out
+        ]
+
+    return {
+        "mondays": record.mondays,
+        "forecasts": len(record.cases),
+        "overall": rows(record.rates())[0],
+        "by_kind": rows(record.rates("kind")),
+        "by_team": rows(record.rates("team")),
+        "correction": {"p50": dict(record.correction.p50), "p85": dict(record.correction.p85)},
+    }
