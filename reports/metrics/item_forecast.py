@@ -160,7 +160,8 @@ def item_forecasts(
             frame[lab] = row
         parts.append(frame)
     if not parts:
-        return pd.DataFrame({c: [] for c in ["roadmap_id", "team", "share", *labels]})
+        empty = pd.DataFrame({c: [] for c in ["roadmap_id", "team", "share", *labels]})
+        return empty.astype({"roadmap_id": object, "team": object})
     return pd.concat(parts, ignore_index=True)
 
 
