@@ -176,7 +176,10 @@ def roadmap_health(
             reasons += _estimate_reason(rec)
         elif not done:
             open_kids = mine[~kid.completed[mine]] if mine is not None else None
-            reasons += _target_reasons(rec, target, s85, today, weeks)
+            late = _target_reasons(rec, target, s85, today, weeks)
+            if stale and len(stale[0]) == int(rec.remaining):  # hygiene, not late work
+                late = [r for r in late if r[0] != "FORECAST_LATE"]
+            reasons += late
             if stale:
                 reasons.append(("STALE_SCOPE", _stale_evidence(rec, stale, config)))
             reasons += _scope_reason(rec, base.get((rec.source, rid)), config)
