@@ -64,6 +64,17 @@ def _frame(store: Store, query: Select[tuple[object, ...]], spec: FrameSpec) -> 
     return frame[spec.names]
 
 
+def _archived(store: Store, items: pd.DataFrame) -> pd.Series:
+    """Per item, whether it is archived at the source now (Trello cards): not work in progress."""
+    query = (
+        select(S.c.name, I.c.item_id).join(S, S.c.id == I.c.source_id).where(I.c.archived.is_(True))
+    )
+    with store.engine.connect() as conn:
+        archived = {(str(s), str(i)) for s, i in conn.execute(query)}
+    pairs = zip(items["source"].astype(str), items["item_id"].astype(str), strict=True)
+    return pd.Series([p in archived for p in pairs], index=items.index, dtype=bool)
+
+
 def _as_of(as_of: pd.Timestamp | None) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.now(tz="UTC")
@@ -103,6 +114,7 @@ def load_dataset(store: Store, settings: Settings, as_of: pd.Timestamp | None = 
         for source, project in zip(items["source"], items["project"], strict=True)
     ]
     items.loc[items["deleted_at"] > when, "deleted_at"] = pd.NaT
+    items["archived"] = _archived(store, items)
 
     def history(table: schema.Table, columns: list[object], spec: FrameSpec) -> pd.DataFrame:
         return _frame(

@@ -39,3 +39,22 @@ def test_no_completed_items_means_no_flag():
     its = items(item("x", "2026-03-01 09:00", "In Progress"))
     cd = column_dates(its, transitions(), WF, ts("2026-03-20"), "UTC")
     assert not bool(ageing_wip(cd)["over_p85"].iloc[0])
+
+
+def test_wip_counts_work_items_only_never_epics_roadmap_cards_or_archived_cards():
+    its = items(
+        item("story", "2026-03-01 09:00", "In Progress"),
+        item("epic", "2026-03-01 09:00", "In Progress", type="Epic"),
+        item("road", "2026-03-01 09:00", "In Progress", type="Roadmap"),
+        item("gone", "2026-03-01 09:00", "In Progress", type="Card"),
+    )
+    its["archived"] = [False, False, False, True]
+    trs = transitions(
+        *[
+            (i, "2026-03-02 10:00", "Backlog", "In Progress")
+            for i in ("story", "epic", "road", "gone")
+        ]
+    )
+    cd = column_dates(its, trs, WF, ts("2026-03-20 12:00"), "UTC")
+    assert set(wip_items(cd)["item_id"]) == {"story"}
+    assert set(ageing_wip(cd)["item_id"]) == {"story"}
