@@ -11,13 +11,14 @@ import pandas as pd
 
 from . import frames as F
 from .backtest import History, track_record
+from .baselines import history_baselines
 from .blocked import blocked_time
 from .calibration import forecast_calibration
 from .cfd import cumulative_flow
 from .column_dates import column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig
-from .health import HealthConfig, snapshot_rows, update_baselines
+from .health import HealthConfig, snapshot_rows
 from .item_forecast import roadmap_forecasts
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
@@ -159,19 +160,24 @@ def _steps() -> list[tuple[str, Step]]:
             ),
         ),
         (
+            "baselines",
+            lambda i, c, r: history_baselines(
+                r["roadmap_scope"], r["column_dates"], i.changes, i.item_versions, c.roadmap_types
+            ),
+        ),
+        (
             "snapshot",
             lambda i, c, r: snapshot_rows(
                 r["roadmap_scope"],
                 r["forecasts"],
                 r["column_dates"],
-                i.baselines,
+                r["baselines"],
                 r["blocked"],
                 i.links,
                 r["ageing_wip"],
                 c.health,
             ),
         ),
-        ("baselines", lambda i, c, r: update_baselines(i.baselines, r["snapshot"])),
         (
             "snapshot_diff",
             lambda i, c, r: (

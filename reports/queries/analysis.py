@@ -219,6 +219,7 @@ def compute(
     import numpy as np
     import pandas as pd
 
+    from reports.metrics.baselines import history_baselines
     from reports.metrics.blocked import blocked_time
     from reports.metrics.column_dates import column_dates
     from reports.metrics.flow import cycle_time_percentiles, estimates_at_as_of
@@ -227,7 +228,6 @@ def compute(
     from reports.metrics.throughput import throughput_samples
     from reports.metrics.wip import ageing_wip
 
-    from .baselines import history_baselines
     from .load import Loaded, read_meta
     from .plan import restrict, window_start
 

@@ -1,10 +1,10 @@
-"""Roadmap baselines rebuilt from history, for SCOPE_GROWTH when no stored baseline exists.
+"""Roadmap baselines from history: what SCOPE_GROWTH compares the scope with (METRICS §5).
 
-METRICS §5 defines the baseline as the item's scope and target when the store first saw it with
-a target. A store synced for the first time today has seen nothing before today, yet its history
-says when each epic got its target and when work on it began. The baseline instant here is the
-later of the two: the first instant the item had a target, and the instant work started (the
-item itself or its first child reached the committed column). Scope before work starts is
+METRICS §5 defines the baseline as the item's scope and target when work started or when its
+target was last set, whichever is later, derived from history so that the first report already
+knows it. The baseline instant here is the later of the two: the last instant the item's target
+was set (by as_of), and the instant work started (its first child reached the committed
+column). Scope before work starts is
 planning, not growth. Baseline scope = children at that instant, replayed from the ``parent`` /
 ``fix_version`` histories exactly as :func:`reports.metrics.roadmap.roadmap_scope` replays them
 for as_of. Items not started by as_of, or without a target, get no baseline.
@@ -17,11 +17,11 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from reports.metrics.column_dates import ColumnDates
-from reports.metrics.frames import BASELINES, empty_frame
-from reports.metrics.history import FieldHistory, Membership, current_values
-from reports.metrics.roadmap import ROADMAP_TYPES, RoadmapScope
-from reports.metrics.timeutil import to_ms
+from .column_dates import ColumnDates
+from .frames import BASELINES, empty_frame
+from .history import FieldHistory, Membership, current_values
+from .roadmap import ROADMAP_TYPES, RoadmapScope
+from .timeutil import to_ms
 
 _NAT = np.iinfo(np.int64).min
 
@@ -31,7 +31,8 @@ def _blank(value: object) -> bool:
 
 
 def _target_since(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Per roadmap item row: first instant (ms) it had a due date, int64 min when never."""
+    """Per roadmap item row: the instant (ms) its target was last set by as_of (creation when
+    it was created with one and never changed), int64 min when it has none."""
     items = cd.items
     hist = FieldHistory.build(
         items,
@@ -42,17 +43,17 @@ def _target_since(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> n
     )
     created = to_ms(items["created"])
     out = np.full(len(rows), _NAT, dtype=np.int64)
-    first_set: dict[int, int] = {}
+    last_set: dict[int, int] = {}
     for r, at, value in zip(hist.row, hist.at_ms, hist.to_value, strict=True):
-        if int(r) not in first_set and not _blank(value):
-            first_set[int(r)] = int(at)
+        if int(at) <= cd.as_of_ms and not _blank(value):
+            last_set[int(r)] = max(int(at), last_set.get(int(r), int(at)))
     for k, r in enumerate(rows):
         r = int(r)
         initial = hist.initial[r] if hist.has_changes[r] else hist.current[r]
-        if not _blank(initial) and not (isinstance(initial, pd.Timestamp) and pd.isna(initial)):
+        if r in last_set:
+            out[k] = last_set[r]
+        elif not _blank(initial) and not (isinstance(initial, pd.Timestamp) and pd.isna(initial)):
             out[k] = created[r]
-        elif r in first_set:
-            out[k] = first_set[r]
     return out
 
 
@@ -77,13 +78,8 @@ def history_baselines(
     created_ms = to_ms(rm["created"])
     target_ms[~is_epic] = created_ms[~is_epic]
     has_target = pd.notna(rm["target_day"]).to_numpy()
-    start = to_ms(rm["started_at"])
-    own = np.full(len(rm), _NAT, dtype=np.int64)
-    if is_epic.any():
-        own[is_epic] = to_ms(items["committed_at"].iloc[rows[is_epic]])
-    started = np.where(
-        (start != _NAT) & (own != _NAT), np.minimum(start, own), np.maximum(start, own)
-    )
+    # work starts when the first child reaches committed (an epic's own status says nothing)
+    started = to_ms(rm["started_at"])
     base_ms = np.maximum(target_ms, started)
     ok = has_target & (target_ms != _NAT) & (started != _NAT) & (base_ms <= cd.as_of_ms)
 
