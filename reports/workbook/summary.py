@@ -184,7 +184,7 @@ def _changes(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
         )
         return row + 1
     rm = figs.roadmap
-    moved = rm[rm["change"].isin(["changed", "new"])]
+    moved = rm[rm["change"].isin(["changed", "new", "stalled"])]
     moved = moved.sort_values(["status_rank", "severity"], ascending=[True, False])
     columns = [
         GridCol("Item", align="left"),
