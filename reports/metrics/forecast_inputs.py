@@ -35,26 +35,36 @@ def history_shares(
     """
     current = week_monday(pd.Series([pd.Timestamp(today).normalize()])).iloc[0]
     open_rm = roadmap[roadmap["done_at"].isna() & (roadmap["remaining"] > 0)]
-    k = open_rm.groupby("team").size()
-    done_day = local_days(children["done_at"], tz)
-    started_week = week_monday(local_days(open_rm["started_at"], tz))
-    out = {}
-    for rec, start in zip(open_rm.itertuples(index=False), started_week, strict=True):
-        weekly = np.asarray(samples.get(str(rec.team), np.zeros(0)), dtype=np.float64)
-        weeks = len(weekly)
-        first = current - pd.Timedelta(weeks=weeks)
-        since = max(first, start) if pd.notna(start) else first
-        active = max(1, min(weeks, int((current - since).days // 7))) if weeks else 0
-        mine = (children["roadmap_id"] == rec.roadmap_id).to_numpy() & (
-            (done_day >= since) & (done_day < current)
-        ).to_numpy()
-        team_done = float(weekly[weeks - active :].sum()) if active else 0.0
-        prior = float(weekly.mean()) if weeks else 0.0
-        even = 1.0 / int(k.get(rec.team, 1))
-        denom = team_done + prior
-        share = (float(mine.sum()) + prior * even) / denom if denom > 0 else even
-        out[str(rec.roadmap_id)] = float(np.clip(share, 1e-6, 1.0))
-    return pd.Series(out, dtype="float64")
+    rid = open_rm["roadmap_id"].astype(str).to_numpy()
+    teams = open_rm["team"].astype(str).to_numpy()
+    k = pd.Series(teams).value_counts()
+    weeks = np.array([len(samples.get(t, ())) for t in teams], dtype=np.int64)
+    first = current - pd.to_timedelta(weeks * 7, unit="D")
+    start = week_monday(local_days(open_rm["started_at"], tz)).to_numpy(dtype="datetime64[ns]")
+    since = np.where(np.isnat(start), first, np.maximum(first, start))
+    active = np.clip((current - pd.DatetimeIndex(since)).days // 7, 1, None)
+    active = np.where(weeks > 0, np.minimum(active, weeks), 0)
+    # children each item finished between its start of the window and today's week
+    done = pd.DataFrame(
+        {
+            "roadmap_id": children["roadmap_id"].astype(str),
+            "day": local_days(children["done_at"], tz),
+        }
+    )
+    done = done[done["day"].notna() & (done["day"] < current)]
+    done = done.merge(pd.DataFrame({"roadmap_id": rid, "since": since}), on="roadmap_id")
+    got = done[done["day"] >= done["since"]].groupby("roadmap_id").size()
+    mine = pd.Series(rid).map(got).fillna(0).to_numpy(dtype=np.float64)
+    team_done = np.array(
+        [np.asarray(samples.get(t, ()), dtype=np.float64)[len(samples.get(t, ())) - a :].sum()
+         if a else 0.0 for t, a in zip(teams, active, strict=True)]
+    )  # fmt: skip
+    prior = np.array([np.mean(samples[t]) if len(samples.get(t, ())) else 0.0 for t in teams])
+    even = 1.0 / k.reindex(teams).to_numpy(dtype=np.float64)
+    denom = team_done + prior
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(denom > 0, (mine + prior * even) / denom, even)
+    return pd.Series(np.clip(share, 1e-6, 1.0), index=rid, dtype="float64")
 
 
 def growth_ratios(roadmap: pd.DataFrame, children: pd.DataFrame) -> dict[str, np.ndarray]:
