@@ -318,7 +318,7 @@ def _backtest(settings: Any, when: Any, trials: int | None, fmt: str) -> None:
     import pandas as pd
 
     from reports.dataset import load_dataset
-    from reports.metrics.backtest import History, record_json, track_record
+    from reports.metrics.backtest import History, held_text, record_json, track_record
 
     store = open_configured_store(settings)
     ds = load_dataset(store, settings, pd.Timestamp(when) if when is not None else None)
@@ -335,15 +335,7 @@ def _backtest(settings: Any, when: Any, trials: int | None, fmt: str) -> None:
     console.print(f"Track record: {doc['mondays']} past Mondays, {doc['forecasts']} forecasts")
     for row in [doc["overall"], *doc["by_kind"], *doc["by_team"]]:
         name = row.get("kind") or row.get("team") or "all"
-        console.print(f"  {name:<10} {_held(row)}")
-
-
-def _held(row: dict[str, Any]) -> str:
-    """ "p85 held 84% of 57; p50 held 51% of 80" (or "nothing scored yet")."""
-    if not row["scored"]:
-        return "nothing scored yet"
-    p50 = f"; p50 held {row['p50_held']:.0%} of {row['p50_scored']}" if row["p50_scored"] else ""
-    return f"p85 held {row['p85_held']:.0%} of {row['scored']}{p50}"
+        console.print(f"  {name:<10} {held_text(row)}")
 
 
 def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[str, str, str]]:

@@ -16,7 +16,7 @@ sees its own outcome; the live forecast uses factors learned from every item.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,3 +241,11 @@ def record_json(record: TrackRecord) -> dict[str, Any]:
         "by_team": rows(record.rates("team")),
         "correction": {"p50": dict(record.correction.p50), "p85": dict(record.correction.p85)},
     }
+
+
+def held_text(row: Mapping[str, Any]) -> str:
+    """A hit-rate row as a reader says it: "p85 held 84% of 57; p50 held 51% of 80"."""
+    if not row["scored"]:
+        return "nothing scored yet"
+    p50 = f"; p50 held {row['p50_held']:.0%} of {row['p50_scored']}" if row["p50_scored"] else ""
+    return f"p85 held {row['p85_held']:.0%} of {row['scored']}{p50}"

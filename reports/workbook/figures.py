@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from reports.metrics.backtest import held_text
 from reports.metrics.flow import percentiles
 from reports.metrics.roadmap import ROADMAP_TYPES
 from reports.metrics.sprints import velocity
@@ -296,6 +297,12 @@ class Figures:
         v_now = self.velocity_now.groupby("team")["velocity"].sum()
         v_before = self.velocity_before.groupby("team")["velocity"].sum()
         teams = sorted(set(weekly["team"].astype(str)) | set(wip["team"].astype(str)))
+        record = self.results.get("track_record")
+        held = (
+            {str(r["team"]): held_text(r) for r in record.rates("team").to_dict("records")}
+            if record is not None and len(record.cases)
+            else {}
+        )
         rows = []
         for team in teams:
             p = self._cycle(ctx.monday, team)
@@ -314,6 +321,7 @@ class Figures:
                     ),
                     "wip": int(wip_n.get(team, 0)),
                     "ageing": int(old_n.get(team, 0)),
+                    "track_record": held.get(team, "nothing scored yet"),
                 }
             )
         return pd.DataFrame(rows)

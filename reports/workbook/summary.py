@@ -265,6 +265,11 @@ def _teams(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
     ]
     end = write_grid(ws, row + 1, 1, columns, rows)
     note(ws, end + 1, 1, f"Cycle time over items done in the last {ctx.weeks} weeks.")
+    record = [[r["team"], r["track_record"]] for r in teams.to_dict("records")]
+    columns = [GridCol("Team", align="left"), GridCol("Forecast track record", align="left")]
+    section(ws, end + 3, 1, "Forecast track record — forecasts replayed at 26 past Mondays", SPAN)
+    end = write_grid(ws, end + 4, 1, columns, record)
+    note(ws, end + 1, 1, "How often the p85 and p50 dates held, per team (see Definitions).")
     return end + 1
 
 

@@ -17,7 +17,7 @@ import pytest
 from connectors.runner import sync_source
 from emulators.playground import playground
 from reports.dataset import load_dataset
-from reports.metrics.backtest import History, TrackRecord, record_json, track_record
+from reports.metrics.backtest import History, TrackRecord, held_text, record_json, track_record
 from settings import load_settings
 from store import open_store
 
@@ -71,12 +71,10 @@ def test_the_live_correction_is_learned_per_kind_and_widens_the_raw_model(
 
 
 def test_backtest_json_gives_the_same_rates_overall_per_kind_and_team(record: TrackRecord) -> None:
-    from cli.query_commands import _held
-
     doc = record_json(record)
     overall = record.rates().iloc[0]
     assert doc["mondays"] == 26 and doc["forecasts"] == len(record.cases)
     assert doc["overall"]["scored"] == overall["scored"]
     assert doc["overall"]["p85_held"] == round(overall["p85_held"], 4)
     assert {r["kind"] for r in doc["by_kind"]} == {"epic", "version", "card"}
-    assert _held(doc["overall"]).startswith(f"p85 held {overall['p85_held']:.0%} of ")
+    assert held_text(doc["overall"]).startswith(f"p85 held {overall['p85_held']:.0%} of ")

@@ -259,6 +259,8 @@ def test_summary_freshness_and_week_over_week(reports: Reports) -> None:
     assert "first report" in first_text
     assert "What changed since last week" in second_text
     assert "first report" not in second_text
+    # every report carries each team's forecast track record, from history alone
+    assert "Forecast track record" in first_text and "p85 held " in first_text
     for source in reports.sources:
         assert source in second_text
 
