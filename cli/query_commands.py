@@ -383,8 +383,11 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(table)
     console.print(
         f"{doc['trials']:,} trials; team throughput {doc['weeks']} weeks: "
-        f"{', '.join(f'{x:g}' for x in doc['throughput'])}; share 1/{doc['wip']}"
+        f"{', '.join(f'{x:g}' for x in doc['throughput'])}"
+        + (f"; this item's share {doc['share']:.0%}" if doc["share"] else "")
     )
+    if doc.get("track_record"):
+        console.print(f"track record of {doc['team']}'s forecasts: {doc['track_record']}")
     bars = _bars(doc)
     if bars:
         hist = Table(title="finish week (trials)", title_justify="left", box=None, pad_edge=False)

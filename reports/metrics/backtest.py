@@ -243,7 +243,7 @@ def record_json(record: TrackRecord) -> dict[str, Any]:
     }
 
 
-def held_text(row: Mapping[str, Any]) -> str:
+def held_text(row: Mapping[Any, Any]) -> str:
     """A hit-rate row as a reader says it: "p85 held 84% of 57; p50 held 51% of 80"."""
     if not row["scored"]:
         return "nothing scored yet"

@@ -51,7 +51,7 @@ from store.analysis import (
     save_entry,
 )
 
-ANALYSIS_VERSION = 1  # bump when the analysis changes meaning: older entries are not reused
+ANALYSIS_VERSION = 2  # bump when the analysis changes meaning: older entries are not reused
 LEVEL_SCORE = {"high": 400, "medium": 300, "low": 100}
 
 
@@ -273,6 +273,7 @@ def compute(
         exclude_types=tuple(config.roadmap_types),
     )
     fc, fc_extra, team_plans = _forecasts(plan, samples, cd.today, config.forecast)
+    fc = _held_forecasts(inputs, config, ds.as_of, scope, cd, fc_extra)
     lap("forecasts")
     blocked = blocked_time(cd, inputs.changes)
     ageing = ageing_wip(cd, since=since)
@@ -392,6 +393,43 @@ def _forecasts(
     cols = ["roadmap_id", "team", "wip", "share", *labels]
     fc = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in cols})
     return fc, extra, teams
+
+
+def _held_forecasts(
+    inputs: Any, config: Any, as_of: Any, scope: Any, cd: Any, extra: dict[str, dict[str, Any]]
+) -> Any:
+    """The weekly engine's forecasts (share from history, corrected by the track record), with
+    each item's dates and its team's track record written into ``extra``."""
+    from dataclasses import replace
+
+    from reports.metrics.backtest import History, held_text, track_record
+    from reports.metrics.item_forecast import roadmap_forecasts
+
+    fcfg = config.forecast
+    history = History(
+        inputs.items,
+        inputs.transitions,
+        inputs.changes,
+        inputs.versions,
+        inputs.item_versions,
+        config.workflows,
+        config.tz,
+        tuple(config.roadmap_types),
+    )
+    record = track_record(
+        history, as_of, replace(fcfg, trials=fcfg.track_trials), weeks=fcfg.track_weeks
+    )
+    fc = roadmap_forecasts(scope, cd, fcfg, config.roadmap_types, record.correction)
+    held = {str(r["team"]): held_text(r) for r in record.rates("team").to_dict("records")}
+    for entry in extra.values():  # empty items are not forecast (METRICS §4)
+        entry["forecast"] = None
+    for rec in fc.to_dict("records"):
+        mine = extra.get(str(rec["roadmap_id"]))
+        if mine is not None:
+            mine["forecast"] = {q: _day(rec[q]) for q in ("p50", "p85", "p95")}
+            mine["share"] = round(float(rec["share"]), 4)
+            mine["track_record"] = held.get(str(rec["team"]), "nothing scored yet")
+    return fc
 
 
 def _calendar_day(today: Any) -> date:

@@ -137,6 +137,7 @@ def _answer(
         "beyond_horizon": 0,
         "by": None,
         "calibration": None,
+        "track_record": None,
     }
     if stored is None:
         return doc
@@ -157,6 +158,7 @@ def _answer(
         forecast=stored.get("forecast"),
         histogram=stored.get("histogram", []),
         beyond_horizon=stored.get("beyond_horizon", 0),
+        track_record=stored.get("track_record"),
     )
     return doc
 
