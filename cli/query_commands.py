@@ -283,7 +283,8 @@ def forecast_command(
 
     KEY is an epic or Trello roadmap card key, or a fix version name (or id when the name is
     used in several projects). The forecast samples the owning team's weekly throughput of the
-    last 12 weeks, shared among the team's roadmap items in progress.
+    last 12 weeks, the item's share of it from history and its scope growth, corrected by the
+    track record (--backtest prints it: how often past p85/p50 dates held).
 
     \b
     Examples:
