@@ -179,7 +179,7 @@ def _rerun(
 
     from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
 
-    from .analysis import finish_histogram, quantile_days
+    from .analysis import finish_histogram
 
     plan = data.get("plan")
     if not plan or rid not in plan["ids"]:
@@ -204,8 +204,7 @@ def _rerun(
     )
     col = plan["ids"].index(rid)
     periods = res["periods"][:, col]
-    labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    doc["forecast"] = quantile_days(res["days"][:, col], labels, today)
+    # the dates stay the engine's held forecast; the re-run answers the histogram and --by
     doc["histogram"], doc["beyond_horizon"] = finish_histogram(periods, today, step)
     if by is not None and until is not None:
         done_by = int(res["done_by"][col]) if "done_by" in res else 0

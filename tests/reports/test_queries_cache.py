@@ -147,8 +147,8 @@ def test_forecasts_equal_the_weekly_pipelines(org: PlantedOrg) -> None:
     assert rows
     for row in rows:
         rid = scope.index[(scope["key"] == row["key"]).to_numpy()][0]
-        for q in ("p50", "p85", "p95"):
-            want = fc.loc[rid, q]
+        for q in ("p50", "p85", "p95"):  # items without work left are not forecast
+            want = fc.loc[rid, q] if rid in fc.index else None
             assert row[q] == (None if pd.isna(want) else pd.Timestamp(want).strftime("%Y-%m-%d"))
 
 
