@@ -158,3 +158,34 @@ def test_update_baselines_adds_items_first_seen_with_a_target():
     assert len(again) == 3
     assert again.iloc[0]["roadmap_id"] == base.iloc[0]["roadmap_id"]
     F.validate_baselines(again)
+
+
+def test_an_item_held_open_only_by_untouched_children_is_hygiene_not_late_work():
+    from reports.metrics.health import held_open
+
+    _its, _trs, ch, versions, item_versions, links = world()
+    cd = world_dates()
+    sc = roadmap_scope(cd, ch, versions, item_versions)
+    fc = forecasts()
+    # WEB-E3's only open child k9 is stale: the main forecast waits on it (no date); closed,
+    # nothing is left (today). Without the rule it reads "off track, FORECAST_LATE".
+    fc.loc[fc["roadmap_id"] == "E3", ["p50", "p85", "p95"]] = pd.NaT
+    fc["stale"] = [0, 0, 1, 0]
+    fc["stale_keys"] = [[], [], ["WEB-k9"], []]
+    fc["p50_if_closed"] = pd.to_datetime([None, None, "2026-03-20", None])
+    fc["p85_if_closed"] = pd.to_datetime([None, None, "2026-03-20", None])
+    out = roadmap_health(sc, fc, cd, None, blocked_time(cd, ch), links, None)
+    e3 = out.set_index("roadmap_id").loc["E3"]
+    assert e3["status"] == "on track"
+    assert "FORECAST_LATE" not in e3["reasons"] and "STALE_SCOPE" in e3["reasons"]
+    assert (
+        "held open only by 1 untouched children (WEB-k9); if they were closed: p85 2026-03-20"
+        in e3["evidence"]
+    )
+    assert held_open(out)["roadmap_id"].tolist() == ["E3"]
+
+
+def test_an_item_without_children_has_no_scope_and_is_never_on_track():
+    assert status_of(False, D("2026-04-30"), D("2026-03-20"), D("2026-03-20"), TODAY, 0) == (
+        "no scope"
+    )
