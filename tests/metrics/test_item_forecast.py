@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reports.metrics.forecast import ForecastConfig
 from reports.metrics.forecast_inputs import (
@@ -138,3 +140,48 @@ def test_correction_scales_horizons_and_keeps_the_order() -> None:
     assert got["p50"].tolist() == [21.0, 11.0]  # ceil(7 x 1.5)
     assert got["p85"].tolist()[0] == 42.0 and np.isnan(got["p85"].tolist()[1])
     assert got["p95"].tolist()[0] == 56.0 and np.isnan(got["p95"].tolist()[1])  # no p85: none
+
+
+history = st.lists(st.integers(0, 12), min_size=1, max_size=12).filter(lambda xs: max(xs) > 0)
+growth_pool = st.lists(st.floats(0, 2), min_size=1, max_size=5).map(np.array)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    history,
+    st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    st.integers(1, 20),
+    st.integers(0, 3),
+    growth_pool,
+    st.floats(0.0, 0.5),
+)
+def test_the_engine_model_is_never_earlier_with_more_scope(
+    samples, remaining, extra, which, pool, dormant
+):
+    cfg = ForecastConfig(trials=300, seed=3)
+    n = len(remaining)
+    share, growth = np.full(n, 0.3), [pool] * n
+    chance = np.full(n, dormant)
+    base = simulate_items(np.array(remaining, float), share, growth, samples, cfg, "t", chance, 0.1)
+    more = list(remaining)
+    more[which % n] += extra
+    bigger = simulate_items(np.array(more, float), share, growth, samples, cfg, "t", chance, 0.1)
+    assert np.all(bigger >= base)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    history,
+    st.lists(st.integers(0, 4), min_size=12, max_size=12),
+    st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    growth_pool,
+)
+def test_the_engine_model_is_never_later_with_more_throughput(samples, boost, remaining, pool):
+    cfg = ForecastConfig(trials=300, seed=4)
+    base = np.array(samples, float)
+    richer = base + np.array(boost[: len(samples)], float)
+    n = len(remaining)
+    args = (np.array(remaining, float), np.full(n, 0.3), [pool] * n)
+    slow = simulate_items(*args, base, cfg, "t", np.full(n, 0.2), 0.1)
+    fast = simulate_items(*args, richer, cfg, "t", np.full(n, 0.2), 0.1)
+    assert np.all(fast <= slow)
