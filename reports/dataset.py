@@ -478,8 +478,14 @@ def _history(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataF
         for value, text in (("from_value", "from_string"), ("to_value", "to_string")):
             use = parent & frame[text].notna().to_numpy()
             frame.loc[use, value] = frame.loc[use, text]
-    frame["source"] = frame["source_id"].map(meta.source_names).astype(object)
-    return frame[CHANGES.names].reset_index(drop=True)
+    return _named(frame, meta, CHANGES)
+
+
+def _named(frame: pd.DataFrame, meta: StoreMeta, spec: FrameSpec) -> pd.DataFrame:
+    """A frame read by source id, with its source's name and only the engine's columns."""
+    if len(frame):
+        frame["source"] = frame["source_id"].map(meta.source_names).astype(object)
+    return frame[spec.names].reset_index(drop=True)
 
 
 def _links(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
@@ -493,10 +499,7 @@ def _links(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFra
         lk,
         ids,
     )
-    frame = _frame(rows, names, LINKS)
-    if len(frame):
-        frame["source"] = frame["source_id"].map(meta.source_names).astype(object)
-    return frame[LINKS.names].reset_index(drop=True)
+    return _named(_frame(rows, names, LINKS), meta, LINKS)
 
 
 def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: str) -> pd.DataFrame:
@@ -511,10 +514,7 @@ def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: st
         table,
         ids,
     )
-    frame = _frame(rows, names, spec)
-    if len(frame):
-        frame["source"] = frame["source_id"].map(meta.source_names).astype(object)
-    return frame[spec.names].reset_index(drop=True)
+    return _named(_frame(rows, names, spec), meta, spec)
 
 
 def keys_to_ids(
