@@ -73,4 +73,6 @@ def csv_cell(value: Any, raw: bool = False) -> Any:
 def json_text(document: str) -> str:
     """JSON text with DEL, C1 and bidirectional controls escaped as \\uXXXX: the same value to
     a parser, inert on a terminal. (json.dumps escapes the C0 controls itself.)"""
+    if document.isascii():  # DEL is the only one ASCII has: a replace, not a regex scan
+        return document.replace("\x7f", "\\u007f")
     return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", document)

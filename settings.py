@@ -232,7 +232,6 @@ class ScheduleSettings(_Model):
     report_grace: Duration = "6h"
     deliver_to: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    answer_server: bool = True
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"

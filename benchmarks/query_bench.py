@@ -9,14 +9,13 @@ teams, epics, stories, sub-tasks, sprints, versions, flags, links; see
   organisation's analysis and stores it (what the first question after a sync costs when
   nothing called ``refresh_analysis``); the pipeline's steps are printed once;
 - **warm**: answered from the stored analysis (best and median of ``--repeat`` runs);
-- as a library call in this process, and as a whole CLI process (``pulse …`` in a subprocess:
-  interpreter start, imports, config, query, rendering): cold and warm in-process
-  (``PULSE_NO_ANSWER_SERVER=1``), and warm through the answer server `pulse serve` keeps
-  (best of ``--repeat``), also as a ratio to a bare ``python -c pass`` measured in the same run.
+- as a library call in this process, and as a whole CLI process (``pulse …`` in a new
+  subprocess each time, no helper process: interpreter start, imports, config, query,
+  rendering), median of ``--repeat``, also as a ratio to a bare ``python -c pass`` measured in
+  the same run.
 
 Each line carries the 1-minute load average when it was measured: the machine is shared.
-Target: each warm answer under one second, as a library call and through the answer server
-(exit status 1 otherwise).
+Target: each warm answer's whole process under one second, median (exit status 1 otherwise).
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -343,40 +341,16 @@ def _clear(store: Any) -> None:
         clear(conn)
 
 
-def _cli(cmd: list[str], env: dict[str, str], repeat: int = 1) -> tuple[float, str]:
-    """Best wall time of ``repeat`` whole `pulse` processes, and its text (with any failure)."""
+def _cli(cmd: list[str], repeat: int = 1) -> tuple[float, str]:
+    """Median wall time of ``repeat`` whole `pulse` processes, and its text (with any failure)."""
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         runs.append(time.perf_counter() - t0)
         if done.returncode != 0:
-            return min(runs), f"exit {done.returncode}: {done.stderr.strip()[:60]}"
-    return min(runs), f"{min(runs):6.2f}s"
-
-
-@contextmanager
-def _answer_server(config: Path, env: dict[str, str]) -> Iterator[None]:
-    """The answer server `pulse serve` would run for ``config``, until the block ends."""
-    from cli.launch import socket_path
-
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli.answer_server", "--config", str(config)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]  # where socket_path looks
-    path = socket_path(str(config))
-    try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(path):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the answer server did not start")
-            time.sleep(0.1)
-        yield
-    finally:
-        server.terminate()
-        server.wait(10)
+            return statistics.median(runs), f"exit {done.returncode}: {done.stderr.strip()[:60]}"
+    return statistics.median(runs), f"{statistics.median(runs):6.2f}s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,44 +443,36 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(org.teams)} teams; valid {org.valid_from:%H:%M:%S.%f}-{org.valid_to:%H:%M:%S.%f}"
         )
     as_of_arg = AS_OF.tz_convert(settings.report.timezone).strftime("%Y-%m-%dT%H:%M")
-    runtime = work / "run"
-    runtime.mkdir(mode=0o700)
-    here = {**os.environ, "PULSE_NO_ANSWER_SERVER": "1"}
-    served = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
-    bare, _ = _cli([sys.executable, "-c", "pass"], here, args.repeat)
-    print(f"baseline: a bare `python -c pass` takes {bare:.3f} s")
+    bare, _ = _cli([sys.executable, "-c", "pass"], args.repeat)
+    print(f"baseline: a bare `python -c pass` takes {bare:.3f} s (median)")
     print(
         f"{'question':<28} {'cold':>7} {'warm best':>9} {'median':>7} {'CLI cold':>8} "
-        f"{'CLI here':>8} {'CLI srv':>8} {'÷ bare':>6} {'load':>5}"
+        f"{'CLI warm':>8} {'÷ bare':>6} {'load':>5}"
     )
     worst = 0.0
-    with ExitStack() as stack:
-        if not args.no_cli:
-            stack.enter_context(_answer_server(config, served))
-        for name, call, cli_args in cases:
-            cmd = [sys.executable, "-m", "cli", *cli_args, "--as-of", as_of_arg, "-c", str(config)]
-            cold = cli_cold = here_text = served_text = ratio = "-"
-            if not args.no_cold:
-                _clear(store)
-                t0 = time.perf_counter()
-                call()
-                cold = f"{time.perf_counter() - t0:6.2f}s"
-                if not args.no_cli:
-                    _clear(store)
-                    cli_cold = _cli(cmd, here)[1]
-            refresh_analysis(store, settings, as_of)  # the entry a sync would have stored
-            best, median = _time(call, args.repeat)
-            worst = max(worst, median)
+    for name, call, cli_args in cases:
+        cmd = [sys.executable, "-m", "cli", *cli_args, "--as-of", as_of_arg, "-c", str(config)]
+        cold = cli_cold = warm_text = ratio = "-"
+        if not args.no_cold:
+            _clear(store)
+            t0 = time.perf_counter()
+            call()
+            cold = f"{time.perf_counter() - t0:6.2f}s"
             if not args.no_cli:
-                here_text = _cli(cmd, here, args.repeat)[1]
-                fast, served_text = _cli(cmd, served, args.repeat)
-                worst = max(worst, fast)
-                ratio = f"{fast / bare:5.1f}x"
-            print(
-                f"{name:<28} {cold:>7} {best:8.3f}s {median:6.3f}s {cli_cold:>8} "
-                f"{here_text:>8} {served_text:>8} {ratio:>6} {os.getloadavg()[0]:5.2f}"
-            )
-    start_up = _cli([sys.executable, "-m", "cli", "--help"], here, args.repeat)[1]
+                _clear(store)
+                cli_cold = _cli(cmd)[1]
+        refresh_analysis(store, settings, as_of)  # the entry a sync would have stored
+        best, median = _time(call, args.repeat)
+        worst = max(worst, median)
+        if not args.no_cli:
+            whole, warm_text = _cli(cmd, args.repeat)
+            worst = max(worst, whole)
+            ratio = f"{whole / bare:5.1f}x"
+        print(
+            f"{name:<28} {cold:>7} {best:8.3f}s {median:6.3f}s {cli_cold:>8} "
+            f"{warm_text:>8} {ratio:>6} {os.getloadavg()[0]:5.2f}"
+        )
+    start_up = _cli([sys.executable, "-m", "cli", "--help"], args.repeat)[1]
     print(f"{'pulse --help (start-up alone)':<28} {start_up}")
     print(_load())
     store.dispose()

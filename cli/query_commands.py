@@ -86,6 +86,16 @@ def _emit_json(doc: dict[str, Any]) -> None:
     click.echo(json_text(json.dumps(doc, indent=indent, ensure_ascii=False)))
 
 
+def _emit_json_text(text: str) -> None:
+    """Compact JSON text as it is for a pipe or file, indented for a terminal."""
+    if sys.stdout.isatty():
+        import json
+
+        _emit_json(json.loads(text))
+    else:
+        click.echo(json_text(text))
+
+
 # -- pulse risk -------------------------------------------------------------------------------
 
 
@@ -176,11 +186,12 @@ def risk_command(
         min_severity=min_severity.lower(),
     )
     shown = (limit or None) if fmt == "table" else None  # a script gets every row
-    answer = _run(lambda: risk(store, settings, when, filters, limit=shown))
-    doc = answer.to_json()
+    answer = _run(lambda: risk(store, settings, when, filters, limit=shown, catalog=known))
     if fmt == "json":
-        _emit_json(doc)
-    elif fmt == "csv":
+        _emit_json_text(answer.to_json_text())
+        return
+    doc = answer.to_json()
+    if fmt == "csv":
         write_risk_csv(doc, sys.stdout, raw)
     elif compact:
         print_risk_compact(inert_tree(doc), _console(), limit)

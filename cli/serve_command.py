@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import click
@@ -77,8 +76,7 @@ def serve(
     from scheduler import StopSignals  # APScheduler loads only for the service
 
     with StopSignals() as signals:
-        answers = _answer_server(config, level, settings.schedule.answer_server)
-        code, clean = _serve(settings, list(names) or None, with_report, signals, answers)
+        code, clean = _serve(settings, list(names) or None, with_report, signals)
     if not clean:
         # A job ignored the stop (a request or the report still running): leave without it;
         # its open transaction rolls back, so the store keeps whole pages only.
@@ -92,7 +90,6 @@ def _serve(
     names: list[str] | None,
     with_report: bool,
     signals: StopSignals,
-    answers: AbstractContextManager[None],
 ) -> tuple[int, bool]:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -107,8 +104,7 @@ def _serve(
         fail(str(exc), EXIT_LOCKED)
     service = Service(settings, store, sources=names, report=with_report)
     try:
-        with answers:
-            code, clean = run_service(service, lock, signals)
+        code, clean = run_service(service, lock, signals)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         fail(f"store error: {reason}", EXIT_FAILED)
@@ -117,15 +113,6 @@ def _serve(
     if clean:
         store.dispose()
     return code, clean
-
-
-def _answer_server(config: str, level: str, enabled: bool) -> AbstractContextManager[None]:
-    """The answer server that makes `pulse risk|forecast|show` fast while the service runs."""
-    if not enabled or os.name != "posix":
-        return nullcontext()
-    from cli.answer_server import running
-
-    return running(config, level)
 
 
 def _level(ctx: click.Context, option: str | None, configured: str) -> str:

@@ -49,7 +49,6 @@ from sqlalchemy import (
 import clock
 from store.run_owner import is_dead
 from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
-from store.writes import insert_rows
 
 analysis_runs = Table(
     "analysis_runs",
@@ -113,6 +112,31 @@ analysis_items = Table(
     Column("due", String(10)),  # own due day at as_of, YYYY-MM-DD
     Column("parent", Text),  # keys of its open roadmap items, joined by ', '
     Column("url", Text, nullable=False),
+    Column("row", Text, nullable=False),  # JSON: the `pulse risk` row
+)
+
+analysis_stories = Table(
+    "analysis_stories",
+    metadata,
+    _run_fk(),
+    Column("source", String(64), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("key", String(255), nullable=False),
+    Column("team", String(255), nullable=False),
+    Column("workflow", Text),
+    Column("stage", String(16), nullable=False),  # unmapped | not started | in progress | done
+    Column("column", Text),
+    Column("committed", String(10)),  # local days, YYYY-MM-DD
+    Column("done", String(10)),
+    Column("cycle_days", Integer),
+    Column("age_days", Integer),
+    Column("estimate", Float),
+    Column("epic", Text),
+    Column("versions", Text, nullable=False),  # JSON list of names
+    Column("entered", Text, nullable=False),  # JSON {column: day}
+    Column("sprints", Text, nullable=False),  # JSON [[sprint id, in it at as-of], ...]
+    Column("blocked", Text, nullable=False),  # JSON [[start ms, end ms], ...]
+    Index("ix_analysis_stories_key", "run_id", "key"),
 )
 
 analysis_members = Table(
@@ -134,7 +158,13 @@ analysis_teams = Table(
     Column("data", Text, nullable=False),  # JSON: throughput, forecast plan, cycle times
 )
 
-CHILD_TABLES = (analysis_roadmap, analysis_items, analysis_members, analysis_teams)
+CHILD_TABLES = (
+    analysis_roadmap,
+    analysis_items,
+    analysis_stories,
+    analysis_members,
+    analysis_teams,
+)
 KEEP_ENTRIES = 8  # reusable entries kept per (data version, config); older ones are pruned
 STALE_RUN = timedelta(hours=12)  # a run 'running' for longer was left behind by a dead process
 GRACE = timedelta(seconds=120)  # an entry this young may still be being read: never pruned
@@ -250,6 +280,8 @@ def save_entry(
     Then prune: entries of other data versions or configs, unusable ones, and all but the
     newest :data:`KEEP_ENTRIES` of this version and config.
     """
+    from store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
+
     entry_id = int(conn.execute(insert(analysis_runs).values(**run)).inserted_primary_key[0])  # type: ignore[index]
     for table, rows in children.items():
         if rows:
@@ -301,6 +333,27 @@ def clear(conn: Connection) -> None:
     conn.execute(delete(analysis_runs))
 
 
+def stories(
+    conn: Connection,
+    entry_id: int,
+    source: str,
+    item_ids: Sequence[str] = (),
+    keys: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The stored stories (:data:`analysis_stories` rows) of one source's items, by item id
+    or by key."""
+    st = analysis_stories
+    picked = []
+    if item_ids:
+        picked.append(st.c.item_id.in_(sorted(set(item_ids))))
+    if keys:
+        picked.append(st.c.key.in_(sorted(set(keys))))
+    if not picked:
+        return []
+    query = select(st).where(st.c.run_id == entry_id, st.c.source == source, or_(*picked))
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def count_entries(conn: Connection) -> int:
     """How many entries are stored."""
     return int(conn.execute(select(func.count()).select_from(analysis_runs)).scalar_one())
@@ -314,6 +367,7 @@ __all__ = [
     "analysis_members",
     "analysis_roadmap",
     "analysis_runs",
+    "analysis_stories",
     "analysis_teams",
     "begin_snapshot",
     "clear",
@@ -323,4 +377,5 @@ __all__ = [
     "find_entry",
     "prune",
     "save_entry",
+    "stories",
 ]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    func,
 )
 from sqlalchemy.engine import Dialect
 
@@ -164,7 +165,13 @@ items = Table(
     Column("synced_at", UTCDateTime, nullable=False),
     Index("ix_items_key", "source_id", "key"),
     Index("ix_items_parent", "source_id", "parent_id"),
+    Index("ix_items_project", "source_id", "project_key"),
+    Index("ix_items_parent_key", "source_id", "parent_key"),
+    Index("ix_items_any_key", "key"),
+    Index("ix_items_previous_key", "previous_key"),
+    Index("ix_items_created", "created"),
 )
+Index("ix_items_key_upper", func.upper(items.c.key))  # `pulse show api-134` finds API-134
 
 
 def _history_table(name: str, *extra: Column[Any]) -> Table:

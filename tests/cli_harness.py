@@ -50,9 +50,9 @@ def make_demo(root: Path) -> Demo:
 def run(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`pulse ARGS` in a fresh process (no answer server), 80 columns, no credentials."""
+    """`pulse ARGS` in a fresh process, 80 columns, no credentials."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_DEMO_")}
-    environment.update({"PULSE_NO_ANSWER_SERVER": "1", "COLUMNS": "80", "TERM": "dumb"})
+    environment.update({"COLUMNS": "80", "TERM": "dumb"})
     environment.update(env or {})
     return subprocess.run(
         [*PULSE, *args],

@@ -307,7 +307,7 @@ def test_a_question_shows_a_spinner_on_a_terminal_only(demo: Demo) -> None:
 
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_DEMO_")}
-    env.update({"PULSE_NO_ANSWER_SERVER": "1", "TERM": "xterm"})
+    env.update({"TERM": "xterm"})
     with subprocess.Popen(
         [*PULSE, "risk", "--format", "json", "--config", str(demo.config)],
         stdout=subprocess.PIPE,

@@ -18,13 +18,14 @@ import pandas as pd
 
 from . import frames as F
 from .baselines import history_baselines
-from .blocked import blocked_time
+from .blocked import blocked_time, flag_intervals
 from .cfd import cumulative_flow
 from .column_dates import ColumnDates, column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig, PlanForecast
 from .health import HealthConfig, snapshot_rows
 from .item_risks import item_risks
+from .item_story import item_stories
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
 from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
@@ -260,6 +261,20 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
             ),
         ),
         ("quality_summary", ("quality",), lambda i, c, r: quality_summary(r["quality"])),
+        (
+            "item_stories",
+            ("column_dates", "estimates"),
+            lambda i, c, r: item_stories(
+                r["column_dates"],
+                i.changes,
+                i.sprints,
+                i.item_sprints,
+                i.item_versions,
+                i.versions,
+                r["estimates"],
+                flag_intervals(r["column_dates"], i.changes),
+            ),
+        ),
     ]
 
 
@@ -293,6 +308,7 @@ class Results:
     freshness: pd.DataFrame | None
     quality: pd.DataFrame
     quality_summary: pd.DataFrame
+    item_stories: pd.DataFrame
     previous_as_of: pd.Timestamp | None = None
     previous_snapshot: pd.DataFrame | None = None
     snapshot_diff: pd.DataFrame | None = None
@@ -364,6 +380,7 @@ class RiskResults:
     snapshot: pd.DataFrame
     item_risks: pd.DataFrame
     freshness: pd.DataFrame | None
+    item_stories: pd.DataFrame
 
 
 def compute_risks(

@@ -45,6 +45,7 @@ from store.analysis import (
     analysis_items,
     analysis_members,
     analysis_roadmap,
+    analysis_stories,
     analysis_teams,
     begin_snapshot,
     data_version,
@@ -53,7 +54,7 @@ from store.analysis import (
     save_entry,
 )
 
-ANALYSIS_VERSION = 2  # bump when the analysis changes meaning: older entries are not reused
+ANALYSIS_VERSION = 3  # bump when the analysis changes meaning: older entries are not reused
 
 
 def instant(as_of: Any = None) -> datetime:
@@ -189,6 +190,7 @@ class OrgAnalysis:
     meta: dict[str, Any]
     roadmap: list[dict[str, Any]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
+    stories: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
     teams: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -248,6 +250,10 @@ def compute(
             "confidence": config.forecast.confidence,
             "scope_growth": config.forecast.scope_growth,
             "freshness": freshness_doc(facts_frame(results.freshness, kinds, statuses or [])),
+            "workflows": {
+                key: {"columns": wf.names, "statuses": wf.status_positions()}
+                for key, wf in cd.workflows.items()
+            },
         },
     )
     run = results.forecast_run
@@ -255,14 +261,18 @@ def compute(
     out.roadmap = _roadmap_rows(
         results.roadmap_scope, results.snapshot, extra, cd, _baselines(results.baselines, tz)
     )
-    risks = results.item_risks.astype(object)
-    risks = risks.where(risks.notna(), None)  # missing as NULL, never a NaN string
-    out.items = [{str(k): v for k, v in r.items()} for r in risks.to_dict("records")]
+    out.items = [
+        {**r, "row": json.dumps(item_row(r), ensure_ascii=False)}
+        for r in _records(results.item_risks)
+    ]
     flagged = {(r["source"], r["item_id"]) for r in out.items}
     out.members = [
         m for m in _members(results.roadmap_scope) if (m["source"], m["item_id"]) in flagged
     ]
     out.teams = _team_rows(cd, since, run, results.percentiles)
+    out.stories = [
+        {str(k): v for k, v in r.items()} for r in results.item_stories.to_dict("records")
+    ]
     timings["rows"] = round(time.perf_counter() - mark, 3)
 
     # the as-of instants at which this answer could change
@@ -293,6 +303,48 @@ def compute(
     out.seconds = time.perf_counter() - started
     out.timings = timings
     return out
+
+
+def item_row(risk: dict[str, Any]) -> dict[str, Any]:
+    """A work item's `pulse risk` row (docs/queries.md) from its item-risks columns; work items
+    have no forecast. Reasons are joined by ',', evidence sentences by newlines."""
+    codes = risk["reasons"].split(",") if risk["reasons"] else []
+    texts = risk["evidence"].split("\n") if risk["evidence"] else []
+    return {
+        "kind": "item",
+        "source": risk["source"],
+        "key": risk["key"],
+        "title": risk["title"],
+        "team": risk["team"],
+        "project": risk["project"],
+        "status": risk["status"],
+        "level": risk["level"],
+        "severity": int(risk["severity"]),
+        "reasons": codes,
+        "evidence": [{"code": c, "text": t} for c, t in zip(codes, texts, strict=True)],
+        "target": risk["due"],
+        "p50": None,
+        "p85": None,
+        "p95": None,
+        "scope": None,
+        "remaining": None,
+        "baseline": None,
+        "parent": risk["parent"],
+        "url": risk["url"],
+    }
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """A frame's rows as dicts for the cache tables: missing values as NULL, never NaN."""
+    import pandas as pd
+
+    return [
+        {
+            str(k): None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+            for k, v in r.items()
+        }
+        for r in frame.to_dict("records")
+    ]
 
 
 def freshness_doc(facts: Any) -> dict[str, Any]:
@@ -576,6 +628,7 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
             {
                 analysis_roadmap: org.roadmap,
                 analysis_items: org.items,
+                analysis_stories: org.stories,
                 analysis_members: org.members,
                 analysis_teams: org.teams,
             },

@@ -54,6 +54,9 @@ REASONS: tuple[str, ...] = (  # reports.metrics.health.REASONS, in order
 )
 
 
+Ranked = tuple[int, str, str, str]  # severity, key, source, the row's JSON
+
+
 @dataclass(frozen=True)
 class RiskFilters:
     """What `pulse risk` was asked; None = no filter."""
@@ -70,18 +73,22 @@ class RiskFilters:
 
 @dataclass
 class RiskAnswer:
-    """Rows most severe first (perhaps only the first few); each row is a JSON-ready dict
-    (see docs/queries.md)."""
+    """Rows most severe first (perhaps only the first few), each kept as its JSON text as the
+    stored analysis holds it (see docs/queries.md); :attr:`rows` parses them."""
 
     as_of: datetime
     timezone: str
     filters: RiskFilters
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # each row's JSON document
     summary: dict[str, Any] = field(default_factory=dict)  # counts every row, shown or not
     freshness: dict[str, Any] = field(default_factory=dict)  # the workbook's freshness line
 
-    def to_json(self) -> dict[str, Any]:
-        """The documented JSON document of `pulse risk --format json`."""
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as JSON-ready dicts."""
+        return [json.loads(text) for text in self.texts]
+
+    def _head(self) -> dict[str, Any]:
         filters = {
             k: (v.isoformat() if isinstance(v, date) else v)
             for k, v in asdict(self.filters).items()
@@ -93,8 +100,17 @@ class RiskAnswer:
             "filters": filters,
             "summary": self.summary,
             "freshness": self.freshness,
-            "rows": self.rows,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON document of `pulse risk --format json`."""
+        return {**self._head(), "rows": self.rows}
+
+    def to_json_text(self) -> str:
+        """That document as compact JSON text, the stored rows spliced in unparsed (the whole
+        organisation's 21,000 rows are written without being decoded and encoded again)."""
+        head = json.dumps(self._head(), ensure_ascii=False)
+        return f'{head[:-1]}, "rows": [{", ".join(self.texts)}]}}'
 
 
 def check_filters(conn: Connection, catalog: Catalog, as_of: datetime, f: RiskFilters) -> None:
@@ -158,30 +174,31 @@ def risk(
     filters: RiskFilters | None = None,
     health: Any = None,
     limit: int | None = None,
+    catalog: Catalog | None = None,
 ) -> RiskAnswer:
     """Answer `pulse risk` from the store as it was known at ``as_of`` (default now).
 
     ``health``: a :class:`reports.metrics.health.HealthConfig` other than the default.
     ``limit``: keep only the most severe rows (the summary still counts every row). The
     database filters, counts and ranks the work items, so a table's screenful reads only
-    its own rows.
+    its own rows. ``catalog``: the store's catalog when the caller has read it already.
     """
     f = filters or RiskFilters()
     when = instant(as_of)
     with store.engine.connect() as conn:
-        check_filters(conn, read_catalog(conn, settings), when, f)
+        check_filters(conn, catalog or read_catalog(conn, settings), when, f)
     with reading(store, settings, when, health) as (conn, entry):
         fresh = dict(entry.meta.get("freshness") or {})
         listed = _roadmap_rows(conn, entry, f)
-        conds = _item_conditions(entry, f, {r["key"] for r in listed})
+        conds = _item_conditions(entry, f, {r["key"] for r, _ in listed})
         items = _item_rows(conn, conds, limit)
         level = analysis_items.c.level
         counted = select(level, func.count()).where(*conds).group_by(level)
         item_levels = {str(lvl): int(n) for lvl, n in conn.execute(counted)}
-    roadmap = _filtered(listed, f)
-    rows = sorted(roadmap + items, key=lambda r: (-r["severity"], r["key"], r["source"]))
+    roadmap = [(r["severity"], r["key"], r["source"], text) for r, text in _filtered(listed, f)]
+    rows = sorted(roadmap + items, key=lambda r: (-r[0], r[1], r[2]))
     by_level = {
-        lvl: sum(1 for r in roadmap if r["level"] == lvl) + item_levels.get(lvl, 0)
+        lvl: sum(1 for r, _ in _filtered(listed, f) if r["level"] == lvl) + item_levels.get(lvl, 0)
         for lvl in LEVELS
     }
     summary = {
@@ -190,7 +207,7 @@ def risk(
         "work_items": sum(by_level.values()) - len(roadmap),
         "by_level": by_level,
     }
-    shown = rows[:limit] if limit else rows
+    shown = [text for *_, text in (rows[:limit] if limit else rows)]
     return RiskAnswer(when, settings.report.timezone, f, shown, summary, fresh)
 
 
@@ -205,8 +222,11 @@ def _scoped(table: Any, f: RiskFilters) -> list[Any]:
     return conds
 
 
-def _roadmap_rows(conn: Connection, entry: Entry, f: RiskFilters) -> list[dict[str, Any]]:
-    """The listed roadmap rows the filters pick (before the level and reason filters)."""
+def _roadmap_rows(
+    conn: Connection, entry: Entry, f: RiskFilters
+) -> list[tuple[dict[str, Any], str]]:
+    """The listed roadmap rows the filters pick (before the level and reason filters), parsed
+    and as stored."""
     ar = analysis_roadmap
     conds = [ar.c.run_id == entry.id, ar.c.listed.is_(True), *_scoped(ar, f)]
     if f.epic is not None:
@@ -215,7 +235,7 @@ def _roadmap_rows(conn: Connection, entry: Entry, f: RiskFilters) -> list[dict[s
         conds += [ar.c.key == f.version, ar.c.kind == "version"]
     if f.due_before is not None:
         conds += [ar.c.target.is_not(None), ar.c.target < f.due_before.isoformat()]
-    return [json.loads(raw) for (raw,) in conn.execute(select(ar.c.risk).where(*conds))]
+    return [(json.loads(raw), raw) for (raw,) in conn.execute(select(ar.c.risk).where(*conds))]
 
 
 def _member_of(entry: Entry, keys: Sequence[str]) -> Any:
@@ -249,73 +269,33 @@ def _item_conditions(entry: Entry, f: RiskFilters, roadmap_keys: set[str]) -> li
     return conds
 
 
-def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[dict[str, Any]]:
-    """The picked work items' rows, most severe first; with ``limit``, only the first ones.
+def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[Ranked]:
+    """The picked work items' (severity, key, source, row JSON), most severe first; with
+    ``limit``, only the first ones.
 
     Keys rank by code point, as Python sorts them (PostgreSQL: the "C" collation)."""
     ai = analysis_items
     key = ai.c.key.collate("C") if conn.dialect.name == "postgresql" else ai.c.key
     source = ai.c.source.collate("C") if conn.dialect.name == "postgresql" else ai.c.source
     query = (
-        select(
-            ai.c.source,
-            ai.c.key,
-            ai.c.title,
-            ai.c.team,
-            ai.c.project,
-            ai.c.status,
-            ai.c.level,
-            ai.c.severity,
-            ai.c.reasons,
-            ai.c.evidence,
-            ai.c.due,
-            ai.c.parent,
-            ai.c.url,
-        )
+        select(ai.c.severity, ai.c.key, ai.c.source, ai.c.row)
         .where(*conds)
         .order_by(ai.c.severity.desc(), key, source)
         .limit(limit)
     )
-    out = []
     result = conn.execute(query)
-    for row in result.cursor.fetchall() if result.cursor is not None else result:
-        source_, key_, title, team, project, status, level = row[:7]
-        severity, reasons, evidence, due, parent, url = row[7:]
-        codes = reasons.split(",") if reasons else []
-        texts = evidence.split("\n") if evidence else []
-        out.append(
-            {
-                "kind": "item",
-                "source": source_,
-                "key": key_,
-                "title": title,
-                "team": team,
-                "project": project,
-                "status": status,
-                "level": level,
-                "severity": int(severity),
-                "reasons": codes,
-                "evidence": [{"code": c, "text": t} for c, t in zip(codes, texts, strict=True)],
-                "target": due,
-                "p50": None,
-                "p85": None,
-                "p95": None,
-                "scope": None,
-                "remaining": None,
-                "baseline": None,
-                "parent": parent,
-                "url": url,
-            }
-        )
-    return out
+    rows = result.cursor.fetchall() if result.cursor is not None else result.all()
+    return [(int(sev), str(k), str(src), str(text)) for sev, k, src, text in rows]
 
 
-def _filtered(rows: list[dict[str, Any]], f: RiskFilters) -> list[dict[str, Any]]:
+def _filtered(
+    rows: list[tuple[dict[str, Any], str]], f: RiskFilters
+) -> list[tuple[dict[str, Any], str]]:
     """The level and reason filters, on roadmap rows (the database applies them to items)."""
     floor = LEVELS.index(f.min_severity)
-    out = [r for r in rows if LEVELS.index(r["level"]) >= floor]
+    out = [(r, t) for r, t in rows if LEVELS.index(r["level"]) >= floor]
     if f.reason is not None:
-        out = [r for r in out if f.reason in r["reasons"]]
+        out = [(r, t) for r, t in out if f.reason in r["reasons"]]
     return out
 
 

@@ -3,31 +3,40 @@
 Its status history and the time spent in each workflow column, the sprints it was ever in, its
 flagged (blocked) periods, its links and the state of the items at their other end, its epic and
 fix versions, and where its cycle time (or, while in progress, its age) stands against its
-team's cycle-time percentiles over the throughput window: those of the stored analysis, the
-pipeline's numbers that `pulse risk` and the workbook show.
+team's cycle-time percentiles over the throughput window.
+
+Everything the engine derives (stage, column dates, cycle time, epic and versions at as_of,
+sprints, flagged periods) is read from the stored analysis (:mod:`reports.metrics.item_story`,
+the pipeline's numbers that `pulse risk` and the workbook show); only the item's raw status
+changes are read here, to list them. No pandas: a question starts in a fraction of a second.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import or_, select, true
-
-from reports.dataset import Loaded, alive, keys_to_ids, read_meta
-from reports.metrics.blocked import flag_intervals
-from reports.metrics.history import FieldHistory, Membership, current_values
-from reports.metrics.pipeline import column_dates_at
-from reports.metrics.timeutil import local_day
 from settings import Settings
-from store import Store, schema
+from store import Store
+from store.analysis import Entry, stories
+from store.item_reads import (
+    children_of,
+    items_named,
+    keyed_items,
+    links_of,
+    source_name,
+    sprint_names,
+    status_changes,
+    stored_item,
+)
 
 from .catalog import one_source, source_id_of
 from .errors import QueryError
 
-I = schema.items  # noqa: E741
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+UNKNOWN = "unknown to Pulse"
 
 
 @dataclass
@@ -41,114 +50,125 @@ class ItemStory:
         return self.doc
 
 
-def _day(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
-def _instant(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).isoformat()
+def _instant(ms: int) -> str:
+    """Epoch milliseconds as an ISO 8601 UTC instant."""
+    return (EPOCH + timedelta(milliseconds=ms)).isoformat()
 
 
 def show(
     store: Store, settings: Settings, key: str, as_of: Any = None, source: str | None = None
 ) -> ItemStory:
     """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
-    as it was known at ``as_of``.
-
-    The item's own history is read directly; its team's cycle times over the throughput window
-    come from the stored analysis (computed first when none covers this as-of).
-    """
+    as it was known at ``as_of``: the item's raw status changes, and the stored analysis's
+    story of it (computed first when none covers this as-of)."""
     from .analysis import instant, reading, team_data
 
     moment = instant(as_of)
-    when = pd.Timestamp(moment)
     with reading(store, settings, moment) as (conn, entry):
-        meta = read_meta(conn, settings, when)
-        wanted = source_id_of(conn, source)
-        rows = conn.execute(
-            select(I.c.source_id, I.c.item_id, I.c.key).where(
-                alive(when),
-                or_(I.c.key == key, I.c.previous_key == key),
-                I.c.source_id == wanted if wanted is not None else true(),
-            )
-        ).all()
-        if not rows:
-            raise QueryError(f"unknown key {key!r} (not in the store at {_day(when)})")
-        exact = [r for r in rows if r[2] == key] or rows
-        one_source(conn, key, [int(r[0]) for r in exact])
-        sid, iid = int(exact[0][0]), str(exact[0][1])
-        loaded = Loaded(meta, settings)
-        items = loaded.add(conn, {(sid, iid)})
-        me = items.iloc[0]
-        team, real_key = str(me["team"]), str(me["key"])
-        # the items at the other end of its links, and its children
-        others = set(loaded.dataset().inputs.links["other_key"].astype(str))
-        kids = conn.execute(
-            select(I.c.item_id).where(alive(when), I.c.source_id == sid, I.c.parent_key == real_key)
-        ).all()
-        loaded.add(conn, keys_to_ids(conn, meta, {sid: others}) | {(sid, str(k[0])) for k in kids})
-        cached = team_data(conn, entry, team) or {}
-    ds = loaded.dataset()
-    inputs = ds.inputs
-    cd = column_dates_at(inputs, ds.config, ds.as_of)
-    row = int(cd.rows_of(pd.DataFrame({"source": [me["source"]], "item_id": [iid]}))[0])
-    team_pct = dict(cached.get("cycle") or {"count": 0, "p50": None, "p85": None, "p95": None})
-    team_pct["since"] = entry.meta.get("since")
-    done = [float(x) for x in cached.get("cycle_days", [])]
-    story = _story(cd, inputs, meta, row, real_key, team, team_pct, done)
+        found = items_named(conn, moment, key, source_id_of(conn, source))
+        if not found:
+            raise QueryError(f"unknown key {key!r} (not in the store at {_local_day(moment)})")
+        exact = [r for r in found if r[2] == key] or found
+        one_source(conn, key, [r[0] for r in exact])
+        sid, iid, _ = exact[0]
+        item = stored_item(conn, sid, iid)
+        src = source_name(conn, sid)
+        mine = _one(stories(conn, entry.id, src, item_ids=[iid]), iid)
+        links = links_of(conn, sid, iid)
+        others = keyed_items(conn, moment, sid, [other for _, _, other in links])
+        kids = children_of(conn, moment, sid, item.key)
+        related = stories(
+            conn, entry.id, src, item_ids=kids, keys=[k for k in others if k != item.key]
+        )
+        sprints = json.loads(mine["sprints"])
+        named = sprint_names(conn, sid, [s for s, _ in sprints])
+        changes = status_changes(conn, sid, iid)
+        team = team_data(conn, entry, str(mine["team"])) or {}
+    story = _story(entry, moment, src, item, mine, changes)
+    story["sprints"] = [
+        {
+            "id": s,
+            "name": named.get(s, (s, ""))[0],
+            "state": named.get(s, (s, ""))[1],
+            "member_at_as_of": bool(now_in),
+        }
+        for s, now_in in sprints
+    ]
+    stage_of = {(r["item_id"]): str(r["stage"]) for r in related}
+    story["links"] = [
+        {
+            "type": kind,
+            "direction": direction,
+            "key": other,
+            "title": others[other][1] if other in others else None,
+            "status": others[other][2] if other in others else None,
+            "stage": _linked_stage(other, others, item, mine, stage_of),
+        }
+        for kind, direction, other in links
+    ]
+    story["children"] = [
+        {"key": str(r["key"]), "stage": str(r["stage"])} for r in _in(kids, related)
+    ]
+    story["cycle_time"] = _cycle_time(team, entry, mine)
     story["freshness"] = entry.meta.get("freshness", [])
-    return ItemStory(story)
+    return ItemStory(_ordered(story))
+
+
+def _one(rows: list[dict[str, Any]], item_id: str) -> dict[str, Any]:
+    """The stored story of the item asked about."""
+    for row in rows:
+        if row["item_id"] == item_id:
+            return row
+    raise QueryError(f"item {item_id} has no stored story; run `pulse sync` again")
+
+
+def _in(item_ids: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stories of ``item_ids``, in that order."""
+    by_id = {r["item_id"]: r for r in rows}
+    return [by_id[i] for i in sorted(item_ids) if i in by_id]
+
+
+def _linked_stage(
+    other: str,
+    others: dict[str, tuple[str, str, str]],
+    item: Any,
+    mine: dict[str, Any],
+    stage_of: dict[str, str],
+) -> str:
+    """The stage of the item at a link's other end, or that Pulse does not know it."""
+    if other == item.key:
+        return str(mine["stage"])
+    if other not in others:
+        return UNKNOWN
+    return stage_of.get(others[other][0], UNKNOWN)
 
 
 def _story(
-    cd: Any,
-    inputs: Any,
-    meta: Any,
-    row: int,
-    key: str,
-    team: str,
-    team_pct: dict[str, Any],
-    done: list[float],
+    entry: Entry,
+    moment: datetime,
+    source: str,
+    item: Any,
+    mine: dict[str, Any],
+    changes: list[tuple[datetime, str | None, str]],
 ) -> dict[str, Any]:
-    items = cd.items
-    rec = items.iloc[row]
-    tz = cd.tz
-    today = cd.today
-    source = str(rec["source"])
-    iid = str(rec["item_id"])
-    # status history and time per column
-    tr = inputs.transitions
-    mine = tr[(tr["source"] == source) & (tr["item_id"] == iid)]
-    later = mine[mine["at"] > cd.as_of]
-    mine = mine[mine["at"] <= cd.as_of]
-    wf_key = rec["workflow"]
-    wf = cd.workflows.get(wf_key) if wf_key is not None else None
-    positions = wf.status_positions() if wf is not None else {}
-    names = wf.names if wf is not None else []
-    head = mine if len(mine) else later
-    first_status = (
-        str(head["from_status"].iloc[0])
-        if len(head) and head["from_status"].iloc[0] is not None
-        else str(rec["status"])
-    )
-    steps = [(rec["created"], first_status)] + [
-        (max(at, rec["created"]), str(to))
-        for at, to in zip(mine["at"], mine["to_status"], strict=True)
-    ]
+    """The item's own fields, status history and time per workflow column."""
+    workflow = entry.meta.get("workflows", {}).get(mine["workflow"] or "", {})
+    positions: dict[str, int] = workflow.get("statuses", {})
+    names: list[str] = workflow.get("columns", [])
+    before = [c for c in changes if c[0] <= moment]
+    head = before or changes
+    first_status = head[0][1] if head and head[0][1] is not None else item.status
+    steps = [(item.created, first_status)] + [(max(at, item.created), to) for at, _, to in before]
     history = []
     spent: dict[str, float] = {}
     for k, (at, status) in enumerate(steps):
-        end = steps[k + 1][0] if k + 1 < len(steps) else cd.as_of
+        end = steps[k + 1][0] if k + 1 < len(steps) else moment
         days = max(0.0, (end - at).total_seconds() / 86400)
         pos = positions.get(status.strip().casefold(), -1)
         column = names[pos] if pos >= 0 else None
         history.append(
             {
-                "at": _instant(at),
+                "at": at.isoformat(),
                 "status": status,
                 "column": column,
                 "days": round(days, 1),
@@ -157,170 +177,118 @@ def _story(
         )
         if column is not None:
             spent[column] = spent.get(column, 0.0) + days
-    ent = cd.entries[cd.entries["row"] == row]
-    entered = dict(zip(ent["column"], ent["day"], strict=True))
-    columns = [
-        {
-            "column": name,
-            "entered": _day(entered.get(name)),
-            "days": round(spent.get(name, 0.0), 1),
-        }
-        for name in names
-    ]
-    # sprints ever in
-    sp = inputs.sprints
-    sp_names = dict(zip(sp["sprint_id"].astype(str), sp["name"].astype(str), strict=True))
-    sp_state = dict(zip(sp["sprint_id"].astype(str), sp["state"].astype(str), strict=True))
-    eligible = np.zeros(len(items), dtype=bool)
-    eligible[row] = True
-    mem = Membership.build(
-        items,
-        inputs.changes,
-        "sprint",
-        current_values(items, inputs.item_sprints, "sprint_id"),
-        eligible,
-        cd.as_of_ms,
-        universe=set(sp_names),
-    )
-    ever = mem.pairs[mem.pairs["row"] == row]["member"].astype(str)
-    now_in = mem.member_at(
-        mem.pairs[mem.pairs["row"] == row]["pair"].to_numpy(dtype=np.int64),
-        np.full(len(ever), cd.as_of_ms, dtype=np.int64),
-    )
-    sprints = [
-        {
-            "id": s,
-            "name": sp_names.get(s, s),
-            "state": sp_state.get(s, ""),
-            "member_at_as_of": bool(n),
-        }
-        for s, n in sorted(zip(ever, now_in, strict=True), key=lambda x: (len(x[0]), x[0]))
-    ]
-    # blocked periods
-    iv = flag_intervals(cd, inputs.changes)
-    iv = iv[iv["row"] == row]
-    blocked = [
-        {
-            "from": _instant(pd.Timestamp(int(s), unit="ms", tz="UTC")),
-            "to": None if e >= cd.as_of_ms else _instant(pd.Timestamp(int(e), unit="ms", tz="UTC")),
-            "days": round((int(e) - int(s)) / 86_400_000, 1),
-            "ongoing": bool(e >= cd.as_of_ms),
-        }
-        for s, e in zip(iv["start_ms"], iv["end_ms"], strict=True)
-    ]
-    # links
-    lk = inputs.links
-    lk = lk[(lk["source"] == source) & (lk["item_id"] == iid)]
-    by_key = {str(k): i for i, k in enumerate(items["key"]) if items["source"].iloc[i] == source}
-    links = []
-    for lt, direction, other in zip(lk["link_type"], lk["direction"], lk["other_key"], strict=True):
-        o = by_key.get(str(other))
-        links.append(
-            {
-                "type": str(lt),
-                "direction": str(direction),
-                "key": str(other),
-                "title": str(items["title"].iloc[o]) if o is not None else None,
-                "status": str(items["status"].iloc[o]) if o is not None else None,
-                "stage": _stage(items, o) if o is not None else "unknown to Pulse",
-            }
-        )
-    # epic and versions at as_of, estimate, due
-    now = np.array([cd.as_of_ms], dtype=np.int64)
-    rows_ = np.array([row], dtype=np.int64)
-    parent = FieldHistory.build(
-        items,
-        inputs.changes,
-        "parent",
-        current=items["parent_key"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    ).value_at(rows_, now)[0]
-    fixv = FieldHistory.build(
-        items,
-        inputs.changes,
-        "fix_version",
-        current=current_values(items, inputs.item_versions, "version_id"),
-        as_of_ms=cd.as_of_ms,
-    ).value_at(rows_, now)[0]
-    vnames = dict(zip(meta.versions["version_id"].astype(str), meta.versions["name"], strict=True))
-    versions = [vnames.get(v.strip(), v.strip()) for v in str(fixv or "").split(",") if v.strip()]
-    estimate = FieldHistory.build(
-        items,
-        inputs.changes,
-        "estimate",
-        current=items["estimate"].astype(object).to_numpy(),
-        as_of_ms=cd.as_of_ms,
-    ).value_at(rows_, now)[0]
-    est = pd.to_numeric(pd.Series([estimate]), errors="coerce").iloc[0]
-    children = items[items["parent_key"].astype(object) == key]
-    stage = _stage(items, row)
-    cycle = rec["cycle_days"]
-    measure: dict[str, Any]
-    if stage == "done" and pd.notna(cycle):
-        measure = {"what": "cycle time", "days": int(cycle)}
-    elif stage == "in progress" and pd.notna(rec["committed_day"]):
-        measure = {"what": "age", "days": int((today - rec["committed_day"]).days)}
-    else:
-        measure = {"what": "not started", "days": None}
-    standing = None
-    if measure["days"] is not None and len(done):
-        share = float(sum(1 for d in done if d < measure["days"]) / len(done) * 100)
-        band = "within p50"
-        if team_pct["p95"] is not None and measure["days"] > team_pct["p95"]:
-            band = "above p95"
-        elif team_pct["p85"] is not None and measure["days"] > team_pct["p85"]:
-            band = "above p85"
-        elif team_pct["p50"] is not None and measure["days"] > team_pct["p50"]:
-            band = "above p50"
-        standing = {"band": band, "longer_than_pct": round(share, 1)}
+    entered = json.loads(mine["entered"])
+    estimate = mine["estimate"]
     return {
         "command": "show",
-        "as_of": cd.as_of.isoformat(),
-        "timezone": tz,
+        "as_of": moment.astimezone(UTC).isoformat(),
+        "timezone": entry.meta.get("timezone", "UTC"),
         "source": source,
-        "key": key,
-        "item_id": iid,
-        "title": str(rec["title"]),
-        "type": str(rec["type"]),
-        "team": team,
-        "project": str(rec["project"]),
+        "key": item.key,
+        "item_id": item.item_id,
+        "title": item.title,
+        "type": item.type,
+        "team": str(mine["team"]),
+        "project": item.project,
         "status": steps[-1][1],
-        "column": None if pd.isna(rec["column"]) else str(rec["column"]),
-        "stage": stage,
-        "created": _instant(rec["created"]),
-        "committed": _day(rec["committed_day"]),
-        "done": _day(rec["done_day"]),
-        "estimate": None if pd.isna(est) else float(est),
-        "due": _day(rec["due"]) if pd.notna(rec["due"]) else None,
-        "epic": str(parent) if parent not in (None, "") else None,
-        "versions": versions,
-        "url": str(rec["url"]),
+        "column": mine["column"],
+        "stage": str(mine["stage"]),
+        "created": item.created.isoformat(),
+        "committed": mine["committed"],
+        "done": mine["done"],
+        "estimate": None if estimate is None else float(estimate),
+        "due": item.due.isoformat() if item.due is not None else None,
+        "epic": mine["epic"],
+        "versions": json.loads(mine["versions"]),
+        "url": item.url,
         "history": history,
-        "columns": columns,
-        "sprints": sprints,
-        "blocked": blocked,
-        "links": links,
-        "children": [
-            {"key": str(k), "stage": _stage(items, int(i))}
-            for i, k in zip(children.index, children["key"], strict=True)
+        "columns": [
+            {"column": name, "entered": entered.get(name), "days": round(spent.get(name, 0.0), 1)}
+            for name in names
         ],
-        "cycle_time": {
-            "team": team_pct,
-            "item": measure,
-            "standing": standing,
-        },
+        "blocked": [
+            {
+                "from": _instant(start),
+                "to": None if end >= _ms(moment) else _instant(end),
+                "days": round((end - start) / 86_400_000, 1),
+                "ongoing": end >= _ms(moment),
+            }
+            for start, end in json.loads(mine["blocked"])
+        ],
     }
 
 
-def _stage(items: pd.DataFrame, row: int) -> str:
-    pos = int(items["position"].iloc[row])
-    if pos < 0:
-        return "unmapped"
-    if pos >= int(items["done_index"].iloc[row]):
-        return "done"
-    if pos >= int(items["committed_index"].iloc[row]):
-        return "in progress"
-    return "not started"
+def _ms(moment: datetime) -> int:
+    """An instant in epoch milliseconds."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-__all__ = ["ItemStory", "local_day", "show"]
+def _cycle_time(team: dict[str, Any], entry: Entry, mine: dict[str, Any]) -> dict[str, Any]:
+    """The team's cycle-time percentiles, the item's cycle time (or age), and where it stands."""
+    pct = dict(team.get("cycle") or {"count": 0, "p50": None, "p85": None, "p95": None})
+    pct["since"] = entry.meta.get("since")
+    done = [float(x) for x in team.get("cycle_days", [])]
+    measure: dict[str, Any]
+    if mine["stage"] == "done" and mine["cycle_days"] is not None:
+        measure = {"what": "cycle time", "days": int(mine["cycle_days"])}
+    elif mine["stage"] == "in progress" and mine["age_days"] is not None:
+        measure = {"what": "age", "days": int(mine["age_days"])}
+    else:
+        measure = {"what": "not started", "days": None}
+    standing = None
+    if measure["days"] is not None and done:
+        share = float(sum(1 for d in done if d < measure["days"]) / len(done) * 100)
+        band = "within p50"
+        if pct["p95"] is not None and measure["days"] > pct["p95"]:
+            band = "above p95"
+        elif pct["p85"] is not None and measure["days"] > pct["p85"]:
+            band = "above p85"
+        elif pct["p50"] is not None and measure["days"] > pct["p50"]:
+            band = "above p50"
+        standing = {"band": band, "longer_than_pct": round(share, 1)}
+    return {"team": pct, "item": measure, "standing": standing}
+
+
+ORDER = (
+    "command",
+    "as_of",
+    "timezone",
+    "source",
+    "key",
+    "item_id",
+    "title",
+    "type",
+    "team",
+    "project",
+    "status",
+    "column",
+    "stage",
+    "created",
+    "committed",
+    "done",
+    "estimate",
+    "due",
+    "epic",
+    "versions",
+    "url",
+    "history",
+    "columns",
+    "sprints",
+    "blocked",
+    "links",
+    "children",
+    "cycle_time",
+    "freshness",
+)
+
+
+def _ordered(story: dict[str, Any]) -> dict[str, Any]:
+    """The documented key order."""
+    return {k: story[k] for k in ORDER}
+
+
+def _local_day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+__all__ = ["ItemStory", "show"]

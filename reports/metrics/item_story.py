@@ -1,0 +1,186 @@
+"""Each item's story as of the as-of day: the engine's facts `pulse show` prints beside the raw
+status history — its stage and column, the days it entered each column, its cycle time or age,
+its epic, fix versions and estimate at as-of, the sprints it was ever in and its flagged periods.
+
+Computed for every item in one pass, so the stored analysis answers `pulse show` by reading one
+row, the same numbers the workbook and `pulse risk` use.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .column_dates import ColumnDates
+from .history import FieldHistory, current_values, scoped, sprint_membership
+
+STAGES = ("unmapped", "not started", "in progress", "done")
+
+
+def stages(items: pd.DataFrame) -> np.ndarray:
+    """Each item's stage from its latest mapped column: unmapped, not started, in progress, done."""
+    pos = items["position"].to_numpy(dtype=np.int64)
+    done = pos >= items["done_index"].to_numpy(dtype=np.int64)
+    started = pos >= items["committed_index"].to_numpy(dtype=np.int64)
+    return np.select(
+        [pos < 0, done, started], ["unmapped", "done", "in progress"], default="not started"
+    ).astype(object)
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Report-zone days as 'YYYY-MM-DD' text, None where missing."""
+    text = values.dt.strftime("%Y-%m-%d")
+    return text.astype(object).where(values.notna(), None).to_numpy()
+
+
+def _optional(values: pd.Series) -> np.ndarray:
+    """Text values with None where missing."""
+    return values.astype(object).where(values.notna(), None).to_numpy()
+
+
+def _whole(days: pd.Series, wanted: np.ndarray) -> list[int | None]:
+    """Whole days where ``wanted`` and known, else None."""
+    known = days.notna().to_numpy() & wanted
+    values = days.fillna(0).to_numpy(dtype=np.float64)
+    return [int(v) if k else None for v, k in zip(values, known, strict=True)]
+
+
+def _per_row(n: int, rows: np.ndarray, docs: list[object]) -> np.ndarray:
+    """JSON text per item row of the ``docs`` grouped by ``rows`` (sorted), '[]' for none."""
+    out = np.full(n, "[]", dtype=object)
+    if not len(rows):
+        return out
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    for lo, hi in zip(starts, ends, strict=True):
+        out[rows[lo]] = json.dumps(docs[lo:hi], ensure_ascii=False)
+    return out
+
+
+def _entered(cd: ColumnDates) -> np.ndarray:
+    """Per item: {column: first day it entered} as JSON text."""
+    ent = cd.entries.sort_values(["row", "position"], kind="stable")
+    rows = ent["row"].to_numpy(dtype=np.int64)
+    pairs = list(zip(ent["column"].astype(str), _days(ent["day"]), strict=True))
+    out = np.full(len(cd.items), "{}", dtype=object)
+    if not len(rows):
+        return out
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    for lo, hi in zip(starts, ends, strict=True):
+        out[rows[lo]] = json.dumps(dict(pairs[lo:hi]), ensure_ascii=False)
+    return out
+
+
+def _sprints(
+    cd: ColumnDates, changes: pd.DataFrame, sprints: pd.DataFrame, item_sprints: pd.DataFrame
+) -> np.ndarray:
+    """Per item: the known sprints it was ever in up to as-of, [sprint id, in it at as-of]."""
+    items = cd.items
+    known = set(scoped(sprints["source"], sprints["sprint_id"]))
+    everyone = np.ones(len(items), dtype=bool)
+    mem = sprint_membership(items, changes, item_sprints, everyone, cd.as_of_ms, known)
+    pairs = mem.pairs
+    if not len(pairs):
+        return np.full(len(items), "[]", dtype=object)
+    member = pairs["member"].astype(str).str.split("\x1f", n=1).str[-1].to_numpy()
+    now_in = mem.member_at(
+        pairs["pair"].to_numpy(dtype=np.int64), np.full(len(pairs), cd.as_of_ms, dtype=np.int64)
+    )
+    frame = pd.DataFrame({"row": pairs["row"].to_numpy(dtype=np.int64), "id": member})
+    frame["in"] = now_in
+    frame["len"] = frame["id"].str.len()
+    frame = frame.sort_values(["row", "len", "id"], kind="stable")
+    docs: list[object] = [[s, bool(n)] for s, n in zip(frame["id"], frame["in"], strict=True)]
+    return _per_row(len(items), frame["row"].to_numpy(dtype=np.int64), docs)
+
+
+def _blocked(cd: ColumnDates, intervals: pd.DataFrame) -> np.ndarray:
+    """Per item: its flagged periods up to as-of, [start ms, end ms (as-of when still open)]."""
+    iv = intervals.sort_values(["row", "start_ms"], kind="stable")
+    docs: list[object] = [
+        [int(s), int(e)] for s, e in zip(iv["start_ms"], iv["end_ms"], strict=True)
+    ]
+    return _per_row(len(cd.items), iv["row"].to_numpy(dtype=np.int64), docs)
+
+
+def _at_as_of(
+    cd: ColumnDates, changes: pd.DataFrame, field: str, current: np.ndarray
+) -> np.ndarray:
+    """Each item's value of ``field`` at as-of (its change history, else its current value)."""
+    hist = FieldHistory.build(cd.items, changes, field, current=current, as_of_ms=cd.as_of_ms)
+    rows = np.arange(len(cd.items))
+    return hist.value_at(rows, np.full(len(rows), cd.as_of_ms, dtype=np.int64))
+
+
+def _version_names(
+    cd: ColumnDates, changes: pd.DataFrame, item_versions: pd.DataFrame, versions: pd.DataFrame
+) -> np.ndarray:
+    """Per item: the names of its fix versions at as-of, as a JSON list."""
+    ids = _at_as_of(
+        cd, changes, "fix_version", current_values(cd.items, item_versions, "version_id")
+    )
+    names: dict[tuple[str, str], str] = {
+        (str(s), str(v)): str(n)
+        for s, v, n in zip(
+            versions["source"], versions["version_id"], versions["name"], strict=True
+        )
+    }
+    sources = cd.items["source"].astype(str).to_numpy()
+    out = np.full(len(ids), "[]", dtype=object)
+    for row in np.flatnonzero(
+        pd.Series(ids, dtype=object).fillna("").astype(str).str.strip() != ""
+    ):
+        parts = [v.strip() for v in str(ids[row]).split(",") if v.strip()]
+        out[row] = json.dumps([names.get((sources[row], v), v) for v in parts], ensure_ascii=False)
+    return out
+
+
+def item_stories(
+    cd: ColumnDates,
+    changes: pd.DataFrame,
+    sprints: pd.DataFrame,
+    item_sprints: pd.DataFrame,
+    item_versions: pd.DataFrame,
+    versions: pd.DataFrame,
+    estimates: pd.Series,
+    intervals: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per item known at as-of: source, item_id, key, team, workflow, stage, column,
+    committed, done, cycle_days, age_days, estimate, epic, versions, entered, sprints, blocked
+    (the last four JSON text; see docs/queries.md, `pulse show`)."""
+    items = cd.items
+    stage = stages(items)
+    committed = items["committed_day"]
+    age = (cd.today - committed).dt.days
+    cycle = items["cycle_days"]
+    epic = _at_as_of(cd, changes, "parent", items["parent_key"].astype(object).to_numpy())
+    estimate = estimates.to_numpy(dtype=np.float64)
+    return pd.DataFrame(
+        {
+            "source": items["source"].astype(str).to_numpy(),
+            "item_id": items["item_id"].astype(str).to_numpy(),
+            "key": items["key"].astype(str).to_numpy(),
+            "team": items["team"].astype(str).to_numpy(),
+            "workflow": _optional(items["workflow"]),
+            "stage": stage,
+            "column": _optional(items["column"]),
+            "committed": _days(committed),
+            "done": _days(items["done_day"]),
+            "cycle_days": pd.Series(_whole(cycle, stage == "done"), dtype=object),
+            "age_days": pd.Series(_whole(age, stage == "in progress"), dtype=object),
+            "estimate": pd.Series(
+                [None if np.isnan(e) else float(e) for e in estimate], dtype=object
+            ),
+            "epic": [None if e in (None, "") or pd.isna(e) else str(e) for e in epic],
+            "versions": _version_names(cd, changes, item_versions, versions),
+            "entered": _entered(cd),
+            "sprints": _sprints(cd, changes, sprints, item_sprints),
+            "blocked": _blocked(cd, intervals),
+        }
+    )
+
+
+__all__ = ["STAGES", "item_stories", "stages"]
