@@ -169,17 +169,16 @@ def item_stories(
             "column": _optional(items["column"]),
             "committed": _days(committed),
             "done": _days(items["done_day"]),
-            "cycle_days": pd.Series(_whole(cycle, stage == "done"), dtype=object),
-            "age_days": pd.Series(_whole(age, stage == "in progress"), dtype=object),
-            "estimate": pd.Series(
-                [None if np.isnan(e) else float(e) for e in estimate], dtype=object
-            ),
+            "cycle_days": _whole(cycle, stage == "done"),
+            "age_days": _whole(age, stage == "in progress"),
+            "estimate": [None if np.isnan(e) else float(e) for e in estimate],
             "epic": [None if e in (None, "") or pd.isna(e) else str(e) for e in epic],
             "versions": _version_names(cd, changes, item_versions, versions),
             "entered": _entered(cd),
             "sprints": _sprints(cd, changes, sprints, item_sprints),
             "blocked": _blocked(cd, intervals),
-        }
+        },
+        dtype=object,  # text and whole days with None where missing, as stored
     )
 
 

@@ -1,0 +1,21 @@
+"""The questions' start-up stays light: `pulse risk`, `forecast` and `show` answer from the
+stored analysis without importing the engine's heavy libraries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "numpy", "openpyxl", "apscheduler", "jira", "trello")
+
+
+@pytest.mark.parametrize("module", ["reports.queries.risk", "reports.queries.show"])
+def test_a_question_imports_no_heavy_library(module: str) -> None:
+    code = (
+        f"import sys, cli.main, cli.query_commands, {module}\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
