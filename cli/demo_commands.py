@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from store import Store
 
 DEMO_MARKER = ".pulse-demo"  # written into the demo directory: the only kind `demo` deletes
+DEMO_EXTRA = ("werkzeug", "lark")  # what the `demo` extra adds: the emulators' web stack
 SCALES = ("large", "medium", "small")  # emulators.playground.SCALES, without importing them
 
 
@@ -46,14 +47,14 @@ def demo(workdir: str, seed: int, scale: str) -> None:
     """
     from cli.progress import BarProgress
     from connectors.runner import sync_source
-    from emulators.playground import playground
     from settings import load_settings
     from store import open_store
 
+    playground = _playground("demo")
     started = time.monotonic()
     root = Path(workdir).resolve()
     _clear_previous_demo(root)
-    with playground(seed=seed, scale=scale) as world:  # type: ignore[arg-type]
+    with playground(seed=seed, scale=scale) as world:
         click.echo(
             f"Emulators up: Jira Cloud at {world.jira_url}, Trello at {world.trello_url} "
             f"({world.item_count} items, 6 months of history, planted risks)",
@@ -131,6 +132,21 @@ def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
         click.echo(f"  {row['level']:<6} {key:<10} {reasons}: {evidence}")
 
 
+def _playground(command: str) -> Any:
+    """The emulators' playground; without the `demo` extra's web stack, one line saying how
+    to install it."""
+    try:
+        from emulators.playground import playground
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in DEMO_EXTRA:
+            raise
+        fail(
+            f"pulse {command} needs the emulators' libraries ({exc.name.split('.')[0]} is not installed): "
+            "pip install 'pulse[demo]'"
+        )
+    return playground
+
+
 @click.command()
 @click.option("--jira-port", default=0, show_default=True, help="0 picks a free port.")
 @click.option("--trello-port", default=0, show_default=True, help="0 picks a free port.")
@@ -145,12 +161,11 @@ def emulate(jira_port: int, trello_port: int, seed: int, scale: str, store_url: 
       pulse emulate --scale small > emulated.toml   (the secrets are printed on stderr)
       pulse emulate --jira-port 9100 --trello-port 9200 --seed 3
     """
-    from emulators.playground import playground
-
+    playground = _playground("emulate")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with playground(seed=seed, scale=scale, jira_port=jira_port, trello_port=trello_port) as world:  # type: ignore[arg-type]
+    with playground(seed=seed, scale=scale, jira_port=jira_port, trello_port=trello_port) as world:
         click.echo(world.config(store_url, "reports"))
         exports = " ".join(f"{name}={value}" for name, value in world.environment().items())
         click.echo(f"# Emulating {world.item_count} items. Set the secrets, then sync:", err=True)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from settings import load_settings
 
@@ -122,3 +123,24 @@ def test_emulate_prints_a_config_that_syncs_and_stops_on_ctrl_c(tmp_path: Path) 
     finally:
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("command", ["demo", "emulate"])
+def test_without_the_demo_extra_the_emulators_say_what_to_install(
+    command: str, tmp_path: Path
+) -> None:
+    """The runtime install has no web stack; `pulse demo`/`emulate` then name the extra."""
+    blocked = "import sys; sys.modules['werkzeug'] = None; sys.argv = ['pulse', *sys.argv[1:]]"
+    done = subprocess.run(
+        [sys.executable, "-c", f"{blocked}; from cli.main import main; main()", command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"pulse: error: pulse {command} needs the emulators' libraries (werkzeug is not "
+        "installed): pip install 'pulse[demo]'"
+    )
