@@ -15,20 +15,10 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .frames import SNAPSHOT, validate_baselines, validate_links
+from .reasons import REASONS
 from .roadmap import RoadmapScope, day_to_instant, target_days
 from .timeutil import local_day
 
-REASONS: tuple[str, ...] = (
-    "OVERDUE",
-    "FORECAST_LATE",
-    "SCOPE_GROWTH",
-    "STALLED",
-    "BLOCKED",
-    "LATE_DEPENDENCY",
-    "AGING_WIP",
-    "UNESTIMATED",
-    "NO_TARGET",
-)
 Owner = tuple[str, str]  # a roadmap item: (source, roadmap_id)
 STATUS_RANK = {"off track": 4, "at risk": 3, "no target": 2, "on track": 1, "done": 0}
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
+from reports.metrics.reasons import REASONS
 from settings import Settings
 from store import Store
 from store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
@@ -40,18 +41,6 @@ from .catalog import (
 from .errors import QueryError, unknown
 
 LEVELS = ("low", "medium", "high")
-ITEM_REASONS = ("OVERDUE", "BLOCKED", "STALLED", "AGING_WIP", "UNESTIMATED")
-REASONS: tuple[str, ...] = (  # reports.metrics.health.REASONS, in order
-    "OVERDUE",
-    "FORECAST_LATE",
-    "SCOPE_GROWTH",
-    "STALLED",
-    "BLOCKED",
-    "LATE_DEPENDENCY",
-    "AGING_WIP",
-    "UNESTIMATED",
-    "NO_TARGET",
-)
 
 
 Ranked = tuple[int, str, str, str]  # severity, key, source, the row's JSON
@@ -299,4 +288,4 @@ def _filtered(
     return out
 
 
-__all__ = ["ITEM_REASONS", "LEVELS", "RiskAnswer", "RiskFilters", "check_filters", "risk"]
+__all__ = ["LEVELS", "RiskAnswer", "RiskFilters", "check_filters", "risk"]
