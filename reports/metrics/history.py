@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -241,13 +242,16 @@ def current_values(items: pd.DataFrame, links: pd.DataFrame, column: str) -> np.
     rows = item_rows(items, links)
     ok = rows >= 0
     if ok.any():
-        frame = pd.DataFrame({"r": rows[ok], "v": links[column].astype(str).to_numpy()[ok]})
-        dup = frame["r"].duplicated(keep=False).to_numpy()
-        single = frame[~dup]
-        out[single["r"].to_numpy()] = single["v"].to_numpy()
-        if dup.any():
-            joined = frame[dup].groupby("r")["v"].agg(",".join)
-            out[joined.index.to_numpy()] = joined.to_numpy()
+        r = rows[ok]
+        v = links[column].astype(str).to_numpy(dtype=object)[ok]
+        order = np.argsort(r, kind="stable")  # each row's values in the frame's order
+        r, v = r[order], v[order]
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        ends = np.r_[starts[1:], len(r)]
+        single = ends - starts == 1
+        out[r[starts[single]]] = v[starts[single]]
+        for lo, hi in zip(starts[~single], ends[~single], strict=True):
+            out[r[lo]] = ",".join(v[lo:hi])
     return out
 
 
@@ -276,9 +280,9 @@ def sprint_membership(
 
 def scoped(sources: pd.Series, ids: pd.Series) -> list[str]:
     """One key per (source, id): ids from different sources never meet."""
-    return [
-        f"{src}\x1f{sid}" for src, sid in zip(sources.astype(str), ids.astype(str), strict=True)
-    ]
+    src = sources.astype(str).to_numpy(dtype=object)
+    sid = ids.astype(str).to_numpy(dtype=object)
+    return [f"{s}\x1f{i}" for s, i in zip(src, sid, strict=True)]
 
 
 def scoped_current_sprints(items: pd.DataFrame, item_sprints: pd.DataFrame) -> np.ndarray:
@@ -294,11 +298,19 @@ def scoped_sprint_changes(changes: pd.DataFrame) -> pd.DataFrame:
         return changes
     out = changes.copy()
     part = out.loc[sprint]
+    sources = part["source"].astype(str).to_numpy(dtype=object)
+    done: dict[tuple[str, Any], Any] = {}  # the same few values repeat: scope each once
     for column in ("from_value", "to_value"):
-        out.loc[sprint, column] = [
-            value
-            if not isinstance(value, str) or not value
-            else ",".join(f"{src}\x1f{v.strip()}" for v in value.split(",") if v.strip())
-            for src, value in zip(part["source"].astype(str), part[column], strict=True)
-        ]
+        values = part[column].to_numpy(dtype=object)
+        scoped_values: list[Any] = []
+        for src, value in zip(sources, values, strict=True):
+            hit = done.get((src, value), done)
+            if hit is done:
+                hit = done[(src, value)] = (
+                    value
+                    if not isinstance(value, str) or not value
+                    else ",".join(f"{src}\x1f{v.strip()}" for v in value.split(",") if v.strip())
+                )
+            scoped_values.append(hit)
+        out.loc[sprint, column] = scoped_values
     return out
