@@ -303,6 +303,8 @@ def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[di
                 "scope": None,
                 "remaining": None,
                 "baseline": None,
+                "since": None,
+                "late_work": [],
                 "parent": parent,
                 "url": url,
             }

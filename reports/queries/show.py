@@ -62,7 +62,7 @@ def show(
     The item's own history is read directly; its team's cycle times over the throughput window
     come from the stored analysis (computed first when none covers this as-of).
     """
-    from .analysis import instant, reading, team_data
+    from .analysis import instant, reading, roadmap_risk, team_data
 
     moment = instant(as_of)
     when = pd.Timestamp(moment)
@@ -92,6 +92,7 @@ def show(
         ).all()
         loaded.add(conn, keys_to_ids(conn, meta, {sid: others}) | {(sid, str(k[0])) for k in kids})
         cached = team_data(conn, entry, team) or {}
+        late = roadmap_risk(conn, entry, str(me["source"]), real_key)
     ds = loaded.dataset()
     inputs = ds.inputs
     cd = column_dates_at(inputs, ds.config, ds.as_of)
@@ -101,7 +102,27 @@ def show(
     done = [float(x) for x in cached.get("cycle_days", [])]
     story = _story(cd, inputs, meta, row, real_key, team, team_pct, done)
     story["freshness"] = entry.meta.get("freshness", [])
+    _add_analysis(story, entry.meta.get("cross_links", {}), late)
     return ItemStory(story)
+
+
+def _add_analysis(
+    story: dict[str, Any], cross: dict[str, list[dict[str, Any]]], late: dict[str, Any] | None
+) -> None:
+    """What the stored analysis knows beyond the item's own history: its links to and from the
+    other tool resolved (state and forecast), and, for a late roadmap item, its drill-down."""
+    links = cross.get(f"{story['source']}:{story['key']}", [])
+    story["cross_links"] = links
+    resolved = {c["key"]: c for c in links if c["direction"] == "links to"}
+    for link in story["links"]:
+        other = resolved.get(link["key"])
+        if other is not None and link["stage"] == "unknown to Pulse":
+            link.update(title=other["title"], status=other["status"], stage=other["stage"])
+    story["late_work"] = (
+        None
+        if late is None or late.get("status") not in ("off track", "at risk")
+        else {"status": late["status"], "since": late.get("since"), "children": late["late_work"]}
+    )
 
 
 def _story(

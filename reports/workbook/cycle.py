@@ -52,7 +52,10 @@ def _label(workflow: str) -> str:
 
 
 def write_cycle(ws: Worksheet, ctx: ReportContext) -> None:
-    """Lay out the Cycle time sheet: team scatterplots and histograms, then ageing by column."""
+    """Lay out the Cycle time sheet: team scatterplots and histograms, then ageing by column.
+
+    The tables below the charts are written first: they set the column widths the charts are
+    placed by."""
     title_block(
         ws,
         ctx,
@@ -60,23 +63,55 @@ def write_cycle(ws: Worksheet, ctx: ReportContext) -> None:
         f"items done in the last {ctx.weeks} weeks, one point each; dashed lines: the team's "
         "p50/p85/p95 (the Flow sheet's numbers)",
     )
+    teams = _teams(ctx)
+    ageing = _ageing_frame(ctx)
+    workflows = _workflows(ageing)
+    team_rows = len(teams) * CHART_ROWS if teams else 1
+    ageing_row = TOP + 2 + team_rows
+    table_row = ageing_row + 2 + (-(-len(workflows) // 2)) * CHART_ROWS
+    _ageing_tables(ws, ctx, ageing, table_row)
     data = [TOP]
-    row = _team_charts(ws, ctx, TOP, data)
-    _ageing(ws, ctx, row + 1, data)
+    _team_charts(ws, ctx, teams, TOP, data)
+    _ageing_charts(ws, ctx, ageing, workflows, ageing_row, data)
     ws.freeze_panes = "A4"
     print_setup(ws, area=f"A1:{get_column_letter(DATA_COL - 2)}{ws.max_row}")
 
 
-def _team_charts(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -> int:
+def _teams(ctx: ReportContext) -> list[str]:
+    """The teams charted: most items delivered first."""
+    points = ctx.results.delivered_cycle
+    counts = points.groupby("team").size().sort_values(ascending=False, kind="stable")
+    return [str(t) for t in counts.index[:MAX_TEAMS]]
+
+
+def _ageing_frame(ctx: ReportContext) -> pd.DataFrame:
+    frame = ctx.results.ageing_by_column.copy()
+    frame["workflow_label"] = frame["workflow"].astype(str).map(_label)
+    frame["url"] = ctx.urls_for(frame)
+    return frame
+
+
+def _workflows(frame: pd.DataFrame) -> list[str]:
+    """The workflows charted: most items in progress first."""
+    wip_by = frame.groupby("workflow").size().sort_values(ascending=False, kind="stable")
+    return [str(w) for w in wip_by.index[:MAX_WORKFLOWS]]
+
+
+def _excel_day(day: pd.Timestamp) -> int:
+    """A day as Excel's serial number (what a date axis is scaled in)."""
+    return int((pd.Timestamp(day) - pd.Timestamp("1899-12-30")).days)
+
+
+def _team_charts(
+    ws: Worksheet, ctx: ReportContext, teams: list[str], row: int, data: list[int]
+) -> None:
     points = ctx.results.delivered_cycle
     hist = ctx.results.cycle_histogram
     pct = ctx.results.percentiles.set_index("team")
-    counts = points.groupby("team").size().sort_values(ascending=False, kind="stable")
-    teams = [str(t) for t in counts.index[:MAX_TEAMS]]
     section(ws, row, 1, f"Cycle time by team — {len(points):,} items delivered", 12)
     if not teams:
         note(ws, row + 1, 1, "No item was delivered in the window.")
-        return row + 2
+        return
     first = ctx.window_start.date()
     last = (ctx.monday + pd.Timedelta(days=6)).date()
     hist_col = col_after(ws, 1, SCATTER_WIDTH + 0.4)
@@ -115,7 +150,7 @@ def _team_charts(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -
                     colour,
                 )
             )
-        scatter_chart(
+        scatter = scatter_chart(
             ws,
             f"A{top}",
             f"{team}: cycle time of each delivered item ({len(mine)})",
@@ -125,6 +160,11 @@ def _team_charts(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -
             x_format="d mmm",
             width=SCATTER_WIDTH,
         )
+        scatter.x_axis.scaling.min = _excel_day(ctx.window_start)
+        scatter.x_axis.scaling.max = _excel_day(ctx.monday + pd.Timedelta(days=7))
+        scatter.x_axis.majorUnit = 14
+        scatter.y_axis.number_format = "0"
+        scatter.y_axis.scaling.min = 0
         bins = hist[hist["team"] == team]
         h0 = l_end + 2
         h_end = write_block(
@@ -151,17 +191,20 @@ def _team_charts(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -
         chart.legend = None
         chart.x_axis.title = "cycle time (days)"
         data[0] = h_end + 2
-    more = len(counts) - len(teams)
-    end = row + 1 + len(teams) * CHART_ROWS
+    more = points["team"].nunique() - len(teams)
     if more > 0:
+        end = row + 1 + len(teams) * CHART_ROWS
         note(ws, end - 1, 1, f"{more} smaller teams not charted (the Flow sheet lists them).")
-    return end
 
 
-def _ageing(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -> None:
-    frame = ctx.results.ageing_by_column.copy()
-    frame["workflow_label"] = frame["workflow"].astype(str).map(_label)
-    frame["url"] = ctx.urls_for(frame)
+def _ageing_charts(
+    ws: Worksheet,
+    ctx: ReportContext,
+    frame: pd.DataFrame,
+    shown: list[str],
+    row: int,
+    data: list[int],
+) -> None:
     over = int(frame["over_column_p85"].sum()) if len(frame) else 0
     section(
         ws,
@@ -172,14 +215,14 @@ def _ageing(ws: Worksheet, ctx: ReportContext, row: int, data: list[int]) -> Non
         12,
     )
     exits = ctx.results.column_exits
-    wip_by = frame.groupby("workflow").size().sort_values(ascending=False, kind="stable")
-    shown = [str(w) for w in wip_by.index[:MAX_WORKFLOWS]]
     for n, workflow in enumerate(shown):
         top = row + 1 + (n // 2) * CHART_ROWS
         anchor_col = 1 if n % 2 == 0 else col_after(ws, 1, SCATTER_WIDTH + 0.4)
         _ageing_chart(ws, f"{get_column_letter(anchor_col)}{top}", workflow, frame, exits, data)
-    table_row = row + 2 + (-(-len(shown) // 2)) * CHART_ROWS
-    ex = exits.copy()
+
+
+def _ageing_tables(ws: Worksheet, ctx: ReportContext, frame: pd.DataFrame, table_row: int) -> None:
+    ex = ctx.results.column_exits.copy()
     ex["workflow_label"] = ex["workflow"].astype(str).map(_label)
     section(ws, table_row - 1, 1, "Age at which items left each column", len(EXIT_COLUMNS))
     placed = write_table(

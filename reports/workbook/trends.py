@@ -8,6 +8,8 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.metrics.effort import KINDS
+
 from . import cells as C
 from .charts import col_after, column_chart, column_cm, line_chart
 from .context import ReportContext
@@ -144,10 +146,15 @@ def _effort(ws: Worksheet, ctx: ReportContext, row: int, data_row: int) -> None:
     section(ws, row - 1, 1, "Where the effort goes — share of delivered items by kind", 12)
     totals = effort.groupby("team")["items"].sum().sort_values(ascending=False, kind="stable")
     teams = [str(t) for t in totals.index[:MAX_TEAMS] if totals[t] > 0]
+    table_row = row + 1 + (-(-len(teams) // EFFORT_PER_ROW)) * CHART_ROWS
+    if not teams:
+        note(ws, row, 1, "No item was delivered in these weeks.")
+        table_row = row + 2
+    write_table(ws, table_row, 1, "Effort", EFFORT_COLUMNS, effort)  # first: sets widths
     for n, team in enumerate(teams):
         mine = effort[effort["team"] == team]
         wide = mine.pivot_table(index="week", columns="kind", values="share", aggfunc="sum")
-        kinds = [k for k in ("roadmap work", "bugs", "other") if k in wide.columns]
+        kinds = [k for k in KINDS if k in wide.columns]
         wide = wide.reindex(columns=kinds).sort_index()
         rows = [
             [w.date(), *(None if pd.isna(v) else round(float(v) * 100, 1) for v in vals)]
@@ -176,8 +183,3 @@ def _effort(ws: Worksheet, ctx: ReportContext, row: int, data_row: int) -> None:
         chart.x_axis.number_format = "d mmm"
         chart.y_axis.scaling.max = 100
         data_row = last + 2
-    table_row = row + 1 + (-(-len(teams) // EFFORT_PER_ROW)) * CHART_ROWS
-    if not teams:
-        note(ws, row, 1, "No item was delivered in these weeks.")
-        table_row = row + 2
-    write_table(ws, table_row, 1, "Effort", EFFORT_COLUMNS, effort)
