@@ -8,6 +8,8 @@ item it is (an epic) or belongs to, as the roadmap snapshot gives it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -56,7 +58,7 @@ def _roadmap_of(
     def state(source: str, rid: str, key: str) -> tuple[str, str, object, object]:
         if (source, rid) not in snap.index:
             return (key, "", pd.NaT, pd.NaT)
-        r = snap.loc[(source, rid)]
+        r: Any = snap.loc[(source, rid)]
         return (key, str(r["status"]), r["p50"], r["p85"])
 
     key_of = dict(zip(zip(rm["source"], rm["roadmap_id"], strict=True), rm["key"], strict=True))
@@ -92,12 +94,12 @@ def cross_links(
         by_key.setdefault(k, []).append(i)
     rows = cd.rows_of(links)
     pairs: list[tuple[int, int]] = []
-    for r, s, other in zip(
+    for r, s, other_key in zip(
         rows, links["source"].astype(str), links["other_key"].astype(str), strict=True
     ):
         if r < 0:
             continue
-        found = by_key.get(other, [])
+        found = by_key.get(other_key, [])
         if any(sources[o] == s for o in found):
             continue  # an ordinary link inside one source
         elsewhere = [o for o in found if sources[o] != s]
@@ -112,24 +114,24 @@ def cross_links(
     status_now = items["status"].to_numpy(dtype=object)
     titles = items["title"].astype(str).to_numpy()
     ids = items["item_id"].astype(str).to_numpy()
-    none = ("", "", pd.NaT, pd.NaT)
+    none: tuple[str, str, object, object] = ("", "", pd.NaT, pd.NaT)
     out = []
     for a, b in pairs:
-        for me, other, direction in ((a, b, "links to"), (b, a, "linked from")):
-            rkey, rstatus, p50, p85 = roadmap.get(other, none)
-            status = status_at[other] if status_at[other] is not None else status_now[other]
+        for me, end, direction in ((a, b, "links to"), (b, a, "linked from")):
+            rkey, rstatus, p50, p85 = roadmap.get(end, none)
+            status = status_at[end] if status_at[end] is not None else status_now[end]
             out.append(
                 {
                     "source": sources[me],
                     "item_id": ids[me],
                     "key": keys[me],
                     "direction": direction,
-                    "other_source": sources[other],
-                    "other_item_id": ids[other],
-                    "other_key": keys[other],
-                    "other_title": titles[other],
+                    "other_source": sources[end],
+                    "other_item_id": ids[end],
+                    "other_key": keys[end],
+                    "other_title": titles[end],
                     "other_status": str(status),
-                    "other_stage": str(stage[other]),
+                    "other_stage": str(stage[end]),
                     "roadmap_key": rkey or None,
                     "roadmap_status": rstatus or None,
                     "p50": p50,

@@ -40,8 +40,8 @@ def weekly_trends(
     kids = scope.children
     started = scope.roadmap.set_index(["source", "roadmap_id"])["started_at"]
     keys = pd.MultiIndex.from_arrays([kids["source"], kids["roadmap_id"]])
-    start = pd.to_datetime(started.reindex(keys).to_numpy(), utc=True)
-    added = pd.to_datetime(kids["added_at"], utc=True)
+    start = pd.Series(pd.to_datetime(started.reindex(keys).to_numpy(), utc=True))
+    added = pd.to_datetime(kids["added_at"], utc=True).reset_index(drop=True)
     growth = (added.notna() & start.notna() & (added > start)).to_numpy(dtype=bool)
     added_week = week_monday(local_days(added[growth], tz))
     scope_added = added_week.value_counts().reindex(mondays, fill_value=0)

@@ -5,6 +5,8 @@ took, so items about to be late are visible before they are late."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from openpyxl.chart import Reference
 from openpyxl.utils import get_column_letter
@@ -127,8 +129,8 @@ def _team_charts(
             [[d.date(), int(c)] for d, c in zip(mine["done_day"], mine["cycle_days"], strict=True)],
             [C.DATE, C.INT],
         )
-        lines = [[first, *(float(pct.at[team, q]) for q in LINE_COLOURS)]]
-        lines.append([last, *lines[0][1:]])
+        levels: list[Any] = [float(pct[q].loc[team]) for q in LINE_COLOURS]
+        lines = [[first, *levels], [last, *levels]]
         l0 = end + 2
         l_end = write_block(ws, l0, DATA_COL, ["day", *LINE_COLOURS], lines, [C.DATE] + [C.NUM] * 3)
         series = [
@@ -143,7 +145,7 @@ def _team_charts(
         for j, (q, colour) in enumerate(LINE_COLOURS.items()):
             series.append(
                 XY(
-                    f"{q} {lines[0][1 + j]:.1f} days",
+                    f"{q} {levels[j]:.1f} days",
                     Reference(ws, min_col=DATA_COL, min_row=l0 + 1, max_row=l_end),
                     Reference(ws, min_col=DATA_COL + 1 + j, min_row=l0 + 1, max_row=l_end),
                     False,
