@@ -26,6 +26,7 @@ SCATTER_WIDTH = 17.0
 HISTOGRAM_WIDTH = 13.0
 LINE_COLOURS = {"p50": "70AD47", "p85": "ED7D31", "p95": "C00000"}
 DATA_COL = 30  # chart data, right of everything shown
+MAX_LISTED = 1_000  # items listed above their column's p85 (the Flow sheet lists every one)
 
 AGEING_COLUMNS = [
     Col("Key", "key", url="url", bold=True),
@@ -231,13 +232,31 @@ def _ageing_tables(ws: Worksheet, ctx: ReportContext, frame: pd.DataFrame, table
         ws, table_row, 1, "ColumnExits", EXIT_COLUMNS, ex, empty="No item passed a work column."
     )
     list_row = placed.last_row + 3
-    section(ws, list_row - 1, 1, "Work in progress, oldest first in each column", 8)
-    listed, hidden = capped(frame)
-    placed = write_table(
-        ws, list_row, 1, "AgeingByColumn", AGEING_COLUMNS, listed, empty="No work in progress."
+    late = frame[frame["over_column_p85"].to_numpy(dtype=bool)]
+    section(
+        ws,
+        list_row - 1,
+        1,
+        "Work in progress older than its column's p85, oldest first in each column",
+        8,
     )
-    if hidden:
-        note(ws, placed.last_row + 1, 1, f"…and {hidden:,} more items not listed.")
+    listed, hidden = capped(late, MAX_LISTED)
+    placed = write_table(
+        ws,
+        list_row,
+        1,
+        "AgeingByColumn",
+        AGEING_COLUMNS,
+        listed,
+        empty="No item in progress is older than its column's p85.",
+    )
+    more = f"…and {hidden:,} more; " if hidden else ""
+    note(
+        ws,
+        placed.last_row + 1,
+        1,
+        f"{more}the Flow sheet lists every item in progress with its age.",
+    )
 
 
 def _ageing_chart(

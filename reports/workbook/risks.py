@@ -88,7 +88,7 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk."
     )
     _align_top(ws, placed)
-    late = _late_work(ctx, figs)
+    late, late_hidden = capped(_late_work(ctx), MAX_ITEMS)
     row = placed.last_row + 3
     section(
         ws,
@@ -101,6 +101,13 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         ws, row, 1, "LateWork", LATE_COLUMNS, late, empty="No roadmap item is late."
     )
     _align_top(ws, drill)
+    if late_hidden:
+        note(
+            ws,
+            drill.last_row + 1,
+            1,
+            f"…and {late_hidden:,} more children of late items (`pulse show KEY` lists them).",
+        )
     items, hidden = capped(figs.item_risks, MAX_ITEMS)
     items = items.copy()
     items["reasons_text"] = items["reasons"].astype(str).str.replace(",", ", ")
@@ -121,7 +128,7 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
     print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
 
-def _late_work(ctx: ReportContext, figs: Figures) -> pd.DataFrame:
+def _late_work(ctx: ReportContext) -> pd.DataFrame:
     """The pipeline's drill-down rows with links and local days."""
     late = ctx.results.late_work.copy()
     late["since_day"] = ctx.local_days(late["since"])
