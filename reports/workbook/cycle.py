@@ -268,10 +268,12 @@ def _ageing_chart(
     data: list[int],
 ) -> None:
     """Items of one workflow by column (x: 1 = first work column) and age, with the column
-    percentiles as lines."""
+    percentiles as lines. Items of the same column and age are one point: they would be drawn
+    on top of each other (a large organisation has thousands)."""
     cols = exits[exits["workflow"] == workflow].sort_values("position")
     mine = frame[frame["workflow"] == workflow]
     first_pos = int(cols["position"].min()) if len(cols) else int(mine["position"].min())
+    points = mine[["position", "age_days"]].drop_duplicates()
     r0 = data[0]
     end = write_block(
         ws,
@@ -280,7 +282,7 @@ def _ageing_chart(
         [f"{_label(workflow)}: column", "age (days)"],
         [
             [int(p) - first_pos + 1, int(a)]
-            for p, a in zip(mine["position"], mine["age_days"], strict=True)
+            for p, a in zip(points["position"], points["age_days"], strict=True)
         ],
         [C.INT, C.INT],
     )

@@ -103,7 +103,10 @@ def _cells(wb: Any, ref: str) -> list[Any]:
     """The values a chart reference such as 'Cycle time'!$AD$6:$AD$74 points at."""
     sheet, cells = ref.rsplit("!", 1)
     ws = wb[sheet.strip("'")]
-    return [c.value for row in ws[cells.replace("$", "")] for c in row]
+    cells = cells.replace("$", "")
+    if ":" not in cells:
+        return [ws[cells].value]
+    return [c.value for row in ws[cells] for c in row]
 
 
 def _refs(series: Any) -> tuple[str | None, str]:
@@ -184,6 +187,15 @@ def test_a_planted_ageing_item_is_above_its_columns_p85(org: Org) -> None:
     assert float(jira["p85 age leaving (days)"].iloc[0]) == rows["Column p85 (days)"].iloc[0]
     # the list holds exactly the items above their column's p85
     assert (ageing["Age (days)"] > ageing["Column p85 (days)"]).all()
+    chart = next(
+        c for c in wb["Cycle time"]._charts if _title(c).startswith("Ageing by column — jira-cloud")
+    )
+    x, y = _refs(chart.series[0])
+    points = list(zip(_cells(wb, str(x)), _cells(wb, y), strict=True))
+    assert len(points) == len(set(points)), "items of one column and age are one point"
+    assert {(1, int(a)) for a in rows["Age (days)"]} <= set(points)
+    p85 = _cells(wb, _refs(chart.series[2])[1])
+    assert p85 == [rows["Column p85 (days)"].iloc[0]]
 
 
 def test_throughput_charts_plot_complete_weeks_only(org: Org) -> None:
