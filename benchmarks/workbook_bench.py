@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.workbook_bench [--items 100000] [--transitions 1000000]``.
 Builds the metrics bench's synthetic organisation (100,000 items, ~1,000,000 transitions),
 computes every metric and "last week" (the same engine a week earlier) as the weekly report does,
-so the "what changed" paths run, then lays out and writes the eight-sheet workbook atomically.
+so the "what changed" paths run, then lays out and writes the ten-sheet workbook atomically.
 Prints the time of each phase, the workbook's size and cell count, peak RSS and the load
 average. Target: the workbook written in <= 30 s.
 """

@@ -140,8 +140,9 @@ def _playground(command: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] not in DEMO_EXTRA:
             raise
+        missing = exc.name.split(".")[0]
         fail(
-            f"pulse {command} needs the emulators' libraries ({exc.name.split('.')[0]} is not installed): "
+            f"pulse {command} needs the emulators' libraries ({missing} is not installed): "
             "pip install 'pulse[demo]'"
         )
     return playground

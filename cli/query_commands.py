@@ -467,6 +467,7 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(f"calibration: past p85 dates held {shown} of {cal['resolved']} resolved")
     else:
         console.print("calibration: no stored forecasts of this item yet")
+    print_track_record(doc, console)
     print_freshness(doc, console)
     if fc:
         console.print(
@@ -474,6 +475,20 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         )
     else:
         console.print(f"{doc['key']}: no forecast")
+
+
+def print_track_record(doc: dict[str, Any], console: Console) -> None:
+    """The team's forecast track record over the replayed Mondays (METRICS §4)."""
+    rec = doc.get("track_record")
+    if not rec or not rec["p85_count"]:
+        console.print(f"track record of {doc['team']}: no forecast outcome known yet")
+        return
+
+    def held(q: str) -> str:
+        rate = rec[f"{q}_held"]
+        return f"{q} held {'n/a' if rate is None else f'{rate * 100:.0f}%'} of {rec[f'{q}_count']}"
+
+    console.print(f"track record of {doc['team']}, last 26 weeks: {held('p85')}, {held('p50')}")
 
 
 # -- pulse show -------------------------------------------------------------------------------
@@ -550,6 +565,23 @@ def print_show(doc: dict[str, Any], console: Console) -> None:
         console.print(f"blocked {b['from'][:10]} → {until}: {b['days']:g} days")
     for link in doc["links"]:
         console.print(f"link: {link['direction']} {link['type']} {link['key']} ({link['stage']})")
+    for c in doc["cross_links"]:
+        plan = f"; {c['roadmap_key']} {c['roadmap_status']}" if c["roadmap_key"] else ""
+        plan += f", p85 {c['p85']}" if c["p85"] else ""
+        console.print(
+            f"{c['direction']} {c['source']} {c['key']}: {c['status']} ({c['stage']}){plan}"
+        )
+    late = doc["late_work"]
+    if late:
+        since = f" since {late['since']}" if late["since"] else ""
+        console.print(f"{doc['key']} is {late['status']}{since}; open children:")
+        for k in late["children"]:
+            age = "not started" if k["age_days"] is None else f"{k['age_days']} days"
+            who = k["assignee"] or "unassigned"
+            blocked = f", blocked by {', '.join(k['blocked_by'])}" if k["blocked_by"] else ""
+            console.print(
+                f"  {k['key']} {k['status']} ({k['column'] or '—'}), {age}, {who}{blocked}"
+            )
     if doc["children"]:
         done = sum(1 for c in doc["children"] if c["stage"] == "done")
         console.print(f"children: {len(doc['children'])} ({done} done)")

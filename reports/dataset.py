@@ -167,6 +167,7 @@ class StoreMeta:
     sync_runs: pd.DataFrame
     workflows: WorkflowMap
     config: MetricsConfig
+    people: pd.DataFrame  # source, person_id, name (display name)
 
 
 def _team(settings: Settings, source: str, group: str) -> str:
@@ -258,6 +259,12 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
         ["source", "finished_at", "succeeded"],
         SYNC_RUNS,
     )
+    pp = schema.people
+    prows = conn.execute(select(pp.c.source_id, pp.c.person_id, pp.c.display_name)).all()
+    people = pd.DataFrame(
+        [(src[int(s)], str(p), n) for s, p, n in prows if int(s) in src],
+        columns=["source", "person_id", "name"],
+    )
     status_frame = statuses[["source", "name", "category", "board_id", "position"]]
     workflows = build_workflows(settings, status_frame, boards)
     config = MetricsConfig(
@@ -278,6 +285,7 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
         sync_runs=sync_runs,
         workflows=workflows,
         config=config,
+        people=people,
     )
 
 
@@ -309,6 +317,7 @@ class Loaded:
     links: list[pd.DataFrame] = field(default_factory=list)
     item_sprints: list[pd.DataFrame] = field(default_factory=list)
     item_versions: list[pd.DataFrame] = field(default_factory=list)
+    assignees: list[pd.DataFrame] = field(default_factory=list)
     ids: set[tuple[int, str]] = field(default_factory=set)
 
     def add(self, conn: Connection, ids: Iterable[tuple[int, str]]) -> pd.DataFrame:
@@ -317,8 +326,9 @@ class Loaded:
         if not new:
             return empty_frame(ITEMS)
         self.ids.update(new)
-        items = _items(conn, new, self.meta, self.settings)
+        items, assignees = _items(conn, new, self.meta, self.settings)
         self.items.append(items)
+        self.assignees.append(assignees)
         self.transitions.append(_transitions(conn, new, self.meta))
         self.changes.append(_history(conn, new, self.meta))
         self.links.append(_links(conn, new, self.meta))
@@ -328,7 +338,9 @@ class Loaded:
 
     def add_all(self, conn: Connection) -> None:
         """Load every item of the store (as known at as_of) with every history row."""
-        self.items.append(_items(conn, None, self.meta, self.settings))
+        items, assignees = _items(conn, None, self.meta, self.settings)
+        self.items.append(items)
+        self.assignees.append(assignees)
         self.transitions.append(_transitions(conn, None, self.meta))
         self.changes.append(_history(conn, None, self.meta))
         self.links.append(_links(conn, None, self.meta))
@@ -359,14 +371,33 @@ class Loaded:
             item_versions=cat(self.item_versions, ITEM_VERSIONS),
             links=cat(self.links, LINKS),
             sync_runs=meta.sync_runs,
+            assignees=pd.concat(self.assignees, ignore_index=True)
+            if self.assignees
+            else _assignees(empty_frame(ITEMS)),
+            people=meta.people,
         )
         statuses = meta.statuses[["source", "name", "category", "board_id", "position"]]
         return Dataset(inputs=inputs, config=meta.config, as_of=meta.as_of, statuses=statuses)
 
 
+def _assignees(frame: pd.DataFrame) -> pd.DataFrame:
+    """source, item_id, person_id of the assigned items of a loaded items frame."""
+    if "assignee_id" not in frame:
+        return pd.DataFrame({"source": [], "item_id": [], "person_id": []}, dtype=object)
+    assigned = frame[frame["assignee_id"].notna()]
+    return pd.DataFrame(
+        {
+            "source": assigned["source"].astype(object).to_numpy(),
+            "item_id": assigned["item_id"].astype(object).to_numpy(),
+            "person_id": assigned["assignee_id"].astype(str).to_numpy(dtype=object),
+        }
+    )
+
+
 def _items(
     conn: Connection, ids: IdPairs | None, meta: StoreMeta, settings: Settings
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ITEMS frame of these items (all when None), and their current assignees."""
     gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
     rows, names = _fetch(
         conn,
@@ -385,6 +416,7 @@ def _items(
             _raw(func.coalesce(I.c.target_date, I.c.due)).label("due"),
             _raw(gone).label("deleted_at"),
             func.coalesce(I.c.url, "").label("url"),
+            I.c.assignee_id,
         )
         .select_from(I)
         .order_by(I.c.source_id, I.c.item_id),
@@ -393,7 +425,7 @@ def _items(
     )
     frame = _frame(rows, names, ITEMS)
     if not len(frame):
-        return frame
+        return frame, _assignees(frame)
     frame["source"] = frame["source_id"].map(meta.source_names).astype(object)
     team = {
         (s, p): t
@@ -407,7 +439,7 @@ def _items(
     ]
     frame = frame[frame["created"] <= meta.as_of].copy()
     frame.loc[frame["deleted_at"] > meta.as_of, "deleted_at"] = pd.NaT
-    return frame[ITEMS.names].reset_index(drop=True)
+    return frame[ITEMS.names].reset_index(drop=True), _assignees(frame)
 
 
 def _history_query(table: Table, *columns: Any) -> Select[Any]:

@@ -20,13 +20,18 @@ from . import frames as F
 from .baselines import history_baselines
 from .blocked import blocked_time, flag_intervals
 from .cfd import cumulative_flow
+from .column_ageing import ageing_by_column, column_exit_ages
 from .column_dates import ColumnDates, column_dates
+from .cross_links import cross_links
+from .cycle_views import cycle_histogram, delivered_cycle_times
+from .effort import effort_mix
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig, PlanForecast
 from .health import HealthConfig, snapshot_rows
 from .item_risks import item_risks
 from .item_story import item_stories
 from .kanban import board_throughput
+from .late_work import assignees_at, late_work
 from .quality import data_quality, freshness, quality_summary
 from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
 from .snapshots import diff_snapshots
@@ -34,6 +39,8 @@ from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
+from .track_record import empty_forecast_history, off_track_counts, off_track_since, track_record
+from .trends import trend_weeks, weekly_trends
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
 
@@ -52,6 +59,8 @@ class MetricsInputs:
     item_versions: pd.DataFrame
     links: pd.DataFrame
     sync_runs: pd.DataFrame | None = None
+    assignees: pd.DataFrame | None = None  # source, item_id, person_id: current assignee
+    people: pd.DataFrame | None = None  # source, person_id, name
 
 
 @dataclass(frozen=True)
@@ -275,6 +284,81 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
                 flag_intervals(r["column_dates"], i.changes),
             ),
         ),
+        # the forecast replay's frame (METRICS §4, calibration); empty until the replay runs
+        ("forecast_history", (), lambda i, c, r: empty_forecast_history()),
+        (
+            "track_record",
+            ("forecast_history",),
+            lambda i, c, r: track_record(r["forecast_history"]),
+        ),
+        (
+            "late_work",
+            ("snapshot", "roadmap_scope", "column_dates", "blocked", "forecast_history"),
+            lambda i, c, r: late_work(
+                r["snapshot"],
+                r["roadmap_scope"],
+                r["column_dates"],
+                i.links,
+                r["blocked"],
+                assignees_at(r["column_dates"], i.changes, i.assignees, i.people),
+                off_track_since(r["forecast_history"]),
+            ),
+        ),
+        (
+            "cross_links",
+            ("column_dates", "roadmap_scope", "snapshot"),
+            lambda i, c, r: cross_links(
+                r["column_dates"], i.links, r["roadmap_scope"], r["snapshot"]
+            ),
+        ),
+        (
+            "delivered_cycle",
+            ("column_dates", "window_start"),
+            lambda i, c, r: delivered_cycle_times(r["column_dates"], r["window_start"]),
+        ),
+        (
+            "cycle_histogram",
+            ("delivered_cycle",),
+            lambda i, c, r: cycle_histogram(r["delivered_cycle"]),
+        ),
+        (
+            "column_exits",
+            ("column_dates", "window_start"),
+            lambda i, c, r: column_exit_ages(r["column_dates"], r["window_start"]),
+        ),
+        (
+            "ageing_by_column",
+            ("column_dates", "ageing_wip", "column_exits"),
+            lambda i, c, r: ageing_by_column(r["column_dates"], r["ageing_wip"], r["column_exits"]),
+        ),
+        (
+            "trends",
+            (
+                "column_dates",
+                "throughput_weekly",
+                "sprint_report",
+                "roadmap_scope",
+                "forecast_history",
+            ),
+            lambda i, c, r: weekly_trends(
+                r["column_dates"].today,
+                c.tz,
+                r["throughput_weekly"],
+                r["sprint_report"].rows,
+                r["roadmap_scope"],
+                off_track_counts(r["forecast_history"]),
+            ),
+        ),
+        (
+            "effort",
+            ("column_dates", "roadmap_scope"),
+            lambda i, c, r: effort_mix(
+                r["column_dates"],
+                r["roadmap_scope"],
+                trend_weeks(r["column_dates"].today),
+                exclude_types=c.roadmap_types,
+            ),
+        ),
     ]
 
 
@@ -309,6 +393,16 @@ class Results:
     quality: pd.DataFrame
     quality_summary: pd.DataFrame
     item_stories: pd.DataFrame
+    forecast_history: pd.DataFrame
+    track_record: pd.DataFrame
+    late_work: pd.DataFrame
+    cross_links: pd.DataFrame
+    delivered_cycle: pd.DataFrame
+    cycle_histogram: pd.DataFrame
+    column_exits: pd.DataFrame
+    ageing_by_column: pd.DataFrame
+    trends: pd.DataFrame
+    effort: pd.DataFrame
     previous_as_of: pd.Timestamp | None = None
     previous_snapshot: pd.DataFrame | None = None
     snapshot_diff: pd.DataFrame | None = None
@@ -381,6 +475,9 @@ class RiskResults:
     item_risks: pd.DataFrame
     freshness: pd.DataFrame | None
     item_stories: pd.DataFrame
+    track_record: pd.DataFrame
+    late_work: pd.DataFrame
+    cross_links: pd.DataFrame
 
 
 def compute_risks(

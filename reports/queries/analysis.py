@@ -259,8 +259,15 @@ def compute(
     run = results.forecast_run
     extra = _forecast_extra(run, cd.today, config.forecast)
     out.roadmap = _roadmap_rows(
-        results.roadmap_scope, results.snapshot, extra, cd, _baselines(results.baselines, tz)
+        results.roadmap_scope,
+        results.snapshot,
+        extra,
+        cd,
+        _baselines(results.baselines, tz),
+        _track_records(results.track_record),
+        _late_work(results.late_work, tz),
     )
+    out.meta["cross_links"] = _cross_links(results.cross_links, tz)
     out.items = [
         {**r, "row": json.dumps(item_row(r), ensure_ascii=False)}
         for r in _records(results.item_risks)
@@ -329,6 +336,8 @@ def item_row(risk: dict[str, Any]) -> dict[str, Any]:
         "scope": None,
         "remaining": None,
         "baseline": None,
+        "since": None,
+        "late_work": [],
         "parent": risk["parent"],
         "url": risk["url"],
     }
@@ -456,12 +465,78 @@ def _baselines(frame: Any, tz: str) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
+def _track_records(frame: Any) -> dict[str, dict[str, Any]]:
+    """The forecast track record by team: how often p50/p85 held, and of how many."""
+    import pandas as pd
+
+    def rate(value: Any) -> float | None:
+        return None if pd.isna(value) else round(float(value), 4)
+
+    return {
+        str(r.team): {
+            "p50_held": rate(r.p50_held),
+            "p50_count": int(r.p50_count),
+            "p85_held": rate(r.p85_held),
+            "p85_count": int(r.p85_count),
+        }
+        for r in frame.itertuples(index=False)
+    }
+
+
+def _late_work(frame: Any, tz: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The drill-down by (source, roadmap id): since when off track, and the open children."""
+    import pandas as pd
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in frame.itertuples(index=False):
+        doc = out.setdefault(
+            (str(r.source), str(r.roadmap_id)),
+            {"since": _local(r.since, tz), "children": []},
+        )
+        doc["children"].append(
+            {
+                "key": str(r.key),
+                "title": str(r.title),
+                "status": str(r.status),
+                "column": None if pd.isna(r.column) else str(r.column),
+                "age_days": None if pd.isna(r.age_days) else int(r.age_days),
+                "assignee": None if pd.isna(r.assignee) else str(r.assignee),
+                "blocked_by": [k for k in str(r.blocked_by).split(", ") if k],
+                "flagged": bool(r.flagged),
+            }
+        )
+    return out
+
+
+def _cross_links(frame: Any, tz: str) -> dict[str, list[dict[str, Any]]]:
+    """Cross-tool links by 'source:key' of the item that has them (both directions)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in frame.itertuples(index=False):
+        out.setdefault(f"{r.source}:{r.key}", []).append(
+            {
+                "direction": str(r.direction),
+                "source": str(r.other_source),
+                "key": str(r.other_key),
+                "title": str(r.other_title),
+                "status": str(r.other_status),
+                "stage": str(r.other_stage),
+                "roadmap_key": r.roadmap_key if isinstance(r.roadmap_key, str) else None,
+                "roadmap_status": r.roadmap_status if isinstance(r.roadmap_status, str) else None,
+                "p50": _local(r.p50, tz),
+                "p85": _local(r.p85, tz),
+            }
+        )
+    return out
+
+
 def _roadmap_rows(
     scope: Any,
     snap: Any,
     extra: dict[str, dict[str, Any]],
     cd: Any,
     baselines: dict[tuple[str, str], dict[str, Any]],
+    records: dict[str, dict[str, Any]],
+    late: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     import pandas as pd
 
@@ -486,6 +561,7 @@ def _roadmap_rows(
             "scope": int(rec.scope),
             "done_items": int(rec.done_children),
             "remaining": int(rec.remaining),
+            "track_record": records.get(str(rec.team)),
         }
         if is_open and rid in extra:
             fdoc.update(extra[rid])
@@ -518,6 +594,8 @@ def _roadmap_rows(
                     "scope": int(snap_rec.scope),
                     "remaining": int(snap_rec.remaining),
                     "baseline": baselines.get((source, rid)),
+                    "since": (late.get((source, rid)) or {}).get("since"),
+                    "late_work": (late.get((source, rid)) or {}).get("children", []),
                     "parent": None,
                     "url": str(url.get(snap_rec.key, "")) if snap_rec.kind != "version" else "",
                 }
@@ -712,6 +790,19 @@ def team_data(conn: Connection, entry: Entry, team: str) -> dict[str, Any] | Non
     return None if raw is None else dict(json.loads(raw))
 
 
+def roadmap_risk(conn: Connection, entry: Entry, source: str, key: str) -> dict[str, Any] | None:
+    """The `pulse risk` row of a roadmap item (with its late-work drill-down), None when the
+    item is no roadmap item or not listed."""
+    raw = conn.execute(
+        select(analysis_roadmap.c.risk).where(
+            analysis_roadmap.c.run_id == entry.id,
+            analysis_roadmap.c.source == source,
+            analysis_roadmap.c.key == key,
+        )
+    ).scalar()
+    return None if raw is None else dict(json.loads(raw))
+
+
 __all__ = [
     "ANALYSIS_VERSION",
     "OrgAnalysis",
@@ -721,6 +812,7 @@ __all__ = [
     "lookup",
     "reading",
     "refresh_analysis",
+    "roadmap_risk",
     "team_data",
     "validity",
 ]

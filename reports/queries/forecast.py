@@ -149,6 +149,7 @@ def _answer(
         "beyond_horizon": 0,
         "by": None,
         "calibration": None,
+        "track_record": None,
         "freshness": dict(meta.get("freshness") or {}),
     }
     if stored is None:
@@ -160,6 +161,7 @@ def _answer(
         scope=stored["scope"],
         done_items=stored["done_items"],
         remaining=stored["remaining"],
+        track_record=stored.get("track_record"),
     )
     if stored["state"] == "done":
         doc.update(state="done", done_at=stored["done_at"])

@@ -61,7 +61,7 @@ def show(
     """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
     as it was known at ``as_of``: the item's raw status changes, and the stored analysis's
     story of it (computed first when none covers this as-of)."""
-    from .analysis import instant, reading, team_data
+    from .analysis import instant, reading, roadmap_risk, team_data
 
     moment = instant(as_of)
     with reading(store, settings, moment) as (conn, entry):
@@ -84,6 +84,7 @@ def show(
         named = sprint_names(conn, sid, [s for s, _ in sprints])
         changes = status_changes(conn, sid, iid)
         team = team_data(conn, entry, str(mine["team"])) or {}
+        late = roadmap_risk(conn, entry, src, item.key)
     story = _story(entry, moment, src, item, mine, changes)
     story["sprints"] = [
         {
@@ -111,6 +112,7 @@ def show(
     ]
     story["cycle_time"] = _cycle_time(team, entry, mine)
     story["freshness"] = entry.meta.get("freshness", [])
+    _add_analysis(story, entry.meta.get("cross_links", {}), late)
     return ItemStory(_ordered(story))
 
 
@@ -141,6 +143,25 @@ def _linked_stage(
     if other not in others:
         return UNKNOWN
     return stage_of.get(others[other][0], UNKNOWN)
+
+
+def _add_analysis(
+    story: dict[str, Any], cross: dict[str, list[dict[str, Any]]], late: dict[str, Any] | None
+) -> None:
+    """What the stored analysis knows beyond the item's own history: its links to and from the
+    other tool resolved (state and forecast), and, for a late roadmap item, its drill-down."""
+    links = cross.get(f"{story['source']}:{story['key']}", [])
+    story["cross_links"] = links
+    resolved = {c["key"]: c for c in links if c["direction"] == "links to"}
+    for link in story["links"]:
+        other = resolved.get(link["key"])
+        if other is not None and link["stage"] == "unknown to Pulse":
+            link.update(title=other["title"], status=other["status"], stage=other["stage"])
+    story["late_work"] = (
+        None
+        if late is None or late.get("status") not in ("off track", "at risk")
+        else {"status": late["status"], "since": late.get("since"), "children": late["late_work"]}
+    )
 
 
 def _story(
@@ -279,6 +300,8 @@ ORDER = (
     "children",
     "cycle_time",
     "freshness",
+    "cross_links",
+    "late_work",
 )
 
 

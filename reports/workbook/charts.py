@@ -7,8 +7,9 @@ categories (sprint names, weeks, days) and one column per series.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
+from openpyxl.chart import AreaChart, BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.chart.legend import Legend
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
@@ -78,7 +79,9 @@ def _title(text: str, size: int = 1100) -> Title:
     return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
 
 
-def _finish(chart: BarChart | LineChart | AreaChart, title: str, y_title: str) -> None:
+def _finish(
+    chart: BarChart | LineChart | AreaChart | ScatterChart, title: str, y_title: str
+) -> None:
     """Title the chart and its y axis; titles can carry board and team names, so clean them."""
     chart.title = _title(one_line(title, MAX_TITLE))
     chart.y_axis.title = one_line(y_title, MAX_TITLE)
@@ -186,6 +189,58 @@ def area_chart(
     skip = max(1, (last_row - header_row) // 12)  # about a dozen date labels
     chart.x_axis.tickLblSkip = skip
     chart.x_axis.tickMarkSkip = skip
+    _finish(chart, title, y_title)
+    chart.width, chart.height = width, height
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+@dataclass(frozen=True)
+class XY:
+    """One scatter series: its name, x and y cells, and whether it is drawn as points or a line."""
+
+    name: str
+    x: Reference
+    y: Reference
+    points: bool
+    colour: str
+    marker: str = "circle"
+
+
+def scatter_chart(
+    ws: Worksheet,
+    anchor: str,
+    title: str,
+    series: Sequence[XY],
+    x_title: str,
+    y_title: str,
+    x_format: str | None = None,
+    width: float = 16.0,
+    height: float = 8.5,
+) -> ScatterChart:
+    """Points and straight lines over numeric (or date) x values: e.g. each delivered item by
+    done day and cycle time, with its percentile lines."""
+    chart = ScatterChart()
+    chart.scatterStyle = "lineMarker"
+    for spec in series:
+        s = Series(spec.y, spec.x, title=one_line(spec.name, MAX_TITLE))
+        if spec.points:
+            s.marker.symbol = spec.marker
+            s.marker.size = 4 if spec.marker == "circle" else 12
+            s.marker.graphicalProperties.solidFill = spec.colour
+            s.marker.graphicalProperties.line.solidFill = spec.colour
+            s.graphicalProperties.line.noFill = True
+        else:
+            s.marker.symbol = "none"
+            s.graphicalProperties.line.solidFill = spec.colour
+            s.graphicalProperties.line.width = 19_050
+            s.graphicalProperties.line.dashStyle = "dash"
+        s.smooth = False
+        chart.series.append(s)
+    if x_format:
+        chart.x_axis.number_format = x_format
+        chart.x_axis.majorTickMark = "out"
+    chart.x_axis.title = one_line(x_title, MAX_TITLE)
     _finish(chart, title, y_title)
     chart.width, chart.height = width, height
     ws.add_chart(chart, anchor)

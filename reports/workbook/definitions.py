@@ -60,6 +60,47 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "while between committed and done.",
     ),
     (
+        "Cycle-time scatterplot and histogram",
+        "Each item done in the window, by done day and cycle time, with the team's p50/p85/p95 "
+        "as dashed lines (the Flow sheet's numbers); the histogram counts the same items per "
+        "cycle-time bin (one day wide, wider when there would be more than 20 bins).",
+    ),
+    (
+        "Ageing by column",
+        "Each item in progress by its column and age (today − committed day), against the "
+        "p50/p85/p95 of the age at which items done in the window left that column (the day "
+        "they entered the next column − their committed day). Above the column's p85: already "
+        "slower than 85% of the items that passed that column.",
+    ),
+    (
+        "Late work (drill-down)",
+        "For each roadmap item at risk or off track: its open children with status, column, "
+        "age, assignee (name at as-of), the open items blocking them, and since when the item "
+        "has been off track (the first Monday of the current run in the forecast replay).",
+    ),
+    (
+        "Forecast track record",
+        "The forecasts replayed at each past Monday of the last 26 weeks: per team, the share "
+        "of p50 (p85) dates that held, among those whose outcome is known.",
+    ),
+    (
+        "Trends",
+        "Per complete week of the last 12: roadmap items off track that Monday (replay), items "
+        "delivered, the mean say/do of the sprints closed that week, and items added to roadmap "
+        "items already started (still in scope at as-of).",
+    ),
+    (
+        "Where the effort goes",
+        "Items delivered per team and week by kind: bugs (type Bug or Defect, wherever filed), "
+        "roadmap work (a child of an epic, version or roadmap card at as-of), other; shares of "
+        "the team's week.",
+    ),
+    (
+        "Linked in the other tool",
+        "A Trello card that attaches a Jira issue's link, and that issue: the other item's "
+        "stage and status, and the forecast of the roadmap item it is or belongs to.",
+    ),
+    (
         "Sprint: committed",
         "Sum of estimates, as they stood at sprint start, of issues in the sprint at its start "
         "that were not already done (as Jira's sprint report counts them).",

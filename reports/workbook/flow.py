@@ -123,7 +123,8 @@ def _wip(ctx: ReportContext) -> pd.DataFrame:
 
 def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_col: int) -> int:
     weekly = ctx.results.throughput_weekly
-    recent = weekly[weekly["week"] >= ctx.window_start]
+    # complete weeks only: the week in progress would plot as a drop
+    recent = weekly[(weekly["week"] >= ctx.window_start) & (weekly["week"] < ctx.monday)]
     if len(recent) == 0:
         note(ws, HEADER_ROW, chart_col, "No completed items in the window: no throughput chart.")
         return HEADER_ROW
@@ -142,7 +143,7 @@ def _throughput_chart(ws: Worksheet, ctx: ReportContext, chart_col: int, data_co
     line_chart(
         ws,
         f"{get_column_letter(chart_col)}{HEADER_ROW}",
-        f"Throughput: items done per week by team{more}",
+        f"Throughput: items done per complete week by team{more}",
         HEADER_ROW,
         data_col,
         last,

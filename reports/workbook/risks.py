@@ -4,16 +4,20 @@ carrying a reason of its own. The same rows, numbers and words as `pulse risk`."
 
 from __future__ import annotations
 
+import pandas as pd
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .context import ReportContext
 from .figures import Figures
 from .layout import note, print_setup, section, title_block
-from .tables import Col, capped, write_table
+from .tables import Col, Placed, capped, write_table
 
 HEADER_ROW = 4
 EVIDENCE_WIDTH = 70
 MAX_ITEMS = 1_000  # work items listed; a large organisation has tens of thousands
+TOP = Alignment(vertical="top")
+WRAP_TOP = Alignment(vertical="top", wrap_text=True)
 
 COLUMNS = [
     Col("#", "rank", "int", width=5),
@@ -34,6 +38,19 @@ COLUMNS = [
     Col("Reasons", "reasons_text", "wrap", width=20),
     Col("Evidence", "evidence", "wrap", width=EVIDENCE_WIDTH),
     Col("New this week", "new_risks_text", "wrap", width=14),
+]
+LATE_COLUMNS = [
+    Col("Roadmap item", "roadmap_key", url="roadmap_url", bold=True),
+    Col("Status", "roadmap_status", "status"),
+    Col("Off track since", "since_day", "date"),
+    Col("Child", "key", url="url", bold=True),
+    Col("Title", "title", "wrap", width=32),
+    Col("Child status", "status", width=13),
+    Col("Column", "column", width=13),
+    Col("Age (days)", "age_days", "int", width=9),
+    Col("Assignee", "assignee", width=18),
+    Col("Blocked by", "blocked_by", width=12),
+    Col("Flagged now", "flagged", "flag", width=9),
 ]
 ITEM_COLUMNS = [
     Col("#", "rank", "int", width=5),
@@ -70,14 +87,36 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
     placed = write_table(
         ws, HEADER_ROW, 1, "Risks", COLUMNS, risks, empty="No roadmap item is at risk."
     )
+    _align_top(ws, placed)
+    late, late_hidden = capped(_late_work(ctx), MAX_ITEMS)
+    row = placed.last_row + 3
+    section(
+        ws,
+        row - 1,
+        1,
+        "Late work, drilled down — the open children of each item at risk or off track",
+        len(LATE_COLUMNS),
+    )
+    drill = write_table(
+        ws, row, 1, "LateWork", LATE_COLUMNS, late, empty="No roadmap item is late."
+    )
+    _align_top(ws, drill)
+    if late_hidden:
+        note(
+            ws,
+            drill.last_row + 1,
+            1,
+            f"…and {late_hidden:,} more children of late items (`pulse show KEY` lists them).",
+        )
     items, hidden = capped(figs.item_risks, MAX_ITEMS)
     items = items.copy()
     items["reasons_text"] = items["reasons"].astype(str).str.replace(",", ", ")
-    row = placed.last_row + 3
+    row = drill.last_row + 3
     section(ws, row - 1, 1, "Work items with a reason of their own, most severe first", 8)
     listed = write_table(
         ws, row, 1, "ItemRisks", ITEM_COLUMNS, items, empty="No work item carries a reason."
     )
+    _align_top(ws, listed)
     if hidden:
         note(
             ws,
@@ -87,3 +126,26 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
         )
     ws.freeze_panes = f"C{HEADER_ROW + 1}"
     print_setup(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
+
+
+def _late_work(ctx: ReportContext) -> pd.DataFrame:
+    """The pipeline's drill-down rows with links and local days."""
+    late = ctx.results.late_work.copy()
+    late["since_day"] = ctx.local_days(late["since"])
+    late["url"] = ctx.urls_for(late)
+    late["roadmap_url"] = ctx.roadmap_urls(late)
+    return late
+
+
+def _align_top(ws: Worksheet, placed: Placed) -> None:
+    """Top-align every row of a table, so a wrapped title and its key share a line."""
+    if placed.empty:
+        return
+    for row in ws.iter_rows(
+        min_row=placed.first_row,
+        max_row=placed.last_row,
+        min_col=placed.first_col,
+        max_col=placed.last_col,
+    ):
+        for cell in row:
+            cell.alignment = WRAP_TOP if cell.alignment.wrap_text else TOP

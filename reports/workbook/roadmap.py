@@ -45,6 +45,7 @@ COLUMNS = [
     Col("p85 moved (days)", "p85_slip_days", "delta", width=9),
     Col("Scope change (items)", "scope_delta", "delta", width=9),
     Col("Status last week", "status_before", "status", width=11),
+    Col("Linked in the other tool", "cross_text", width=40),
 ]
 
 
@@ -71,6 +72,7 @@ def write_roadmap(ws: Worksheet, ctx: ReportContext, figs: Figures) -> Placed:
         ["team", "status_rank", "target_day", "key"], na_position="last", kind="stable"
     ).reset_index(drop=True)
     rm["reasons_text"] = rm["reasons"].fillna("").astype(str).str.replace(",", ", ")
+    rm["cross_text"] = cross_texts(rm, ctx)
     weeks = _weeks(ctx)
     gantt_fields = [f"gantt_{w:%Y%m%d}" for w in weeks]
     marks = _gantt_marks(rm, weeks)
@@ -185,3 +187,25 @@ def _legend(ws: Worksheet, col: int) -> None:
         C.put_text(ws, row, col + 4 * i + 1, label, C.NOTE_FONT)
     label = C.put_text(ws, row, col - 1, "Gantt, weeks from Monday:", C.NOTE_FONT)
     label.alignment = Alignment(horizontal="right")
+
+
+def cross_texts(rm: pd.DataFrame, ctx: ReportContext) -> list[str | None]:
+    """Per roadmap row: its links to (or from) items of another tool, each with that item's
+    state and the forecast of the roadmap item it is or belongs to."""
+    links = ctx.results.cross_links
+    texts: dict[tuple[str, str], list[str]] = {}
+    for r in links.to_dict("records"):
+        state = f"{r['other_stage']}, {r['other_status']}"
+        if isinstance(r["roadmap_key"], str) and r["roadmap_key"] != r["other_key"]:
+            state += f"; in {r['roadmap_key']}"
+        if isinstance(r["roadmap_status"], str):
+            state += f" {r['roadmap_status']}"
+        p85 = r["p85"]
+        if not C.is_missing(p85):
+            state += f", p85 {ctx.local_days(pd.Series([p85])).iloc[0]:%Y-%m-%d}"
+        text = f"{r['direction']} {r['other_key']} ({state})"
+        texts.setdefault((str(r["source"]), str(r["key"])), []).append(text)
+    return [
+        "\n".join(texts[(str(s), str(k))]) if (str(s), str(k)) in texts else None
+        for s, k in zip(rm["source"], rm["key"], strict=True)
+    ]

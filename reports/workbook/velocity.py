@@ -208,7 +208,10 @@ def _kanban(ws: Worksheet, row: int, ctx: ReportContext, data_col: int, data_row
     )
     if len(recent) == 0:
         return placed.last_row
-    wide = recent.pivot_table(index="week", columns="board", values="items", aggfunc="sum")
+    complete = recent[recent["week"] < ctx.monday]  # the week in progress would plot as a drop
+    if len(complete) == 0:
+        return max(placed.last_row + 1, row + 18)
+    wide = complete.pivot_table(index="week", columns="board", values="items", aggfunc="sum")
     wide = wide.sort_index().fillna(0)
     boards = [str(b) for b in wide.columns]
     rows = [
@@ -226,7 +229,7 @@ def _kanban(ws: Worksheet, row: int, ctx: ReportContext, data_col: int, data_row
     line_chart(
         ws,
         f"{get_column_letter(placed.last_col + 2)}{row + 1}",
-        "Items done per week — Kanban and Trello boards",
+        "Items done per complete week — Kanban and Trello boards",
         data_row,
         data_col,
         last,

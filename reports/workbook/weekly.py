@@ -1,4 +1,4 @@
-"""The Monday workbook: load the store as of a moment, compute every metric, lay out eight
+"""The Monday workbook: load the store as of a moment, compute every metric, lay out ten
 sheets, write the file atomically, then store this week's roadmap snapshot and baselines.
 
 Flow: ``load_dataset(...)`` → ``pipeline.weekly`` (every metric, and "last week" from the same
@@ -30,6 +30,7 @@ from store import Store
 from store.snapshots import save_baselines, save_snapshot
 
 from .context import ReportContext
+from .cycle import write_cycle
 from .definitions import write_definitions
 from .facts import moved_items, source_facts
 from .figures import Figures
@@ -39,6 +40,7 @@ from .risks import write_risks
 from .roadmap import write_roadmap
 from .summary import write_summary
 from .timelines import write_timelines
+from .trends import write_trends
 from .velocity import write_velocity
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ SHEETS: tuple[str, ...] = (
     "Timelines",
     "Velocity",
     "Flow",
+    "Cycle time",
+    "Trends",
     "Risks",
     "Data quality",
     "Definitions",
@@ -145,7 +149,7 @@ def build_context(settings: Settings, store: Store, as_of: pd.Timestamp) -> Repo
 
 
 def build_workbook(ctx: ReportContext) -> tuple[Workbook, str]:
-    """Lay out the eight sheets in order; returns the workbook and its headline."""
+    """Lay out the ten sheets in order; returns the workbook and its headline."""
     figs = Figures(ctx)
     wb = Workbook()
     summary = wb.active
@@ -156,6 +160,8 @@ def build_workbook(ctx: ReportContext) -> tuple[Workbook, str]:
     write_timelines(sheets["Timelines"], ctx, figs)
     write_velocity(sheets["Velocity"], ctx, figs)
     write_flow(sheets["Flow"], ctx)
+    write_cycle(sheets["Cycle time"], ctx)
+    write_trends(sheets["Trends"], ctx)
     write_risks(sheets["Risks"], ctx, figs)
     write_quality(sheets["Data quality"], ctx)
     write_definitions(sheets["Definitions"], ctx)

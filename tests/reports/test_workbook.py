@@ -153,6 +153,12 @@ def test_tables_filters_frozen_headers_and_print_setup(reports: Reports) -> None
         "CycleTime",
         "AgeingWIP",
         "Risks",
+        "LateWork",
+        "ColumnExits",
+        "AgeingByColumn",
+        "Trends",
+        "TrackRecord",
+        "Effort",
         "QualityFindings",
         "Definitions",
     }
@@ -225,6 +231,8 @@ def test_charts_are_native(reports: Reports) -> None:
     flow = {type(c).__name__ for c in wb["Flow"]._charts}
     assert "BarChart" in velocity
     assert {"LineChart", "AreaChart"} <= flow
+    assert {type(c).__name__ for c in wb["Cycle time"]._charts} == {"ScatterChart", "BarChart"}
+    assert {type(c).__name__ for c in wb["Trends"]._charts} == {"LineChart", "BarChart"}
     if HAS_TRELLO:
         assert "LineChart" in velocity, "weekly throughput chart of the Kanban/Trello boards"
 
