@@ -1,29 +1,39 @@
 # Pulse — every target sets itself up: a fresh clone needs only `make demo` or `make test`.
 PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+MODULES := $(VENV)/.modules
+STRICT  := --config-settings editable_mode=strict
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean link
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt $(STRICT) -e '.[dev,demo]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The editable install links every module of the package `pulse` into build/ (what lets mypy
+# and the tests import `pulse.…` from this checkout); a module added or removed is linked here.
+link: $(STAMP)
+	@{ ls *.py; find cli connectors emulators reports scheduling store -name '*.py'; } \
+		| sort > $(MODULES).now
+	@cmp -s $(MODULES).now $(MODULES) || { \
+		$(BIN)/pip install --quiet --no-deps $(STRICT) -e . && mv $(MODULES).now $(MODULES); }
+
+demo: link
 	$(BIN)/pulse demo
 
-test: $(STAMP)
+test: link
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-lint: $(STAMP)
+lint: link
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: link
 	$(BIN)/python -m benchmarks
 
 clean:

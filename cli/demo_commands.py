@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import EXIT_FAILED, fail
-from safetext import one_line
+from pulse.cli.common import EXIT_FAILED, fail
+from pulse.safetext import one_line
 
 if TYPE_CHECKING:
-    from settings import Settings
-    from store import Store
+    from pulse.settings import Settings
+    from pulse.store import Store
 
 DEMO_MARKER = ".pulse-demo"  # written into the demo directory: the only kind `demo` deletes
 DEMO_EXTRA = ("werkzeug", "lark")  # what the `demo` extra adds: the emulators' web stack
@@ -45,10 +45,10 @@ def demo(workdir: str, seed: int, scale: str) -> None:
       pulse demo
       pulse demo --scale small --dir /tmp/pulse-demo
     """
-    from cli.progress import BarProgress
-    from connectors.runner import sync_source
-    from settings import load_settings
-    from store import open_store
+    from pulse.cli.progress import BarProgress
+    from pulse.connectors.runner import sync_source
+    from pulse.settings import load_settings
+    from pulse.store import open_store
 
     playground = _playground("demo")
     started = time.monotonic()
@@ -75,7 +75,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
-    from reports.workbook import write_weekly
+    from pulse.reports.workbook import write_weekly
 
     report = write_weekly(settings, store)
     click.echo(report.headline)
@@ -109,7 +109,7 @@ def _pulse() -> str:
     if found and script.exists() and Path(found).resolve() == script.resolve():
         return "pulse"
     if not script.exists():
-        return f"{sys.executable} -m cli"
+        return f"{sys.executable} -m pulse.cli"
     try:
         return str(script.relative_to(Path.cwd()))
     except ValueError:
@@ -119,7 +119,7 @@ def _pulse() -> str:
 def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
     """The five most severe roadmap risks, one line each, as `pulse risk` ranks them: the
     workbook Summary's top five."""
-    from reports.queries.risk import risk
+    from pulse.reports.queries.risk import risk
 
     answer = risk(store, settings)
     high = sum(1 for row in answer.rows if row["level"] == "high")
@@ -136,7 +136,7 @@ def _playground(command: str) -> Any:
     """The emulators' playground; without the `demo` extra's web stack, one line saying how
     to install it."""
     try:
-        from emulators.playground import playground
+        from pulse.emulators.playground import playground
     except ModuleNotFoundError as exc:
         if exc.name is None or exc.name.split(".")[0] not in DEMO_EXTRA:
             raise

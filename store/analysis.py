@@ -46,9 +46,9 @@ from sqlalchemy import (
     select,
 )
 
-import clock
-from store.run_owner import is_dead
-from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from pulse import clock
+from pulse.store.run_owner import is_dead
+from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
 
 analysis_runs = Table(
     "analysis_runs",
@@ -280,7 +280,7 @@ def save_entry(
     Then prune: entries of other data versions or configs, unusable ones, and all but the
     newest :data:`KEEP_ENTRIES` of this version and config.
     """
-    from store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
+    from pulse.store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
 
     entry_id = int(conn.execute(insert(analysis_runs).values(**run)).inserted_primary_key[0])  # type: ignore[index]
     for table, rows in children.items():

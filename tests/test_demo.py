@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from settings import load_settings
+from pulse.settings import load_settings
 
 
 def summary_top_risks(path: Path) -> list[str]:
@@ -28,7 +28,7 @@ def summary_top_risks(path: Path) -> list[str]:
 def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", "--scale", "small", "--dir", str(workdir)],
+        [sys.executable, "-m", "pulse.cli", "demo", "--scale", "small", "--dir", str(workdir)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -110,7 +110,7 @@ def test_emulate_prints_a_config_that_syncs_and_stops_on_ctrl_c(tmp_path: Path) 
             lines.append(child.stdout.readline())
         config.write_text("".join(lines), encoding="utf-8")
         synced = subprocess.run(
-            [sys.executable, "-m", "cli", "sync", "--config", str(config), "--no-progress"],
+            [sys.executable, "-m", "pulse.cli", "sync", "--config", str(config), "--no-progress"],
             capture_output=True,
             text=True,
             env={**os.environ, **env},
@@ -132,7 +132,7 @@ def test_without_the_demo_extra_the_emulators_say_what_to_install(
     """The runtime install has no web stack; `pulse demo`/`emulate` then name the extra."""
     blocked = "import sys; sys.modules['werkzeug'] = None; sys.argv = ['pulse', *sys.argv[1:]]"
     done = subprocess.run(
-        [sys.executable, "-c", f"{blocked}; from cli.main import main; main()", command],
+        [sys.executable, "-c", f"{blocked}; from pulse.cli.main import main; main()", command],
         capture_output=True,
         text=True,
         cwd=tmp_path,

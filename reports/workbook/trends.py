@@ -8,7 +8,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.metrics.effort import KINDS
+from pulse.reports.metrics.effort import KINDS
 
 from . import cells as C
 from .charts import col_after, column_chart, column_cm, line_chart

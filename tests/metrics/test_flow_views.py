@@ -6,17 +6,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.metrics.column_ageing import ageing_by_column, column_exit_ages
-from reports.metrics.column_dates import column_dates
-from reports.metrics.cycle_views import bin_width, cycle_histogram, delivered_cycle_times
-from reports.metrics.track_record import (
+from pulse.reports.metrics.column_ageing import ageing_by_column, column_exit_ages
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.cycle_views import bin_width, cycle_histogram, delivered_cycle_times
+from pulse.reports.metrics.track_record import (
     empty_forecast_history,
     off_track_counts,
     off_track_since,
     track_record,
 )
-from reports.metrics.trends import trend_weeks
-from reports.metrics.wip import ageing_wip
+from pulse.reports.metrics.trends import trend_weeks
+from pulse.reports.metrics.wip import ageing_wip
 
 from .factories import WF, item, items, transitions, ts
 

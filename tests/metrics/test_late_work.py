@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.blocked import blocked_time
-from reports.metrics.column_dates import column_dates
-from reports.metrics.cross_links import cross_links
-from reports.metrics.effort import effort_mix
-from reports.metrics.late_work import assignees_at, late_work
-from reports.metrics.roadmap import roadmap_scope
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.blocked import blocked_time
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.cross_links import cross_links
+from pulse.reports.metrics.effort import effort_mix
+from pulse.reports.metrics.late_work import assignees_at, late_work
+from pulse.reports.metrics.roadmap import roadmap_scope
 
 from .factories import WF, changes, frame, item, items, transitions, ts
 from .roadmap_world import AS_OF, world

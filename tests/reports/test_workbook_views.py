@@ -22,23 +22,28 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-import clock
-from connectors.runner import sync_source
-from emulators.jira.org import RISKS
-from emulators.trello import TrelloEmulator, TrelloSpec
-from reports.metrics.late_work import assignees_at, late_work
-from reports.metrics.track_record import (
+from pulse import clock
+from pulse.connectors.runner import sync_source
+from pulse.emulators.jira.org import RISKS
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.reports.metrics.late_work import assignees_at, late_work
+from pulse.reports.metrics.track_record import (
     empty_forecast_history,
     off_track_counts,
     off_track_since,
     track_record,
 )
-from reports.metrics.trends import weekly_trends
-from reports.queries.forecast import forecast
-from reports.queries.show import show
-from reports.workbook.weekly import build_context, build_workbook, save_atomically, write_weekly
-from settings import Settings, TrelloSource
-from store import open_store
+from pulse.reports.metrics.trends import weekly_trends
+from pulse.reports.queries.forecast import forecast
+from pulse.reports.queries.show import show
+from pulse.reports.workbook.weekly import (
+    build_context,
+    build_workbook,
+    save_atomically,
+    write_weekly,
+)
+from pulse.settings import Settings, TrelloSource
+from pulse.store import open_store
 from tests.connectors.jira_world import jira_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workbook_views")]

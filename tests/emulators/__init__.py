@@ -1,0 +1,1 @@
+"""Tests of the built-in Jira and Trello emulators."""
