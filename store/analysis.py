@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 
 import clock
+from store.chunks import chunked
 from store.run_owner import is_dead
 from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
 from store.writes import insert_rows
@@ -286,8 +287,7 @@ def prune(
             kept.append(int(entry_id))
         elif computed_at is None or computed_at < young:
             gone.append(int(entry_id))
-    for start in range(0, len(gone), 500):
-        chunk = gone[start : start + 500]
+    for chunk in chunked(gone):
         for table in CHILD_TABLES:
             conn.execute(delete(table).where(table.c.run_id.in_(chunk)))
         conn.execute(delete(r).where(r.c.id.in_(chunk)))

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from scheduling.lock import (
+from store import Store
+from store.lock import (
     REPORT,
     SHARED,
     STORE,
@@ -20,7 +21,6 @@ from scheduling.lock import (
     holders,
     service_scopes,
 )
-from store import Store
 
 WHOLE = service_scopes(None, True)
 

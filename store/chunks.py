@@ -1,0 +1,15 @@
+"""The one way to split a long `IN (...)` list: databases cap a statement's parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+IN_CHUNK = 500  # values per IN (...) clause: well under SQLite's and psycopg's limits
+
+
+def chunked(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """Consecutive slices of at most `size` values, in order."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
