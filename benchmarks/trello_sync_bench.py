@@ -34,11 +34,11 @@ from typing import Any
 import requests
 
 import connectors.trello.client as trello_client
-from connectors.trello import sync_trello
 from connectors.trello.client import RateLimit
+from connectors.trello.sync import sync_trello
 from settings import TrelloSource
 from store import open_store
-from store.writes import register_source
+from store.sources import register_source
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 1000

@@ -103,11 +103,11 @@ def test_crashes_at_random_points_resume_to_the_uninterrupted_result(
 
 _CHILD = """
 import json, sys
-from connectors.trello import sync_trello
+from connectors.trello.sync import sync_trello
 from connectors.trello.client import RateLimit
 from settings import TrelloSource
 from store import open_store
-from store.writes import register_source
+from store.sources import register_source
 args = json.loads(sys.argv[1])
 source = TrelloSource.model_validate(args["source"])
 store = open_store(args["store"])

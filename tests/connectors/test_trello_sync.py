@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import connectors.trello.actions as actions_module
 from connectors.base import AuthError, SourceError
 from connectors.runner import sync_source
-from connectors.trello import sync_trello
+from connectors.trello.sync import sync_trello
 from emulators.trello import TrelloEmulator, TrelloSpec
 from store import Store, open_store, schema
 from tests.connectors.test_trello_support import (
