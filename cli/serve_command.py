@@ -94,10 +94,10 @@ def _serve(
     signals: StopSignals,
     answers: AbstractContextManager[None],
 ) -> tuple[int, bool]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from scheduler import Service, run_service
-    from scheduling.lock import LockHeld, acquire, service_scopes
+    from scheduler import run_service
+    from scheduling.service import Service
+    from store.engine import DatabaseFailure, failure_reason
+    from store.lock import LockHeld, acquire, service_scopes
 
     store = open_configured_store(settings, create=True)
     try:
@@ -109,9 +109,8 @@ def _serve(
     try:
         with answers:
             code, clean = run_service(service, lock, signals)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"store error: {reason}", EXIT_FAILED)
+    except DatabaseFailure as exc:
+        fail(f"store error: {failure_reason(exc)}", EXIT_FAILED)
     finally:
         lock.release()
     if clean:

@@ -32,7 +32,7 @@ def status(config: str, fmt: str) -> None:
     """
     from rich.console import Console
 
-    from scheduler import recent_runs, schedule_preview
+    from scheduling.status import recent_runs, schedule_preview
     from store.status import source_status
 
     settings = load(config)

@@ -21,15 +21,10 @@ from sqlalchemy import insert, select
 
 import clock
 from emulators.http import Fault
-from scheduler import (
-    ReportTrigger,
-    Service,
-    job_line,
-    missed_report,
-    previous_fire_time,
-    recent_runs,
-    schedule_preview,
-)
+from scheduling.logline import job_line
+from scheduling.service import Service
+from scheduling.status import recent_runs, schedule_preview
+from scheduling.weekly import ReportTrigger, missed_report, previous_fire_time
 from settings import ScheduleSettings, Settings, StoreSettings
 from store import Store, open_store, schema
 from tests.connectors.jira_world import jira_world

@@ -21,8 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 import clock
-from scheduler import Service
 from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
+from scheduling.service import Service
 from settings import ScheduleSettings, Settings, StoreSettings
 from store import Store, open_store
 from tests.test_scheduler import Written, runs

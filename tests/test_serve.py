@@ -24,7 +24,7 @@ import clock
 from connectors.runner import sync_source
 from emulators.http import Fault
 from store import Store, open_store, schema
-from store.writes import load_cursor
+from store.cursors import load_cursor
 from tests.connectors.jira_world import jira_world
 from tests.store_snapshot import diff, snapshot
 
