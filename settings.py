@@ -23,7 +23,7 @@ from connectors.config import StrictModel as _Model
 from connectors.config import WorkflowSettings as WorkflowSettings  # re-exported, like below
 from connectors.jira.config import JiraFields as JiraFields  # for the report code and tests
 from connectors.jira.config import JiraSource as JiraSource
-from connectors.registry import registrations
+from connectors.registry import Registration, registrations
 from connectors.trello.config import TrelloFields as TrelloFields
 from connectors.trello.config import TrelloSource as TrelloSource
 
@@ -67,13 +67,15 @@ class ReportSettings(_Model):
         return ZoneInfo(self.timezone)
 
 
+def source_model(kinds: Sequence[Registration]) -> Any:
+    """A `[[sources]]` entry: the settings model of its kind (its `kind` key tells which)."""
+    return Annotated[Union[tuple(k.settings for k in kinds)], Field(discriminator="kind")]  # noqa: UP007
+
+
 if TYPE_CHECKING:
     Source = SourceSettings
-else:  # one model per registered kind of source, told apart by its `kind` key
-    Source = Annotated[
-        Union[tuple(r.settings for r in registrations())],  # noqa: UP007
-        Field(discriminator="kind"),
-    ]
+else:
+    Source = source_model(registrations())
 
 
 class ScheduleSettings(_Model):
