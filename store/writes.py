@@ -98,20 +98,20 @@ def _execute_many(conn: Connection, table: Table, rows: Sequence[Row], on_confli
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows that are known not to exist yet (all with the same columns)."""
-    for start in range(0, len(rows), _BULK):
-        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="fail")
+    for batch in chunked(rows, _BULK):
+        _execute_many(conn, table, batch, on_conflict="fail")
 
 
 def insert_new(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows, skipping those whose key is already stored (for rows that never change)."""
-    for start in range(0, len(rows), _BULK):
-        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="skip")
+    for batch in chunked(rows, _BULK):
+        _execute_many(conn, table, batch, on_conflict="skip")
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert rows, or update every non-key column of the rows that already exist."""
-    for start in range(0, len(rows), _BULK):
-        _execute_many(conn, table, rows[start : start + _BULK], on_conflict="update")
+    for batch in chunked(rows, _BULK):
+        _execute_many(conn, table, batch, on_conflict="update")
 
 
 def delete_missing(

@@ -57,6 +57,8 @@ BASE_FIELDS = [
     "fixVersions",
     "issuelinks",
 ]
+
+
 @dataclass(frozen=True)
 class Stream:
     """A slice of the source with its own cursor: one project, or the configured JQL."""

@@ -368,9 +368,7 @@ def sync_actions(
             )
             if not done:
                 pending = fetch(path, query(current))
-            cursor = (
-                ActionsCursor(since=top) if done else ActionsCursor(stored.since, current)
-            )
+            cursor = ActionsCursor(since=top) if done else ActionsCursor(stored.since, current)
             writer.write(page, board, (stream, cursor.to_json()))
             progress.advance(task, len(page))
             if done:
