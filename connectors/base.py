@@ -108,6 +108,13 @@ class SyncContext(Generic[S]):
     now: Callable[[], datetime] = clock.now
 
 
+class Cursor(Protocol):
+    """A stream's typed position, stored with the page it covers; only the store sees its
+    JSON form."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 @runtime_checkable
 class Connector(Protocol[S]):
     """A kind of source: syncs one configured source of its kind into the store.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.base import SyncCounts
+from connectors.base import Cursor, SyncCounts
 from connectors.jira.client import JiraSite
 from connectors.jira.fields import FieldMap
 from connectors.jira.normalize import PageRows, normalize_issue
@@ -37,7 +37,7 @@ class PageWriter:
         self,
         issues: list[dict[str, Any]],
         histories: list[list[dict[str, Any]]] | None = None,
-        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        cursor: tuple[str, Cursor] | None = None,
         out_of_scope: frozenset[str] = frozenset(),
     ) -> None:
         """Write the issues with their whole histories (fetched here unless given) and, in the
@@ -72,7 +72,7 @@ class PageWriter:
             write_items(conn, page.items, list(page.statuses.values()), list(page.people.values()))
             replace_item_children(conn, self.source_id, page.item_ids, page.children, known=known)
             if cursor is not None:
-                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+                save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.counts.transitions += sum(
             1 for row in page.children.get("transitions", []) if row["item_id"] in changed
         )

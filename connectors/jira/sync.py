@@ -215,7 +215,7 @@ class JiraSync:
                 if page.next is None
                 else IssuesCursor(since=stored.since, current=current)
             )
-            writer.write(page.issues, page.histories, cursor=(stream.name, cursor.to_json()))
+            writer.write(page.issues, page.histories, cursor=(stream.name, cursor))
             self.progress.advance(stream.label, len(page.issues))
             if self.stop.is_set():
                 raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
@@ -229,8 +229,8 @@ class JiraSync:
         server_time: datetime,
         hidden: set[str],
     ) -> None:
-        last = CensusCursor.load(self.store, self.source_id).last
-        if not (full or CensusCursor(last).due(server_time, self.source.duration("census_every"))):
+        census = CensusCursor.load(self.store, self.source_id)
+        if not (full or census.due(server_time, self.source.duration("census_every"))):
             return
         self.progress.begin("census", None)
         scope = CensusScope(
@@ -240,7 +240,7 @@ class JiraSync:
         )
         # Everything changed since the previous census (or, at the first, since our passes
         # began reading) is compared by `updated`: consecutive censuses leave no gap.
-        checked_from = last or self.passes_began or server_time
+        checked_from = census.last or self.passes_began or server_time
         changed_since = checked_from - self.source.duration("overlap")
         findings = run_census(writer, scope, wanted, listing(writer, scope.scopes, changed_since))
         with self.store.transaction() as conn:

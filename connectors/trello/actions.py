@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Progress, SyncCounts
+from connectors.base import Cursor, Progress, SyncCounts
 from connectors.http_policy import SyncInterrupted
 from connectors.trello.boards import BoardInfo
 from connectors.trello.cards import clear_card_children
@@ -299,7 +299,7 @@ class HistoryWriter:
     people: set[str] = field(default_factory=set)
 
     def write(
-        self, actions: list[dict[str, Any]], board: BoardInfo, cursor: tuple[str, Mapping[str, Any]]
+        self, actions: list[dict[str, Any]], board: BoardInfo, cursor: tuple[str, Cursor]
     ) -> None:
         """Store one page's history rows (only those not stored yet: actions never change),
         deletions and the cursor, atomically."""
@@ -316,7 +316,7 @@ class HistoryWriter:
             if page.deleted:
                 self.counts.deleted += record_deletions(conn, self.source_id, page.deleted)
                 clear_card_children(conn, self.source_id, list(page.deleted))
-            save_cursor(conn, self.source_id, cursor[0], cursor[1])
+            save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.people.update(row["person_id"] for row in people)
         self.counts.transitions += new_transitions  # an overlap re-read adds nothing
         self.counts.pages += 1
@@ -369,7 +369,7 @@ def sync_actions(
             if not done:
                 pending = fetch(path, query(current))
             cursor = ActionsCursor(since=top) if done else ActionsCursor(stored.since, current)
-            writer.write(page, board, (stream, cursor.to_json()))
+            writer.write(page, board, (stream, cursor))
             progress.advance(task, len(page))
             if done:
                 break

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Progress, SyncCounts
+from connectors.base import Cursor, Progress, SyncCounts
 from connectors.http_policy import SyncInterrupted
 from connectors.trello.boards import BoardInfo, ListInfo, status_row
 from connectors.trello.client import TrelloApi, prefetching
@@ -104,7 +104,7 @@ class CardWriter:
         self,
         cards: list[dict[str, Any]],
         board: BoardInfo,
-        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        cursor: tuple[str, Cursor] | None = None,
         statuses: list[Row] | None = None,
         quick: bool = False,
     ) -> None:
@@ -124,7 +124,7 @@ class CardWriter:
             touch_items(conn, self.source_id, unchanged, synced_at)
             _replace_card_children(conn, self.source_id, relinked)
             if cursor is not None:
-                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+                save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.counts.pages += 1
 
     def _classify(
@@ -232,7 +232,7 @@ def sync_cards(
             if not done:
                 pending = fetch(path, query(before))
             statuses = learn_lists(api, board, page, writer.source_id)
-            cursor = (stream, state.to_json())
+            cursor = (stream, state)
             writer.write(page, board, cursor=cursor, statuses=statuses, quick=state.quick)
             progress.advance(task, len(page))
             if done:
