@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -50,6 +50,7 @@ import clock
 from store.chunks import chunked
 from store.run_owner import is_dead
 from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from store.timestamps import to_text
 from store.writes import insert_rows
 
 analysis_runs = Table(
@@ -164,7 +165,7 @@ def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return to_text(value)
     return str(value)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from store import Store, schema
-from store.runs import last_sync
+from store.runs import last_successful_sync_end, last_sync
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -67,10 +67,7 @@ def source_status(store: Store) -> list[dict[str, Any]]:
 def data_span(store: Store) -> tuple[datetime | None, datetime | None]:
     """What the store's data covers: its first item's creation and the end of its last
     successful sync (None when it holds no items, or was never synced)."""
-    runs = schema.sync_runs
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         first = conn.execute(select(func.min(schema.items.c.created))).scalar_one()
-        last = conn.execute(
-            select(func.max(runs.c.finished_at)).where(runs.c.job == "sync", runs.c.status == "ok")
-        ).scalar_one()
+        last = last_successful_sync_end(conn)
     return first, last

@@ -101,12 +101,13 @@ STORE_CLIENTS = (
     "cli/names.py",
 )
 PERSISTENCE = ("sqlalchemy", "store.schema", "store.writes")
-STATEMENTS = {"execute", "exec_driver_sql", "executemany"}
+# Executing a statement, or reaching past the store's API to its SQLAlchemy engine.
+BYPASSES = {"execute", "exec_driver_sql", "executemany", "engine"}
 
 
 def persistence_used(tree: ast.Module) -> set[str]:
     """What a module uses of persistence: imports of SQLAlchemy or the store's tables and bulk
-    writer (anywhere, lazy imports too), and statements it executes itself."""
+    writer (anywhere, lazy imports too), statements it executes itself, the store's engine."""
     found = set()
     for node in ast.walk(tree):
         names = []
@@ -116,8 +117,8 @@ def persistence_used(tree: ast.Module) -> set[str]:
             module = node.module or ""
             names = [module, *(f"{module}.{alias.name}" for alias in node.names)]
         found |= {n for n in names for p in PERSISTENCE if n == p or n.startswith(f"{p}.")}
-        if isinstance(node, ast.Attribute) and node.attr in STATEMENTS:
-            found.add(f".{node.attr}()")
+        if isinstance(node, ast.Attribute) and node.attr in BYPASSES:
+            found.add(f".{node.attr}")
     return found
 
 
@@ -130,4 +131,5 @@ def test_persistence_is_the_stores_alone() -> None:
     }
     assert not offenders, f"outside store/, call the store's API instead: {offenders}"
     # The check sees what it looks for: the store itself uses all of it.
-    assert persistence_used(modules["store/writes.py"]) >= {"sqlalchemy", ".exec_driver_sql()"}
+    assert persistence_used(modules["store/lock.py"]) >= {"sqlalchemy", ".execute", ".engine"}
+    assert "store.schema" in persistence_used(modules["store/items.py"])
