@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from store.names import keys_and_versions_named
+
 if TYPE_CHECKING:
     from reports.queries.catalog import Catalog
     from settings import Settings
@@ -26,8 +28,6 @@ def canonical(value: str | None, candidates: Iterable[str]) -> str | None:
 
 def key_names(store: Store, value: str) -> set[str]:
     """Item keys and version names equal to ``value`` ignoring case."""
-    from store.names import keys_and_versions_named
-
     return keys_and_versions_named(store, value)
 
 
