@@ -13,7 +13,7 @@ from trello import Board, ResourceUnavailable
 
 from connectors.base import SourceError
 from connectors.trello.client import TrelloApi, http_status
-from settings import TrelloSource
+from connectors.trello.config import TrelloSource
 
 Row = dict[str, Any]
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
