@@ -19,8 +19,8 @@ import time
 from types import FrameType
 from typing import Any
 
-from scheduling.service import LOCK_CHECK_EVERY, SHUTDOWN_TIMEOUT, Service
-from store.lock import ServiceLock
+from pulse.scheduling.service import LOCK_CHECK_EVERY, SHUTDOWN_TIMEOUT, Service
+from pulse.store.lock import ServiceLock
 
 log = logging.getLogger("pulse.service")
 

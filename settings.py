@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
-from connectors.config import Duration, SourceSettings, parse_duration
-from connectors.config import StrictModel as _Model
-from connectors.config import WorkflowSettings as WorkflowSettings  # re-exported, like below
-from connectors.jira.config import JiraFields as JiraFields  # for the report code and tests
-from connectors.jira.config import JiraSource as JiraSource
-from connectors.registry import Registration, registrations
-from connectors.trello.config import TrelloFields as TrelloFields
-from connectors.trello.config import TrelloSource as TrelloSource
+from pulse.connectors.config import Duration, SourceSettings, parse_duration
+from pulse.connectors.config import StrictModel as _Model
+from pulse.connectors.config import WorkflowSettings as WorkflowSettings  # re-exported, like below
+from pulse.connectors.jira.config import JiraFields as JiraFields  # for the report code and tests
+from pulse.connectors.jira.config import JiraSource as JiraSource
+from pulse.connectors.registry import Registration, registrations
+from pulse.connectors.trello.config import TrelloFields as TrelloFields
+from pulse.connectors.trello.config import TrelloSource as TrelloSource
 
 DEFAULT_CONFIG = "pulse.toml"
 SECRET_KEYS = frozenset({"token", "key", "password", "smtp_password"})

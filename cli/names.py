@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from store.names import keys_and_versions_named
+from pulse.store.names import keys_and_versions_named
 
 if TYPE_CHECKING:
-    from reports.queries.catalog import Catalog
-    from settings import Settings
-    from store import Store
+    from pulse.reports.queries.catalog import Catalog
+    from pulse.settings import Settings
+    from pulse.store import Store
 
 
 def canonical(value: str | None, candidates: Iterable[str]) -> str | None:
@@ -38,7 +38,7 @@ def canonical_key(store: Store, value: str) -> str:
 
 def catalog(store: Store, settings: Settings) -> Catalog:
     """The stored sources, projects (boards) with their teams, and versions."""
-    from reports.queries.catalog import read_catalog
+    from pulse.reports.queries.catalog import read_catalog
 
     with store.reading() as conn:
         return read_catalog(conn, settings)

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
-import clock
-from connectors.config import SourceSettings
+from pulse import clock
+from pulse.connectors.config import SourceSettings
 
 if TYPE_CHECKING:
-    from store import Store
+    from pulse.store import Store
 
 S = TypeVar("S", bound=SourceSettings)
 

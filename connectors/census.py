@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import SyncCounts
-from store import Store, Transaction
-from store.cursors import load_cursor, save_cursor
-from store.items import mark_items
-from store.timestamps import from_text, to_text
+from pulse.connectors.base import SyncCounts
+from pulse.store import Store, Transaction
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import mark_items
+from pulse.store.timestamps import from_text, to_text
 
 CENSUS_STREAM = "census"
 

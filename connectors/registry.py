@@ -1,7 +1,7 @@
 """The connector registry: every kind of source Pulse can sync, with its settings model.
 
 A connector package defines one `Registration`; listing it in `registrations()` is the only
-edit a new connector makes outside its own package. The configuration (`settings.py`) takes
+edit a new connector makes outside its own package. The configuration (`pulse.settings.py`) takes
 each kind's settings model from here, and the runner its connector.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import Connector
-from connectors.config import SourceSettings
+from pulse.connectors.base import Connector
+from pulse.connectors.config import SourceSettings
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Registration:
 
 def registrations() -> tuple[Registration, ...]:
     """Every registered kind of source, in the order the documentation lists them."""
-    from connectors import jira, trello
+    from pulse.connectors import jira, trello
 
     return (jira.REGISTRATION, trello.REGISTRATION)
 

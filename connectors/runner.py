@@ -12,13 +12,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from connectors.base import NoProgress, Progress, SourceError, SyncContext, SyncCounts
-from connectors.config import SourceSettings
-from connectors.http_policy import SyncInterrupted
-from connectors.registry import connector_for
-from store import Store
-from store.runs import finish_run, start_run
-from store.sources import register_source
+from pulse.connectors.base import NoProgress, Progress, SourceError, SyncContext, SyncCounts
+from pulse.connectors.config import SourceSettings
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.registry import connector_for
+from pulse.store import Store
+from pulse.store.runs import finish_run, start_run
+from pulse.store.sources import register_source
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from store.runs import SCHEDULED
+from pulse.store.runs import SCHEDULED
 
 _COUNT_KEYS = (
     "new",

@@ -36,15 +36,15 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-import clock as pulse_clock
-from connectors.config import SourceSettings
-from connectors.runner import sync_source
-from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
-from scheduling.logline import error_text, job_line
-from scheduling.weekly import missed_report, previous_fire_time, report_trigger
-from settings import Settings, parse_duration
-from store import Store
-from store.runs import (
+from pulse import clock as pulse_clock
+from pulse.connectors.config import SourceSettings
+from pulse.connectors.runner import sync_source
+from pulse.scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
+from pulse.scheduling.logline import error_text, job_line
+from pulse.scheduling.weekly import missed_report, previous_fire_time, report_trigger
+from pulse.settings import Settings, parse_duration
+from pulse.store import Store
+from pulse.store.runs import (
     SCHEDULED,
     finish_run,
     interrupt_scheduled_runs,
@@ -53,7 +53,7 @@ from store.runs import (
     report_handled_since,
     start_run,
 )
-from store.sources import register_source
+from pulse.store.sources import register_source
 
 log = logging.getLogger("pulse.service")
 
@@ -64,7 +64,7 @@ SYNC_WAIT_BEFORE_REPORT = 900.0  # a report waits this long at most for running 
 
 
 class WeeklyReport(Protocol):
-    """What `reports.workbook.write_weekly` returns: the workbook's path, headline and week."""
+    """What `pulse.reports.workbook.write_weekly` returns: the workbook's path, headline and week."""
 
     @property
     def path(self) -> Path: ...
@@ -83,7 +83,7 @@ ReportWriter = Callable[[Settings, Store, datetime], WeeklyReport]
 def write_weekly_report(settings: Settings, store: Store, as_of: datetime) -> WeeklyReport:
     """The production report writer: the weekly workbook into `[report] out_dir`."""
     # Imported when first needed: the workbook pulls in pandas and openpyxl.
-    from reports.workbook import write_weekly
+    from pulse.reports.workbook import write_weekly
 
     return write_weekly(settings, store, as_of=as_of)
 
@@ -272,7 +272,7 @@ class Service:
 
     def _refresh_analysis(self, job: str) -> None:
         """Store today's analysis after new data, so questions between Mondays answer at once."""
-        from reports.queries.analysis import refresh_analysis
+        from pulse.reports.queries.analysis import refresh_analysis
 
         started = time.monotonic()
         try:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import clock as pulse_clock
-from scheduling.service import REPORT_JOB
-from scheduling.weekly import missed_report, report_trigger
-from settings import Settings
-from store import Store
-from store.lock import REPORT, SHARED, STORE, Scope, holders
-from store.runs import Run, last_runs
-from store.runs import recent_runs as stored_runs
+from pulse import clock as pulse_clock
+from pulse.scheduling.service import REPORT_JOB
+from pulse.scheduling.weekly import missed_report, report_trigger
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.lock import REPORT, SHARED, STORE, Scope, holders
+from pulse.store.runs import Run, last_runs
+from pulse.store.runs import recent_runs as stored_runs
 
 
 def schedule_preview(

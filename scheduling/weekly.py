@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from settings import ScheduleSettings, Settings, parse_duration
-from store import Store
-from store.runs import report_handled_since, service_ran_before
+from pulse.settings import ScheduleSettings, Settings, parse_duration
+from pulse.store import Store
+from pulse.store.runs import report_handled_since, service_ran_before
 
 
 class ReportTrigger(CronTrigger):

@@ -46,12 +46,12 @@ from sqlalchemy import (
     select,
 )
 
-import clock
-from store.chunks import chunked
-from store.run_owner import is_dead
-from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
-from store.timestamps import to_text
-from store.writes import insert_rows
+from pulse import clock
+from pulse.store.chunks import chunked
+from pulse.store.run_owner import is_dead
+from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from pulse.store.timestamps import to_text
+from pulse.store.writes import insert_rows
 
 analysis_runs = Table(
     "analysis_runs",

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
 
-import clock
-from store.schema import sync_cursors
-from store.writes import upsert
+from pulse import clock
+from pulse.store.schema import sync_cursors
+from pulse.store.writes import upsert
 
 
 def load_cursor(conn: Connection, source_id: int, stream: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select, update
 
-from store.schema import changes, links, transitions
-from store.writes import Row, insert_new
+from pulse.store.schema import changes, links, transitions
+from pulse.store.writes import Row, insert_new
 
 
 def add_history(

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, Connection, delete, select, update
 
-from store.chunks import chunked
-from store.schema import ITEM_CHILD_TABLES, item_labels, items, links, people, statuses
-from store.writes import Row, insert_rows, upsert
+from pulse.store.chunks import chunked
+from pulse.store.schema import ITEM_CHILD_TABLES, item_labels, items, links, people, statuses
+from pulse.store.writes import Row, insert_rows, upsert
 
 Mark = Literal["deleted", "access_lost", "out_of_scope"]
 _MARKS: dict[Mark, Column[Any]] = {

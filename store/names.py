@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from store.engine import Store
-from store.schema import items, versions
+from pulse.store.engine import Store
+from pulse.store.schema import items, versions
 
 
 def keys_and_versions_named(store: Store, value: str) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from store.schema import item_labels, items, links
+from pulse.store.schema import item_labels, items, links
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
-import clock
-from store.engine import Store
-from store.run_owner import current_owner, is_dead
-from store.schema import sync_runs as RUNS
-from store.sources import source_names
+from pulse import clock
+from pulse.store.engine import Store
+from pulse.store.run_owner import current_owner, is_dead
+from pulse.store.schema import sync_runs as RUNS
+from pulse.store.sources import source_names
 
 SCHEDULED = "schedule"  # the trigger of the service's runs
 # A scheduled report counts as done once a run of it ended one of these ways; an interrupted

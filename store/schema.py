@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from store.timestamps import from_stored, to_utc
+from pulse.store.timestamps import from_stored, to_utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):

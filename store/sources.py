@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-import clock
-from store.schema import sources
+from pulse import clock
+from pulse.store.schema import sources
 
 
 def register_source(conn: Connection, name: str, kind: str, url: str) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from store import Store, schema
-from store.runs import last_successful_sync_end, last_sync
+from pulse.store import Store, schema
+from pulse.store.runs import last_successful_sync_end, last_sync
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from store.schema import boards, people, projects, sprints, statuses, versions
-from store.writes import Row, delete_missing, upsert
+from pulse.store.schema import boards, people, projects, sprints, statuses, versions
+from pulse.store.writes import Row, delete_missing, upsert
 
 
 def write_projects(conn: Connection, rows: Sequence[Row]) -> None:

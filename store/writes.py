@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Dialect, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from store.chunks import chunked
-from store.schema import UTCDateTime
-from store.timestamps import sqlite_text
+from pulse.store.chunks import chunked
+from pulse.store.schema import UTCDateTime
+from pulse.store.timestamps import sqlite_text
 
 Row = Mapping[str, Any]
 _BULK = 5000  # rows per executemany

@@ -1,9 +1,9 @@
 """One loader, one pipeline, one home for persistence: checked on the product's imports and calls.
 
-- Only :mod:`reports.dataset` reads the store into the engine's input frames: no other product
+- Only :mod:`pulse.reports.dataset` reads the store into the engine's input frames: no other product
   module builds ``MetricsInputs`` or uses the input frames' specs.
-- No calculator is called outside the pipeline: the functions :mod:`reports.metrics.pipeline`
-  runs as steps are imported by no product module outside :mod:`reports.metrics`.
+- No calculator is called outside the pipeline: the functions :mod:`pulse.reports.metrics.pipeline`
+  runs as steps are imported by no product module outside :mod:`pulse.reports.metrics`.
 - The store owns persistence: the sync and service side (connectors, the service, the settings
   and their CLI commands) imports no SQLAlchemy and no table definitions, and executes no
   statement; it calls the store's API.
@@ -45,7 +45,7 @@ def imported(tree: ast.Module) -> set[tuple[str, str]]:
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
-                module = f"reports.metrics.{module}" if module else "reports.metrics"
+                module = f"reports.metrics.{module}" if module else "pulse.reports.metrics"
             out |= {(module, alias.name) for alias in node.names}
     return out
 
@@ -63,7 +63,7 @@ def test_only_the_loader_builds_the_engines_input_frames() -> None:
     for path, tree in product_modules().items():
         if path.startswith("reports/metrics/") or path == "reports/dataset.py":
             continue
-        specs = {n for m, n in imported(tree) if m == "reports.metrics.frames"} & INPUT_SPECS
+        specs = {n for m, n in imported(tree) if m == "pulse.reports.metrics.frames"} & INPUT_SPECS
         calls = {
             node.func.id
             for node in ast.walk(tree)
@@ -82,7 +82,7 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
         for path, tree in product_modules().items()
         if not path.startswith("reports/metrics/")
         for module, name in imported(tree)
-        if module.startswith("reports.metrics") and name in steps
+        if module.startswith("pulse.reports.metrics") and name in steps
     }
     assert not callers, sorted(callers)
 
@@ -92,15 +92,15 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
 STORE_CLIENTS = (
     "connectors/",
     "scheduling/",
-    "scheduler.py",
-    "settings.py",
+    "pulse.scheduler.py",
+    "pulse.settings.py",
     "cli/serve_command.py",
     "cli/sync_command.py",
     "cli/status_command.py",
     "cli/common.py",
     "cli/names.py",
 )
-PERSISTENCE = ("sqlalchemy", "store.schema", "store.writes")
+PERSISTENCE = ("sqlalchemy", "pulse.store.schema", "pulse.store.writes")
 # Executing a statement, or reaching past the store's API to its SQLAlchemy engine.
 BYPASSES = {"execute", "exec_driver_sql", "executemany", "engine"}
 
@@ -125,11 +125,11 @@ def persistence_used(tree: ast.Module) -> set[str]:
 def test_persistence_is_the_stores_alone() -> None:
     modules = product_modules()
     clients = {p: t for p, t in modules.items() if p.startswith(STORE_CLIENTS)}
-    assert {"connectors/runner.py", "scheduler.py", "cli/names.py"} <= set(clients)
+    assert {"connectors/runner.py", "pulse.scheduler.py", "cli/names.py"} <= set(clients)
     offenders = {
         path: sorted(used) for path, tree in clients.items() if (used := persistence_used(tree))
     }
     assert not offenders, f"outside store/, call the store's API instead: {offenders}"
     # The check sees what it looks for: the store itself uses all of it.
     assert persistence_used(modules["store/lock.py"]) >= {"sqlalchemy", ".execute", ".engine"}
-    assert "store.schema" in persistence_used(modules["store/items.py"])
+    assert "pulse.store.schema" in persistence_used(modules["store/items.py"])

@@ -19,14 +19,14 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import insert, select
 
-import clock
-from emulators.http import Fault
-from scheduling.logline import job_line
-from scheduling.service import Service
-from scheduling.status import recent_runs, schedule_preview
-from scheduling.weekly import ReportTrigger, missed_report, previous_fire_time
-from settings import ScheduleSettings, Settings, StoreSettings
-from store import Store, open_store, schema
+from pulse import clock
+from pulse.emulators.http import Fault
+from pulse.scheduling.logline import job_line
+from pulse.scheduling.service import Service
+from pulse.scheduling.status import recent_runs, schedule_preview
+from pulse.scheduling.weekly import ReportTrigger, missed_report, previous_fire_time
+from pulse.settings import ScheduleSettings, Settings, StoreSettings
+from pulse.store import Store, open_store, schema
 from tests.connectors.jira_world import jira_world
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -464,7 +464,7 @@ def test_schedule_preview_and_recent_runs(store: Store) -> None:
         settings = service_settings(
             store.url, [world.source], sync_every="15m", weekly_report="mon 07:00", timezone="UTC"
         )
-        from connectors.runner import sync_source
+        from pulse.connectors.runner import sync_source
 
         assert sync_source(world.source, store, trigger="schedule").ok
     now = clock.now()

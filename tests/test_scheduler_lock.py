@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from store import Store
-from store.lock import (
+from pulse.store import Store
+from pulse.store.lock import (
     REPORT,
     SHARED,
     STORE,
@@ -99,7 +99,7 @@ def test_a_whole_store_service_excludes_partial_ones(
 def test_sqlite_lock_file_is_beside_the_database_and_private(
     sqlite_url: str, taken: list[ServiceLock]
 ) -> None:
-    from store import open_store
+    from pulse.store import open_store
 
     store = open_store(sqlite_url)
     take(store, taken, service_scopes(["jira"], report=True))
@@ -114,7 +114,7 @@ def test_sqlite_lock_file_is_beside_the_database_and_private(
 
 @pytest.mark.postgres
 def test_postgres_lock_dies_with_its_session(postgres_url: str, taken: list[ServiceLock]) -> None:
-    from store import open_store
+    from pulse.store import open_store
 
     store = open_store(postgres_url)
     lock = take(store, taken, WHOLE)

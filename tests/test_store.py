@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from store import Store, StoreError, open_store, schema
-from store.cursors import load_cursor, save_cursor
-from store.items import replace_item_children
-from store.run_owner import current_owner, is_dead
-from store.sources import register_source
-from store.writes import upsert
+from pulse.store import Store, StoreError, open_store, schema
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import replace_item_children
+from pulse.store.run_owner import current_owner, is_dead
+from pulse.store.sources import register_source
+from pulse.store.writes import upsert
 
 
 def item(source_id: int, item_id: str, key: str, title: str = "t") -> dict[str, object]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from connectors.base import Connector
-from connectors.jira.config import JiraSource
-from connectors.registry import Registration
+from pulse.connectors.base import Connector
+from pulse.connectors.jira.config import JiraSource
+from pulse.connectors.registry import Registration
 
 
 def _load() -> Connector[JiraSource]:
-    from connectors.jira.sync import JiraConnector  # the jira library loads only to sync
+    from pulse.connectors.jira.sync import JiraConnector  # the jira library loads only to sync
 
     return JiraConnector()
 

@@ -16,16 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
-import clock
-from connectors.base import AuthError, SourceError
-from connectors.http_policy import (
+from pulse import clock
+from pulse.connectors.base import AuthError, SourceError
+from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
     network_failure,
     policy_session,
 )
-from connectors.jira.config import JiraSource
-from safetext import one_line
+from pulse.connectors.jira.config import JiraSource
+from pulse.safetext import one_line
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connectors.config import SourceSettings, SourceUrl, StrictModel
+from pulse.connectors.config import SourceSettings, SourceUrl, StrictModel
 
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")
 

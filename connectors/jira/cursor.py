@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from store.timestamps import from_text, to_text
+from pulse.store.timestamps import from_text, to_text
 
 
 @dataclass(frozen=True)

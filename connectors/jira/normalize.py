@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from connectors.jira.client import parse_jira_time
-from connectors.jira.fields import FieldMap
+from pulse.connectors.jira.client import parse_jira_time
+from pulse.connectors.jira.fields import FieldMap
 
 Row = dict[str, Any]
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Cursor, SyncCounts
-from connectors.jira.client import JiraSite
-from connectors.jira.fields import FieldMap
-from connectors.jira.normalize import PageRows, normalize_issue
-from connectors.jira.search import complete_changelogs
-from store import Store
-from store.cursors import save_cursor
-from store.items import replace_item_children, stored_items, write_items
+from pulse.connectors.base import Cursor, SyncCounts
+from pulse.connectors.jira.client import JiraSite
+from pulse.connectors.jira.fields import FieldMap
+from pulse.connectors.jira.normalize import PageRows, normalize_issue
+from pulse.connectors.jira.search import complete_changelogs
+from pulse.store import Store
+from pulse.store.cursors import save_cursor
+from pulse.store.items import replace_item_children, stored_items, write_items
 
 # What a page is compared with: a new key is a move, a new `updated` an update.
 _COMPARED = ("item_id", "key", "previous_key", "updated", "deleted_at")

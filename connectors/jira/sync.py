@@ -16,22 +16,22 @@ from datetime import datetime
 from jira import JIRAError
 from requests import RequestException
 
-from connectors.base import NoProgress, SourceError, SyncContext
-from connectors.census import CensusCursor
-from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
-from connectors.jira.agile import read_agile
-from connectors.jira.census import CensusScope, listing, run_census
-from connectors.jira.client import JiraSite, connect, describe_error
-from connectors.jira.config import JiraSource
-from connectors.jira.cursor import IssuesCursor, Pass
-from connectors.jira.fields import FieldMap, discover_fields
-from connectors.jira.pages import PageWriter
-from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import approximate_count, window_where
-from store.cursors import load_cursor
-from store.items import has_project_items, mark_project_items_access_lost, project_keys
-from store.sources import update_source
-from store.structure import (
+from pulse.connectors.base import NoProgress, SourceError, SyncContext
+from pulse.connectors.census import CensusCursor
+from pulse.connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
+from pulse.connectors.jira.agile import read_agile
+from pulse.connectors.jira.census import CensusScope, listing, run_census
+from pulse.connectors.jira.client import JiraSite, connect, describe_error
+from pulse.connectors.jira.config import JiraSource
+from pulse.connectors.jira.cursor import IssuesCursor, Pass
+from pulse.connectors.jira.fields import FieldMap, discover_fields
+from pulse.connectors.jira.pages import PageWriter
+from pulse.connectors.jira.prefetch import fetched_pages
+from pulse.connectors.jira.search import approximate_count, window_where
+from pulse.store.cursors import load_cursor
+from pulse.store.items import has_project_items, mark_project_items_access_lost, project_keys
+from pulse.store.sources import update_source
+from pulse.store.structure import (
     hidden_projects,
     hide_projects,
     replace_sprints,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from connectors.base import Connector
-from connectors.registry import Registration
-from connectors.trello.config import TrelloSource
+from pulse.connectors.base import Connector
+from pulse.connectors.registry import Registration
+from pulse.connectors.trello.config import TrelloSource
 
 
 def _load() -> Connector[TrelloSource]:
-    from connectors.trello.sync import TrelloConnector  # py-trello loads only to sync
+    from pulse.connectors.trello.sync import TrelloConnector  # py-trello loads only to sync
 
     return TrelloConnector()
 

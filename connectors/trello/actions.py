@@ -33,17 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Cursor, Progress, SyncCounts
-from connectors.http_policy import SyncInterrupted
-from connectors.trello.boards import BoardInfo
-from connectors.trello.cards import clear_card_children
-from connectors.trello.client import TrelloApi, prefetching
-from connectors.trello.normalize import CardRules, day_of, id_time, parse_time
-from store import Store
-from store.cursors import load_cursor, save_cursor
-from store.history import add_history, count_unstored_transitions, pair_moves
-from store.items import record_deletions
-from store.structure import write_people
+from pulse.connectors.base import Cursor, Progress, SyncCounts
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.trello.boards import BoardInfo
+from pulse.connectors.trello.cards import clear_card_children
+from pulse.connectors.trello.client import TrelloApi, prefetching
+from pulse.connectors.trello.normalize import CardRules, day_of, id_time, parse_time
+from pulse.store import Store
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.history import add_history, count_unstored_transitions, pair_moves
+from pulse.store.items import record_deletions
+from pulse.store.structure import write_people
 
 PAGE_LIMIT = 1000
 # Trello writes a move's two actions (leaving one board, arriving on the other) together.

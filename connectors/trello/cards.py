@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Cursor, Progress, SyncCounts
-from connectors.http_policy import SyncInterrupted
-from connectors.trello.boards import BoardInfo, ListInfo, status_row
-from connectors.trello.client import TrelloApi, prefetching
-from connectors.trello.normalize import (
+from pulse.connectors.base import Cursor, Progress, SyncCounts
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.trello.boards import BoardInfo, ListInfo, status_row
+from pulse.connectors.trello.client import TrelloApi, prefetching
+from pulse.connectors.trello.normalize import (
     CARD_LINK_TYPES,
     CardRows,
     CardRules,
@@ -34,9 +34,9 @@ from connectors.trello.normalize import (
     normalize_card,
     parse_time,
 )
-from store import Store, Transaction
-from store.cursors import load_cursor, save_cursor
-from store.items import (
+from pulse.store import Store, Transaction
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import (
     add_labels_and_links,
     clear_labels_and_links,
     labels_and_links,
@@ -45,7 +45,7 @@ from store.items import (
     unchanged_items,
     write_items,
 )
-from store.timestamps import from_text, to_text
+from pulse.store.timestamps import from_text, to_text
 
 PAGE_LIMIT = 1000
 Row = dict[str, Any]

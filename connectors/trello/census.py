@@ -17,12 +17,12 @@ from typing import Any
 
 from trello import ResourceUnavailable
 
-from connectors.census import CensusFindings
-from connectors.trello.boards import BoardInfo
-from connectors.trello.cards import CardWriter, clear_card_children, learn_lists
-from connectors.trello.client import TrelloApi, http_status
-from connectors.trello.normalize import card_params
-from store.items import live_items
+from pulse.connectors.census import CensusFindings
+from pulse.connectors.trello.boards import BoardInfo
+from pulse.connectors.trello.cards import CardWriter, clear_card_children, learn_lists
+from pulse.connectors.trello.client import TrelloApi, http_status
+from pulse.connectors.trello.normalize import card_params
+from pulse.store.items import live_items
 
 
 def run_census(

@@ -24,15 +24,15 @@ from typing import Any
 import requests
 from trello import ResourceUnavailable, TrelloClient, Unauthorized
 
-from connectors.base import AuthError, SourceError
-from connectors.http_policy import (
+from pulse.connectors.base import AuthError, SourceError
+from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
     SlidingWindowThrottle,
     network_failure,
     policy_session,
 )
-from connectors.trello.config import TrelloSource
+from pulse.connectors.trello.config import TrelloSource
 
 TRELLO_API = "https://api.trello.com"
 _SECRET_PARAM = re.compile(r"\b(key|token)=[^&\s\"']+")

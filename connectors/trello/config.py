@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from connectors.config import SourceSettings, SourceUrl, StrictModel
+from pulse.connectors.config import SourceSettings, SourceUrl, StrictModel
 
 
 class TrelloFields(StrictModel):

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from connectors.trello.normalize import ROADMAP_LINK
-from store import Transaction
-from store.parents import roll_up_inputs, set_link_targets, set_parents
+from pulse.connectors.trello.normalize import ROADMAP_LINK
+from pulse.store import Transaction
+from pulse.store.parents import roll_up_inputs, set_link_targets, set_parents
 
 
 def roll_up(conn: Transaction, source_id: int) -> int:

@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from requests import RequestException
 from trello import ResourceUnavailable
 
-from connectors.base import SyncContext, SyncCounts
-from connectors.census import CensusCursor
-from connectors.http_policy import RequestStats
-from connectors.trello.actions import HistoryWriter, sync_actions
-from connectors.trello.boards import BoardInfo, read_board, resolve_boards
-from connectors.trello.cards import CardWriter, sync_cards
-from connectors.trello.census import run_census
-from connectors.trello.client import RateLimit, TrelloApi, connect, describe_error
-from connectors.trello.config import TrelloSource
-from connectors.trello.normalize import CardRules
-from connectors.trello.roadmap import roll_up
-from store import Store
-from store.sources import update_source
-from store.structure import replace_board_statuses, write_boards, write_people
+from pulse.connectors.base import SyncContext, SyncCounts
+from pulse.connectors.census import CensusCursor
+from pulse.connectors.http_policy import RequestStats
+from pulse.connectors.trello.actions import HistoryWriter, sync_actions
+from pulse.connectors.trello.boards import BoardInfo, read_board, resolve_boards
+from pulse.connectors.trello.cards import CardWriter, sync_cards
+from pulse.connectors.trello.census import run_census
+from pulse.connectors.trello.client import RateLimit, TrelloApi, connect, describe_error
+from pulse.connectors.trello.config import TrelloSource
+from pulse.connectors.trello.normalize import CardRules
+from pulse.connectors.trello.roadmap import roll_up
+from pulse.store import Store
+from pulse.store.sources import update_source
+from pulse.store.structure import replace_board_statuses, write_boards, write_people
 
 
 @dataclass

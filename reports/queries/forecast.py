@@ -2,7 +2,7 @@
 
 The forecast is the engine's (METRICS §4): the owning team's weekly throughput over the last
 ``weeks`` weeks, shared by the team's roadmap items in progress, 10,000 seeded trials. The
-stored whole-organisation analysis (:mod:`reports.queries.analysis`) holds each open item's
+stored whole-organisation analysis (:mod:`pulse.reports.queries.analysis`) holds each open item's
 p50/p85/p95 and its histogram of finish weeks, and each team's ordered plan: with ``--by`` or
 ``--trials`` the team's simulation is run again from that plan (same seed, same answer as the
 engine's for the same trials). Calibration (how past forecasts held) needs stored weekly
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, String, column, select, table
 
-from settings import Settings
-from store import Store, schema
-from store.analysis import Entry, analysis_roadmap
-from store.schema import UTCDateTime
+from pulse.settings import Settings
+from pulse.store import Store, schema
+from pulse.store.analysis import Entry, analysis_roadmap
+from pulse.store.schema import UTCDateTime
 
 from .analysis import instant, reading, team_data
 from .catalog import (
@@ -188,7 +188,7 @@ def _rerun(
 
     import numpy as np
 
-    from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
+    from pulse.reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
 
     from .analysis import finish_histogram, quantile_days
 
@@ -275,8 +275,8 @@ def _calibrate(
     import numpy as np
     import pandas as pd
 
-    from reports.metrics.calibration import forecast_calibration
-    from store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
+    from pulse.reports.metrics.calibration import forecast_calibration
+    from pulse.store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
 
     t = roadmap_snapshots
     mine = [t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when]

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from connectors.base import Connector, SourceError, SyncContext
-from connectors.config import SourceSettings
-from connectors.http_policy import SyncInterrupted
-from connectors.registry import Registration
-from store.cursors import load_cursor, save_cursor
-from store.items import stored_items, write_items
+from pulse.connectors.base import Connector, SourceError, SyncContext
+from pulse.connectors.config import SourceSettings
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.registry import Registration
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import stored_items, write_items
 
 
 class ExampleSource(SourceSettings):

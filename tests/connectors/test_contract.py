@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from connectors.base import Connector, SyncContext
-from connectors.http_policy import SyncInterrupted
-from connectors.registry import Registration, connector_for, registrations
-from settings import Settings, source_model
-from store import Store, open_store
-from store.cursors import load_cursor
-from store.sources import register_source
+from pulse.connectors.base import Connector, SyncContext
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.registry import Registration, connector_for, registrations
+from pulse.settings import Settings, source_model
+from pulse.store import Store, open_store
+from pulse.store.cursors import load_cursor
+from pulse.store.sources import register_source
 from tests.connectors import skeleton
 from tests.connectors.skeleton import REGISTRATION, ExampleConnector, ExampleSource, Record
 
@@ -27,7 +27,7 @@ SOURCE = {"kind": "example", "name": "demo", "url": "https://example.test", "pro
 
 def documented_skeleton() -> str:
     """The python block of docs/connectors.md that follows the skeleton's heading."""
-    doc = (ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "pulse.connectors.md").read_text(encoding="utf-8")
     found = re.search(r"## A skeleton connector\n.*?```python\n(.*?)```", doc, re.S)
     assert found, "docs/connectors.md has no skeleton connector"
     return found.group(1)
@@ -62,7 +62,7 @@ def test_the_registry_gives_the_configuration_each_kinds_settings() -> None:
 def test_the_runner_dispatches_through_the_registry_only() -> None:
     runner = (ROOT / "connectors" / "runner.py").read_text(encoding="utf-8")
     assert "isinstance" not in runner
-    assert "connectors.jira" not in runner and "connectors.trello" not in runner
+    assert "pulse.connectors.jira" not in runner and "pulse.connectors.trello" not in runner
 
 
 class Pages:
