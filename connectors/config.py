@@ -1,7 +1,7 @@
 """What every source's settings share: the base model a connector's settings extend, and the
 types its keys use (durations, source URLs, workflow columns).
 
-`pulse.settings.py` builds the configuration from these and from the models the connector registry
+`settings.py` builds the configuration from these and from the models the connector registry
 contributes; a connector's own keys live beside it (`connectors/<kind>/config.py`).
 """
 

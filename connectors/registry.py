@@ -1,7 +1,7 @@
 """The connector registry: every kind of source Pulse can sync, with its settings model.
 
 A connector package defines one `Registration`; listing it in `registrations()` is the only
-edit a new connector makes outside its own package. The configuration (`pulse.settings.py`) takes
+edit a new connector makes outside its own package. The configuration (`settings.py`) takes
 each kind's settings model from here, and the runner its connector.
 """
 

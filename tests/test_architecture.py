@@ -92,8 +92,8 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
 STORE_CLIENTS = (
     "connectors/",
     "scheduling/",
-    "pulse.scheduler.py",
-    "pulse.settings.py",
+    "scheduler.py",
+    "settings.py",
     "cli/serve_command.py",
     "cli/sync_command.py",
     "cli/status_command.py",
@@ -125,7 +125,7 @@ def persistence_used(tree: ast.Module) -> set[str]:
 def test_persistence_is_the_stores_alone() -> None:
     modules = product_modules()
     clients = {p: t for p, t in modules.items() if p.startswith(STORE_CLIENTS)}
-    assert {"connectors/runner.py", "pulse.scheduler.py", "cli/names.py"} <= set(clients)
+    assert {"connectors/runner.py", "scheduler.py", "cli/names.py"} <= set(clients)
     offenders = {
         path: sorted(used) for path, tree in clients.items() if (used := persistence_used(tree))
     }
