@@ -3,7 +3,8 @@
 Run: ``python -m benchmarks.query_bench [--items 100000] [--transitions 1000000] [--db PATH]``.
 Builds a SQLite store by bulk-inserting the metrics benchmark's synthetic organisation (20
 teams, epics, stories, sub-tasks, sprints, versions, flags, links; see
-:mod:`benchmarks.metrics_bench`) with :func:`pulse.store.writes.insert_rows`, then times each question
+:mod:`benchmarks.metrics_bench`) with :func:`pulse.store.writes.insert_rows`, then times each
+question
 
 - **cold**: the stored analysis cleared first, so the question computes the whole
   organisation's analysis and stores it (what the first question after a sync costs when
@@ -38,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pulse import clock
 from benchmarks.metrics_bench import AS_OF, synthetic
+from pulse import clock
 from pulse.settings import Settings
 from pulse.store import open_store, schema
 from pulse.store.writes import insert_rows
@@ -484,7 +485,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_cli:
             stack.enter_context(_answer_server(config, served))
         for name, call, cli_args in cases:
-            cmd = [sys.executable, "-m", "pulse.cli", *cli_args, "--as-of", as_of_arg, "-c", str(config)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pulse.cli",
+                *cli_args,
+                "--as-of",
+                as_of_arg,
+                "-c",
+                str(config),
+            ]
             cold = cli_cold = here_text = served_text = ratio = "-"
             if not args.no_cold:
                 _clear(store)

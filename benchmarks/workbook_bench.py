@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pulse import clock
 from benchmarks.metrics_bench import AS_OF, WORKFLOW, peak_rss_mb, synthetic
+from pulse import clock
 from pulse.reports.freshness import facts_frame
 from pulse.reports.metrics.pipeline import MetricsConfig, weekly
 from pulse.reports.workbook import tables

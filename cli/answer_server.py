@@ -77,7 +77,11 @@ PRELOAD = (
     "rich.box",
     "rich._emoji_codes",
 )
-PRELOAD_PACKAGES = ("pulse.reports.queries", "pulse.reports.metrics", "rich._unicode_data")  # all modules
+PRELOAD_PACKAGES = (
+    "pulse.reports.queries",
+    "pulse.reports.metrics",
+    "rich._unicode_data",
+)  # all modules
 CHECK_PARENT_EVERY = 2.0  # seconds between checks that the parent (pulse serve) still runs
 REQUEST_TIMEOUT = 2.0  # seconds a client may take to send its request
 STOP_WAIT = 1.5  # seconds pulse serve waits after SIGTERM before it kills the server

@@ -148,9 +148,13 @@ def _configure_logging(level: str) -> None:
     debug = level.lower() == "debug"
     # One structured line per job run comes from pulse.service; the runner's own summary
     # and APScheduler's chatter would repeat it.
-    logging.getLogger("pulse.connectors.runner").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.connectors.runner").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     logging.getLogger("apscheduler").setLevel(logging.INFO if debug else logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.INFO if debug else logging.WARNING)
-    logging.getLogger("pulse.reports.workbook").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.reports.workbook").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))

@@ -64,7 +64,8 @@ SYNC_WAIT_BEFORE_REPORT = 900.0  # a report waits this long at most for running 
 
 
 class WeeklyReport(Protocol):
-    """What `pulse.reports.workbook.write_weekly` returns: the workbook's path, headline and week."""
+    """What `pulse.reports.workbook.write_weekly` returns: the workbook's path, headline and
+    week."""
 
     @property
     def path(self) -> Path: ...

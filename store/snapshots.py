@@ -1,6 +1,7 @@
 """Stored roadmap history: a snapshot of every roadmap row per report, and each item's baseline.
 
-The weekly report saves its ``roadmap_snapshot`` frame (see ``pulse.reports.metrics.frames``) so next
+The weekly report saves its ``roadmap_snapshot`` frame (see ``pulse.reports.metrics.frames``) so
+next
 week's report can show what changed and how often past forecasts came true, and the baseline
 (scope and target when an item was first seen with a target) so scope growth is measured against
 it. Frames carry the source *name*; rows are keyed by source id like the rest of the store.

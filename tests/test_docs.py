@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pulse import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS: list[type[BaseModel]] = [
     settings.StoreSettings,

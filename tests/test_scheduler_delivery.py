@@ -229,7 +229,8 @@ def test_a_failed_delivery_fails_the_run_but_keeps_the_workbook(
 def test_the_real_weekly_workbook_is_written_copied_and_mailed(
     tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    """The report job with the real `pulse.reports.workbook.write_weekly`, on synced emulator data."""
+    """The report job with the real `pulse.reports.workbook.write_weekly`, on synced emulator
+    data."""
     pytest.importorskip("pulse.reports.workbook")
     from pulse.connectors.runner import sync_source
     from pulse.settings import ReportSettings

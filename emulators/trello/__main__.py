@@ -1,4 +1,5 @@
-"""Run the Trello emulator standalone: `python -m pulse.emulators.trello --port P --seed N --cards N`.
+"""Run the Trello emulator standalone: `python -m pulse.emulators.trello --port P --seed N --cards
+N`.
 
 Prints one JSON line (`url` is the API root for `/1/...`, plus `key` and `token`), then serves
 until SIGTERM or SIGINT.
@@ -15,6 +16,7 @@ from datetime import datetime
 from types import FrameType
 
 from pulse import clock
+
 from .config import TrelloSpec
 from .emulator import TrelloEmulator
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Literal
 
 from pulse import clock
+
+
 def _derived(seed: int, what: str, length: int) -> str:
     """Deterministic hex credential derived from the seed, so runs are reproducible."""
     digest = hashlib.sha256(f"pulse-trello-{what}-{seed}".encode()).hexdigest()

@@ -14,7 +14,8 @@ read (see :mod:`pulse.store.analysis`):
   `--by` or `--trials`) and cycle times over the throughput window (for `pulse show`).
 
 Every number comes from the one calculator pipeline over the one loader's frames
-(:mod:`pulse.reports.dataset`): :func:`pulse.reports.metrics.pipeline.compute_risks` runs the steps of
+(:mod:`pulse.reports.dataset`): :func:`pulse.reports.metrics.pipeline.compute_risks` runs the steps
+of
 ``compute_all`` the questions read, so they show what the weekly workbook shows for the same
 as-of, row for row. This module only turns the results into cache rows. An entry is valid for
 every as-of between the stored events around the one it was computed for (:func:`validity`),
@@ -296,7 +297,8 @@ def compute(
 
 
 def freshness_doc(facts: Any) -> dict[str, Any]:
-    """The freshness facts (:func:`pulse.reports.freshness.facts_frame`) and the warning line, as the
+    """The freshness facts (:func:`pulse.reports.freshness.facts_frame`) and the warning line, as
+    the
     questions print them: the workbook's words for the same as-of."""
     import pandas as pd
 

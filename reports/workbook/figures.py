@@ -1,7 +1,8 @@
 """The numbers the workbook shows, arranged from the engine's results for one report week.
 
 Nothing here defines a metric: week-over-week figures re-apply the engine's own calculators
-(:func:`pulse.reports.metrics.flow.percentiles`, :func:`pulse.reports.metrics.sprints.velocity`) to the
+(:func:`pulse.reports.metrics.flow.percentiles`, :func:`pulse.reports.metrics.sprints.velocity`) to
+the
 engine's per-item and per-sprint outputs cut at last week's boundary, and roadmap rows join the
 snapshot, timeline, baselines and week-over-week diff the engine produced.
 """

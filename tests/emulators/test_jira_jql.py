@@ -11,7 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.emulators.jira import JiraEmulator, OrgSpec
-from pulse.emulators.jira.jql import EMPTY, BoolOp, Clause, Func, JqlError, evaluate, is_bounded, parse
+from pulse.emulators.jira.jql import (
+    EMPTY,
+    BoolOp,
+    Clause,
+    Func,
+    JqlError,
+    evaluate,
+    is_bounded,
+    parse,
+)
 from pulse.emulators.jira.timefmt import to_ms
 
 EMU = JiraEmulator(  # pinned: the tests below name its dates

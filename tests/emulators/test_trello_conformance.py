@@ -1,6 +1,7 @@
 """Every endpoint the Trello emulator serves answers what Atlassian's Trello spec describes.
 
-Where the spec is incomplete or wrong, `pulse.emulators.trello.conformance` keeps a narrow, documented
+Where the spec is incomplete or wrong, `pulse.emulators.trello.conformance` keeps a narrow,
+documented
 exception list; these tests also check that each exception is still needed.
 """
 

@@ -244,7 +244,17 @@ def test_py_trello_sees_429_as_resource_unavailable() -> None:
 def test_standalone_process_prints_coordinates_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pulse.emulators.trello", "--port", "0", "--seed", "3", "--cards", "50"],
+        [
+            sys.executable,
+            "-m",
+            "pulse.emulators.trello",
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--cards",
+            "50",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
