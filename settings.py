@@ -13,47 +13,28 @@ import tomllib
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+
+from pulse.connectors.config import Duration, SourceSettings, parse_duration
+from pulse.connectors.config import StrictModel as _Model
+from pulse.connectors.config import WorkflowSettings as WorkflowSettings  # re-exported, like below
+from pulse.connectors.jira.config import JiraFields as JiraFields  # for the report code and tests
+from pulse.connectors.jira.config import JiraSource as JiraSource
+from pulse.connectors.registry import Registration, registrations
+from pulse.connectors.trello.config import TrelloFields as TrelloFields
+from pulse.connectors.trello.config import TrelloSource as TrelloSource
 
 DEFAULT_CONFIG = "pulse.toml"
 SECRET_KEYS = frozenset({"token", "key", "password", "smtp_password"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # a relay on this machine: no wire
-_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,254}$")
 
 
 class ConfigError(Exception):
     """A configuration problem, worded as one line that names the key, file and line."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """Read a duration such as "15m", "2h", "1d" or "30s"."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 1d)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-
-
-Duration = Annotated[str, Field(pattern=_DURATION.pattern)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StoreSettings(_Model):
@@ -86,139 +67,15 @@ class ReportSettings(_Model):
         return ZoneInfo(self.timezone)
 
 
-class Column(_Model):
-    """One workflow column and the statuses (Jira) or lists (Trello) that map onto it."""
-
-    name: str = Field(min_length=1)
-    statuses: list[str] = Field(default_factory=list)
+def source_model(kinds: Sequence[Registration]) -> Any:
+    """A `[[sources]]` entry: the settings model of its kind (its `kind` key tells which)."""
+    return Annotated[Union[tuple(k.settings for k in kinds)], Field(discriminator="kind")]  # noqa: UP007
 
 
-class WorkflowSettings(_Model):
-    """Ordered columns plus the committed (cycle time starts) and done columns."""
-
-    columns: list[Column] = Field(default_factory=list)
-    committed: str | None = None
-    done: str | None = None
-
-    @model_validator(mode="after")
-    def _special_columns_exist(self) -> WorkflowSettings:
-        names = [c.name for c in self.columns]
-        if len(set(names)) != len(names):
-            raise ValueError("workflow column names must be unique")
-        for role in ("committed", "done"):
-            value = getattr(self, role)
-            if value is not None and self.columns and value not in names:
-                raise ValueError(f"{role} = {value!r} is not one of the columns {names}")
-        return self
-
-
-class JiraFields(_Model):
-    """Overrides for custom-field discovery; each value is a field id like customfield_10016."""
-
-    story_points: str | None = None
-    sprint: str | None = None
-    epic_link: str | None = None
-    flagged: str | None = None
-    start_date: str | None = None
-    target_date: str | None = None
-
-
-class TrelloFields(_Model):
-    """How Trello cards carry points and blockers: a custom field name or a label pattern."""
-
-    points: str | None = None
-    blocked_label: str = "Blocked"
-
-    @field_validator("points")
-    @classmethod
-    def _pattern_compiles(cls, value: str | None) -> str | None:
-        if value is not None and "(" in value:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"points pattern does not compile: {exc}") from None
-        return value
-
-
-def _no_userinfo(url: str) -> str:
-    """Refuse a user or password inside a source URL: it would be stored and shown."""
-    if "@" in urlsplit(url).netloc:
-        raise ValueError(
-            "a source url must not hold a user or password (user@ or user:password@); "
-            'set user = "..." and the secret as an environment reference like "${JIRA_TOKEN}"'
-        )
-    return url
-
-
-SourceUrl = Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_no_userinfo)]
-
-
-class _SourceBase(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    team: str | None = None
-    teams: dict[str, str] = Field(default_factory=dict)
-    sync_every: Duration | None = None
-    census_every: Duration = "24h"
-    overlap: Duration = "10m"
-    timeout: Duration = "30s"
-    max_retry_time: Duration = "5m"
-    unreachable_after: Duration = "30s"
-    workflow: WorkflowSettings = Field(default_factory=WorkflowSettings)
-
-    def duration(self, attribute: str) -> timedelta:
-        """Return a duration-valued attribute as a timedelta."""
-        return parse_duration(getattr(self, attribute))
-
-    def team_for(self, group: str) -> str:
-        """The team owning a project (Jira) or board (Trello): mapping, then default, then name."""
-        return self.teams.get(group) or self.team or group
-
-
-class JiraSource(_SourceBase):
-    """A Jira Cloud or Data Center site."""
-
-    kind: Literal["jira"]
-    url: SourceUrl
-    auth: Literal["basic", "bearer"] = "basic"
-    user: str | None = None
-    token: SecretStr
-    projects: list[str] = Field(default_factory=list)
-    jql: str | None = None
-    api_version: Literal["auto", "2", "3"] = "auto"
-    page_size: int = Field(default=100, ge=1, le=1000)
-    fields: JiraFields = Field(default_factory=JiraFields)
-
-    @field_validator("projects")
-    @classmethod
-    def _valid_keys(cls, keys: list[str]) -> list[str]:
-        for key in keys:
-            if not _PROJECT_KEY.match(key):
-                raise ValueError(f"{key!r} is not a Jira project key (A-Z, 0-9, _)")
-        return keys
-
-    @model_validator(mode="after")
-    def _scope_and_auth(self) -> JiraSource:
-        if not self.projects and not self.jql:
-            raise ValueError('a jira source needs projects = [...] and/or jql = "..."')
-        if self.auth == "basic" and not self.user:
-            raise ValueError('auth = "basic" needs user (the account e-mail or username)')
-        return self
-
-
-class TrelloSource(_SourceBase):
-    """A set of Trello boards read with one key and token."""
-
-    kind: Literal["trello"]
-    key: SecretStr
-    token: SecretStr
-    boards: list[str] = Field(min_length=1)
-    url: SourceUrl = "https://api.trello.com"
-    roadmap_boards: list[str] = Field(default_factory=list)
-    roadmap_lists: list[str] = Field(default_factory=list)
-    fields: TrelloFields = Field(default_factory=TrelloFields)
-
-
-Source = Annotated[JiraSource | TrelloSource, Field(discriminator="kind")]
+if TYPE_CHECKING:
+    Source = SourceSettings
+else:
+    Source = source_model(registrations())
 
 
 class ScheduleSettings(_Model):
@@ -299,7 +156,7 @@ class Settings(_Model):
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
         return self
 
-    def source(self, name: str) -> JiraSource | TrelloSource:
+    def source(self, name: str) -> SourceSettings:
         """Find a configured source by name."""
         for source in self.sources:
             if source.name == name:
@@ -307,7 +164,7 @@ class Settings(_Model):
         known = ", ".join(s.name for s in self.sources) or "none configured"
         raise ConfigError(f"unknown source {name!r} (known: {known})")
 
-    def sync_interval(self, source: JiraSource | TrelloSource) -> timedelta:
+    def sync_interval(self, source: SourceSettings) -> timedelta:
         """How often a source is synced: its own sync_every, else the schedule's."""
         return parse_duration(source.sync_every or self.schedule.sync_every)
 

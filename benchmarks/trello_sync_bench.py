@@ -34,11 +34,11 @@ from typing import Any
 import requests
 
 import pulse.connectors.trello.client as trello_client
-from pulse.connectors.trello import sync_trello
 from pulse.connectors.trello.client import RateLimit
+from pulse.connectors.trello.sync import sync_trello
 from pulse.settings import TrelloSource
 from pulse.store import open_store
-from pulse.store.writes import register_source
+from pulse.store.sources import register_source
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 1000

@@ -66,9 +66,10 @@ def open_configured_store(settings: Settings, create: bool = False) -> Store:
 def describe_failure(exc: Exception) -> str:
     """One line for an error no command expected: the store, a file, memory, or anything else
     (whose traceback `--log-level debug` shows)."""
-    dbapi = sys.modules.get("sqlalchemy.exc")
-    if dbapi is not None and isinstance(exc, dbapi.DBAPIError):
-        reason = one_line(exc.orig if exc.orig is not None else exc, 200)
+    engine = sys.modules.get("pulse.store.engine")  # not loaded: the store was never reached
+    driver = engine.driver_error(exc) if engine is not None else None
+    if driver is not None:
+        reason = one_line(driver, 200)
         return f"cannot read store {opened_store or '?'}: {reason} (is the file damaged?)"
     if isinstance(exc, MemoryError):
         return "out of memory: narrow the question (filters, fewer trials)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from pulse.store.names import keys_and_versions_named
 
 if TYPE_CHECKING:
     from pulse.reports.queries.catalog import Catalog
@@ -28,16 +28,7 @@ def canonical(value: str | None, candidates: Iterable[str]) -> str | None:
 
 def key_names(store: Store, value: str) -> set[str]:
     """Item keys and version names equal to ``value`` ignoring case."""
-    from pulse.store import schema
-
-    upper = value.upper()
-    items, versions = schema.items, schema.versions
-    with store.engine.connect() as conn:
-        keys = conn.execute(select(items.c.key).where(func.upper(items.c.key) == upper)).scalars()
-        found = set(keys)
-        names = select(versions.c.name).where(func.upper(versions.c.name) == upper)
-        found.update(conn.execute(names).scalars())
-    return found
+    return keys_and_versions_named(store, value)
 
 
 def canonical_key(store: Store, value: str) -> str:
@@ -49,5 +40,5 @@ def catalog(store: Store, settings: Settings) -> Catalog:
     """The stored sources, projects (boards) with their teams, and versions."""
     from pulse.reports.queries.catalog import read_catalog
 
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return read_catalog(conn, settings)

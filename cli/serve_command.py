@@ -91,10 +91,10 @@ def _serve(
     with_report: bool,
     signals: StopSignals,
 ) -> tuple[int, bool]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from pulse.scheduler import Service, run_service
-    from pulse.scheduling.lock import LockHeld, acquire, service_scopes
+    from pulse.scheduler import run_service
+    from pulse.scheduling.service import Service
+    from pulse.store.engine import DatabaseFailure, failure_reason
+    from pulse.store.lock import LockHeld, acquire, service_scopes
 
     store = open_configured_store(settings, create=True)
     try:
@@ -105,9 +105,8 @@ def _serve(
     service = Service(settings, store, sources=names, report=with_report)
     try:
         code, clean = run_service(service, lock, signals)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"store error: {reason}", EXIT_FAILED)
+    except DatabaseFailure as exc:
+        fail(f"store error: {failure_reason(exc)}", EXIT_FAILED)
     finally:
         lock.release()
     if clean:

@@ -32,7 +32,7 @@ def status(config: str, fmt: str) -> None:
     """
     from rich.console import Console
 
-    from pulse.scheduler import recent_runs, schedule_preview
+    from pulse.scheduling.status import recent_runs, schedule_preview
     from pulse.store.status import source_status
 
     settings = load(config)

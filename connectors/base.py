@@ -1,9 +1,22 @@
-"""What every connector shares: its errors, its counts, and how it reports progress."""
+"""The connector contract: what the runner gives a connector (a `SyncContext`), what a
+connector is (a `Connector`), and what every connector shares: its errors, its counts, and how
+it reports progress. `docs/connectors.md` is the recipe built on it."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from pulse import clock
+from pulse.connectors.config import SourceSettings
+
+if TYPE_CHECKING:
+    from pulse.store import Store
+
+S = TypeVar("S", bound=SourceSettings)
 
 
 class SourceError(Exception):
@@ -79,3 +92,38 @@ class NoProgress:
 
     def end(self, task: str) -> None:
         return
+
+
+@dataclass
+class SyncContext(Generic[S]):
+    """One sync of one source: everything a connector needs, and where it reports."""
+
+    source: S
+    store: Store
+    source_id: int
+    full: bool = False  # re-read everything and run the census now
+    progress: Progress = field(default_factory=NoProgress)
+    stop: threading.Event = field(default_factory=threading.Event)  # checked between pages
+    counts: SyncCounts = field(default_factory=SyncCounts)  # kept even when the sync fails
+    now: Callable[[], datetime] = clock.now
+
+
+class Cursor(Protocol):
+    """A stream's typed position, stored with the page it covers; only the store sees its
+    JSON form."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Connector(Protocol[S]):
+    """A kind of source: syncs one configured source of its kind into the store.
+
+    `sync` writes every page with its cursor in one transaction, checks `context.stop` between
+    pages (raising `SyncInterrupted`), counts into `context.counts`, and raises `SourceError`
+    with one line naming the source when it cannot go on.
+    """
+
+    kind: str
+
+    def sync(self, context: SyncContext[S]) -> None: ...

@@ -59,6 +59,18 @@ def connection_reason(exc: Exception) -> str:
     return "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
 
 
+def network_failure(name: str, url: str, exc: Exception) -> str | None:
+    """One line for a failure of the network or of the server's patience (naming the source
+    and its URL), or None when `exc` is something else."""
+    if isinstance(exc, RetryAfterTooLong):
+        return f"{name}: {url} {exc}; try again later"
+    if isinstance(exc, requests.Timeout):
+        return f"{name}: {url} did not answer in time (timeout)"
+    if isinstance(exc, requests.ConnectionError):
+        return f"{name}: cannot reach {url} ({connection_reason(exc)})"
+    return None
+
+
 @dataclass
 class RequestStats:
     """What a connector's traffic cost: attempts made, retries, seconds spent waiting."""

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from pulse.connectors.base import NoProgress, Progress, SourceError, SyncCounts
+from pulse.connectors.base import NoProgress, Progress, SourceError, SyncContext, SyncCounts
+from pulse.connectors.config import SourceSettings
 from pulse.connectors.http_policy import SyncInterrupted
-from pulse.settings import JiraSource, TrelloSource
+from pulse.connectors.registry import connector_for
 from pulse.store import Store
-from pulse.store.writes import finish_run, register_source, start_run
+from pulse.store.runs import finish_run, start_run
+from pulse.store.sources import register_source
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class SourceResult:
 
 
 def sync_source(
-    source: JiraSource | TrelloSource,
+    source: SourceSettings,
     store: Store,
     full: bool = False,
     progress: Progress | None = None,
@@ -63,7 +64,8 @@ def sync_source(
     counts = SyncCounts()
     status, error = "ok", None
     try:
-        _connector(source)(source, store, source_id, full, progress, stop, counts)
+        context = SyncContext(source, store, source_id, full, progress, stop, counts)
+        connector_for(source.kind).sync(context)
     except SyncInterrupted as exc:
         status, error = "interrupted", str(exc)
     except SourceError as exc:
@@ -85,13 +87,3 @@ def sync_source(
     result = SourceResult(source.name, status, counts, seconds, error)
     log.info("sync %s", result.line())
     return result
-
-
-def _connector(source: JiraSource | TrelloSource) -> Callable[..., SyncCounts]:
-    if isinstance(source, JiraSource):
-        from pulse.connectors.jira import sync_jira
-
-        return sync_jira
-    from pulse.connectors.trello import sync_trello
-
-    return sync_trello

@@ -52,6 +52,7 @@ from pulse.reports.metrics.workflow import WorkflowMap
 from pulse.reports.workflows import build_workflows
 from pulse.settings import Settings
 from pulse.store import Store, schema
+from pulse.store.chunks import chunked
 
 S, I = schema.sources, schema.items  # noqa: E741
 _TS_KINDS = ("ts", "ts?")
@@ -555,14 +556,9 @@ def keys_to_ids(
     """Items alive at as_of with these keys (per source)."""
     out: set[tuple[int, str]] = set()
     for sid, ks in keys.items():
-        for chunk in _chunks(sorted(ks)):
+        for chunk in chunked(sorted(ks)):
             out |= ids_where(conn, alive(meta.as_of), I.c.source_id == sid, I.c.key.in_(chunk))
     return out
-
-
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def read_dataset(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Dataset:

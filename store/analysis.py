@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -47,8 +47,10 @@ from sqlalchemy import (
 )
 
 from pulse import clock
+from pulse.store.chunks import chunked
 from pulse.store.run_owner import is_dead
 from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from pulse.store.timestamps import to_text
 
 analysis_runs = Table(
     "analysis_runs",
@@ -193,7 +195,7 @@ def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return to_text(value)
     return str(value)
 
 
@@ -318,8 +320,7 @@ def prune(
             kept.append(int(entry_id))
         elif computed_at is None or computed_at < young:
             gone.append(int(entry_id))
-    for start in range(0, len(gone), 500):
-        chunk = gone[start : start + 500]
+    for chunk in chunked(gone):
         for table in CHILD_TABLES:
             conn.execute(delete(table).where(table.c.run_id.in_(chunk)))
         conn.execute(delete(r).where(r.c.id.in_(chunk)))

@@ -14,11 +14,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, DBAPIError, SQLAlchemyError
 
 from pulse.store.schema import sources
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+# Any failure of the database or of the store's use of it, for callers that contain one.
+DatabaseFailure = SQLAlchemyError
+
+# What `Store.transaction()` yields: store functions take it, callers only pass it along.
+Transaction = Connection
 
 
 class StoreError(Exception):
@@ -34,9 +41,15 @@ class Store:
     read_only: bool = False  # a private in-memory copy of a file this process may not write
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Transaction]:
         """One database transaction: everything in it commits together or not at all."""
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A connection for reads; nothing it does is committed."""
+        with self.engine.connect() as conn:
             yield conn
 
     @property
@@ -205,3 +218,16 @@ def _exists(engine: Engine) -> bool:
     """Whether the database holds a Pulse store (an empty file or database does not)."""
     with engine.connect() as conn:
         return inspect(conn).has_table("alembic_version")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The first line of what the database said about a failure (else the failure itself)."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def driver_error(exc: BaseException) -> BaseException | None:
+    """The database driver's error behind `exc` (a damaged file, a lost server), or None when
+    `exc` did not come from the driver."""
+    if isinstance(exc, DBAPIError):
+        return exc.orig if exc.orig is not None else exc
+    return None

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pulse.store.engine import Store
 from pulse.store.schema import UTCDateTime, _source_fk, metadata, sources
+from pulse.store.timestamps import frame_instant
 from pulse.store.writes import insert_rows
 
 roadmap_snapshots = Table(
@@ -72,16 +73,6 @@ SNAPSHOT_COLUMNS = ["snapshot_at", "source", *[c.name for c in roadmap_snapshots
 BASELINE_COLUMNS = ["source", *[c.name for c in roadmap_baselines.columns][1:]]
 
 
-def _instant(value: Any) -> datetime | None:
-    """A frame timestamp as an aware UTC datetime at microsecond precision (None for NaT)."""
-    if value is None or pd.isna(value):
-        return None
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        raise ValueError(f"naive timestamp {stamp!r} in a roadmap frame; use UTC")
-    return stamp.tz_convert("UTC").floor("us").to_pydatetime()
-
-
 def _plain(value: Any) -> Any:
     """numpy scalars as Python values, NaN / NA as None."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -101,7 +92,7 @@ def _rows(
     out = []
     for rec in frame[columns].to_dict("records"):
         row: dict[str, Any] = {"source_id": ids[str(rec.pop("source"))]}
-        row.update({str(k): _instant(v) if k in times else _plain(v) for k, v in rec.items()})
+        row.update({str(k): frame_instant(v) if k in times else _plain(v) for k, v in rec.items()})
         out.append(row)
     return out
 
@@ -135,7 +126,7 @@ def read_frame(
 
 def _cutoff(before: pd.Timestamp) -> datetime:
     """``before`` at the precision the store keeps, so a saved instant compares as itself."""
-    stamp = _instant(before)
+    stamp = frame_instant(before)
     if stamp is None:
         raise ValueError("before must be a timestamp")
     return stamp

@@ -6,17 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import case, func, select
 
 from pulse.store import Store, schema
-
-
-def _last_run(conn: Connection, source_id: int, status: str | None = None) -> Any:
-    runs = schema.sync_runs
-    query = select(runs).where(runs.c.source_id == source_id, runs.c.job == "sync")
-    if status is not None:
-        query = query.where(runs.c.status == status)
-    return conn.execute(query.order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(1)).first()
+from pulse.store.runs import last_successful_sync_end, last_sync
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -45,8 +38,8 @@ def source_status(store: Store) -> list[dict[str, Any]]:
             sprints = conn.execute(
                 select(func.count()).where(schema.sprints.c.source_id == src.id)
             ).scalar_one()
-            ok = _last_run(conn, src.id, "ok")
-            last = _last_run(conn, src.id)
+            ok = last_sync(conn, src.id, "ok")
+            last = last_sync(conn, src.id)
             error = last.error if last is not None and last.status != "ok" else None
             out.append(
                 {
@@ -74,10 +67,7 @@ def source_status(store: Store) -> list[dict[str, Any]]:
 def data_span(store: Store) -> tuple[datetime | None, datetime | None]:
     """What the store's data covers: its first item's creation and the end of its last
     successful sync (None when it holds no items, or was never synced)."""
-    runs = schema.sync_runs
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         first = conn.execute(select(func.min(schema.items.c.created))).scalar_one()
-        last = conn.execute(
-            select(func.max(runs.c.finished_at)).where(runs.c.job == "sync", runs.c.status == "ok")
-        ).scalar_one()
+        last = last_successful_sync_end(conn)
     return first, last

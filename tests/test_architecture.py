@@ -1,9 +1,12 @@
-"""One loader, one pipeline: checked on the product's imports and calls.
+"""One loader, one pipeline, one home for persistence: checked on the product's imports and calls.
 
 - Only :mod:`pulse.reports.dataset` reads the store into the engine's input frames: no other product
   module builds ``MetricsInputs`` or uses the input frames' specs.
 - No calculator is called outside the pipeline: the functions :mod:`pulse.reports.metrics.pipeline`
   runs as steps are imported by no product module outside :mod:`pulse.reports.metrics`.
+- The store owns persistence: the sync and service side (connectors, the service, the settings
+  and their CLI commands) imports no SQLAlchemy and no table definitions, and executes no
+  statement; it calls the store's API.
 """
 
 from __future__ import annotations
@@ -82,3 +85,51 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
         if module.startswith("pulse.reports.metrics") and name in steps
     }
     assert not callers, sorted(callers)
+
+
+# The modules that reach the store only through its API (reports/ and the question path follow
+# when their SQL has moved into store/).
+STORE_CLIENTS = (
+    "connectors/",
+    "scheduling/",
+    "scheduler.py",
+    "settings.py",
+    "cli/serve_command.py",
+    "cli/sync_command.py",
+    "cli/status_command.py",
+    "cli/common.py",
+    "cli/names.py",
+)
+PERSISTENCE = ("sqlalchemy", "pulse.store.schema", "pulse.store.writes")
+# Executing a statement, or reaching past the store's API to its SQLAlchemy engine.
+BYPASSES = {"execute", "exec_driver_sql", "executemany", "engine"}
+
+
+def persistence_used(tree: ast.Module) -> set[str]:
+    """What a module uses of persistence: imports of SQLAlchemy or the store's tables and bulk
+    writer (anywhere, lazy imports too), statements it executes itself, the store's engine."""
+    found = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            module = node.module or ""
+            names = [module, *(f"{module}.{alias.name}" for alias in node.names)]
+        found |= {n for n in names for p in PERSISTENCE if n == p or n.startswith(f"{p}.")}
+        if isinstance(node, ast.Attribute) and node.attr in BYPASSES:
+            found.add(f".{node.attr}")
+    return found
+
+
+def test_persistence_is_the_stores_alone() -> None:
+    modules = product_modules()
+    clients = {p: t for p, t in modules.items() if p.startswith(STORE_CLIENTS)}
+    assert {"connectors/runner.py", "scheduler.py", "cli/names.py"} <= set(clients)
+    offenders = {
+        path: sorted(used) for path, tree in clients.items() if (used := persistence_used(tree))
+    }
+    assert not offenders, f"outside store/, call the store's API instead: {offenders}"
+    # The check sees what it looks for: the store itself uses all of it.
+    assert persistence_used(modules["store/lock.py"]) >= {"sqlalchemy", ".execute", ".engine"}
+    assert "pulse.store.schema" in persistence_used(modules["store/items.py"])

@@ -21,15 +21,10 @@ from sqlalchemy import insert, select
 
 from pulse import clock
 from pulse.emulators.http import Fault
-from pulse.scheduler import (
-    ReportTrigger,
-    Service,
-    job_line,
-    missed_report,
-    previous_fire_time,
-    recent_runs,
-    schedule_preview,
-)
+from pulse.scheduling.logline import job_line
+from pulse.scheduling.service import Service
+from pulse.scheduling.status import recent_runs, schedule_preview
+from pulse.scheduling.weekly import ReportTrigger, missed_report, previous_fire_time
 from pulse.settings import ScheduleSettings, Settings, StoreSettings
 from pulse.store import Store, open_store, schema
 from tests.connectors.jira_world import jira_world

@@ -21,8 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 from pulse import clock
-from pulse.scheduler import Service
 from pulse.scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
+from pulse.scheduling.service import Service
 from pulse.settings import ScheduleSettings, Settings, StoreSettings
 from pulse.store import Store, open_store
 from tests.test_scheduler import Written, runs

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from pulse.scheduling.lock import (
+from pulse.store import Store
+from pulse.store.lock import (
     REPORT,
     SHARED,
     STORE,
@@ -20,7 +21,6 @@ from pulse.scheduling.lock import (
     holders,
     service_scopes,
 )
-from pulse.store import Store
 
 WHOLE = service_scopes(None, True)
 

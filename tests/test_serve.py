@@ -24,7 +24,7 @@ from pulse import clock
 from pulse.connectors.runner import sync_source
 from pulse.emulators.http import Fault
 from pulse.store import Store, open_store, schema
-from pulse.store.writes import load_cursor
+from pulse.store.cursors import load_cursor
 from tests.connectors.jira_world import jira_world
 from tests.store_snapshot import diff, snapshot
 

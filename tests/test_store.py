@@ -15,14 +15,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from pulse.store import Store, StoreError, open_store, schema
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import replace_item_children
 from pulse.store.run_owner import current_owner, is_dead
-from pulse.store.writes import (
-    load_cursor,
-    register_source,
-    replace_item_children,
-    save_cursor,
-    upsert,
-)
+from pulse.store.sources import register_source
+from pulse.store.writes import upsert
 
 
 def item(source_id: int, item_id: str, key: str, title: str = "t") -> dict[str, object]:
@@ -100,7 +97,7 @@ def test_upsert_and_child_replacement_are_idempotent(store: Store) -> None:
                     "to_status": "In Progress",
                 },
             ]
-            replace_item_children(conn, sid, ["1", "2"], {schema.transitions: transitions})
+            replace_item_children(conn, sid, ["1", "2"], {"transitions": transitions})
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.items)).scalar_one() == 2
         assert conn.execute(select(func.count()).select_from(schema.transitions)).scalar_one() == 1

@@ -16,35 +16,24 @@ which Jira answers alike, so Pulse records it as gone without claiming which.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from jira import JIRAError
-from sqlalchemy import select, update
 
+from pulse.connectors.census import CensusFindings
 from pulse.connectors.jira.agile import read_project
 from pulse.connectors.jira.client import JiraSite, parse_jira_time
 from pulse.connectors.jira.pages import PageWriter
 from pulse.connectors.jira.prefetch import fetched_pages
 from pulse.connectors.jira.search import window_where
-from pulse.store import schema
+from pulse.store.items import live_items
+from pulse.store.structure import hide_projects
 
 CENSUS_PAGE = 5000  # Jira allows its largest pages when only ids are asked for
 CHANGED_PAGE = 100
 REFETCH_BATCH = 50
-
-
-@dataclass
-class CensusResult:
-    """What the census found."""
-
-    listed: int = 0
-    refetched: int = 0
-    stale: list[str] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)
-    moved_out: list[str] = field(default_factory=list)
-    access_lost: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,34 +73,21 @@ def run_census(
     scope: CensusScope,
     fetch_fields: list[str],
     listed: dict[str, datetime | None],
-) -> CensusResult:
+) -> CensusFindings:
     """Compare the listing with the store; re-fetch what is missing or stale and classify
-    what vanished."""
+    what vanished (an issue re-read out of scope is stored so by the writer, not listed)."""
     site, store, source_id = writer.site, writer.store, writer.source_id
-    result = CensusResult(listed=len(listed))
-    items = schema.items
-    with store.engine.connect() as conn:
-        stored = {
-            row.item_id: row
-            for row in conn.execute(
-                select(
-                    items.c.item_id,
-                    items.c.project_key,
-                    items.c.updated,
-                    items.c.access_lost_at,
-                    items.c.out_of_scope_at,
-                )
-                .where(items.c.source_id == source_id)
-                .where(items.c.deleted_at.is_(None))
-            )
-        }
+    result = CensusFindings()
+    columns = ("item_id", "project_key", "updated", "access_lost_at", "out_of_scope_at")
+    with store.reading() as conn:
+        stored = {row.item_id: row for row in live_items(conn, source_id, columns)}
     missing = sorted(item_id for item_id in listed if item_id not in stored)
-    result.stale = sorted(
+    stale = sorted(
         item_id
         for item_id, updated in listed.items()
         if item_id in stored and _stale(stored[item_id], updated)
     )
-    result.refetched = _refetch(writer, missing + result.stale, fetch_fields)
+    _refetch(writer, missing + stale, fetch_fields)
 
     vanished = [
         row
@@ -125,8 +101,6 @@ def run_census(
             project = str(((visible.get("fields") or {}).get("project") or {}).get("key") or "")
             outside = scope.filtered or project not in scope.projects
             writer.write([visible], out_of_scope=frozenset({project}) if outside else frozenset())
-            if outside:
-                result.moved_out.append(row.item_id)
             continue
         key = str(row.project_key or "")
         if key not in project_visible:
@@ -143,41 +117,22 @@ def _stale(row: Any, source_updated: datetime | None) -> bool:
     return source_updated is not None and (row.updated is None or row.updated < source_updated)
 
 
-def _refetch(writer: PageWriter, item_ids: list[str], fetch_fields: list[str]) -> int:
-    """Read these issues again (whole histories included) and store them; how many came back."""
-    site, count = writer.site, 0
+def _refetch(writer: PageWriter, item_ids: list[str], fetch_fields: list[str]) -> None:
+    """Read these issues again (whole histories included) and store them."""
+    site = writer.site
     for start in range(0, len(item_ids), REFETCH_BATCH):
         batch = item_ids[start : start + REFETCH_BATCH]
         where = window_where(f"id in ({', '.join(batch)})", site.user_zone)
         for page in fetched_pages(site, where, fetch_fields, REFETCH_BATCH, writer.stop):
             writer.write(page.issues, page.histories)
-            count += len(page.issues)
-    return count
 
 
-def _mark(writer: PageWriter, result: CensusResult, hidden_projects: set[str]) -> None:
+def _mark(writer: PageWriter, result: CensusFindings, hidden_projects: set[str]) -> None:
     """Stamp gone and access-lost items, and projects no longer visible, in one transaction."""
-    items, now = schema.items, writer.now()
     with writer.store.transaction() as conn:
-        for ids, column in (
-            (result.gone, items.c.deleted_at),
-            (result.access_lost, items.c.access_lost_at),
-        ):
-            for start in range(0, len(ids), 500):
-                conn.execute(
-                    update(items)
-                    .where(items.c.source_id == writer.source_id)
-                    .where(items.c.item_id.in_(ids[start : start + 500]))
-                    .where(column.is_(None))
-                    .values({column.name: now})
-                )
+        result.mark(conn, writer.source_id, writer.now())
         if hidden_projects:
-            conn.execute(
-                update(schema.projects)
-                .where(schema.projects.c.source_id == writer.source_id)
-                .where(schema.projects.c.key.in_(sorted(hidden_projects)))
-                .values(accessible=False)
-            )
+            hide_projects(conn, writer.source_id, hidden_projects)
 
 
 def _get_issue(site: JiraSite, item_id: str, fetch_fields: list[str]) -> dict[str, Any] | None:

@@ -21,12 +21,11 @@ from pulse.connectors.base import AuthError, SourceError
 from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
-    RetryAfterTooLong,
-    connection_reason,
+    network_failure,
     policy_session,
 )
+from pulse.connectors.jira.config import JiraSource
 from pulse.safetext import one_line
-from pulse.settings import JiraSource
 
 
 @dataclass
@@ -67,12 +66,9 @@ def describe_error(source: JiraSource, exc: Exception) -> SourceError:
             )
         text = one_line(str(exc.text or "").strip().split("\n", 1)[0]) or "no details"
         return SourceError(f"{source.name}: Jira answered HTTP {status}: {text}")
-    if isinstance(exc, RetryAfterTooLong):
-        return SourceError(f"{source.name}: {source.url} {exc}; try again later")
-    if isinstance(exc, requests.Timeout):
-        return SourceError(f"{source.name}: {source.url} did not answer in time (timeout)")
-    if isinstance(exc, requests.ConnectionError):
-        return SourceError(f"{source.name}: cannot reach {source.url} ({connection_reason(exc)})")
+    network = network_failure(source.name, source.url, exc)
+    if network is not None:
+        return SourceError(network)
     if isinstance(exc, ValueError):
         return SourceError(
             f"{source.name}: {source.url} did not answer with JSON; is it a Jira site?"

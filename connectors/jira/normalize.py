@@ -8,11 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table
-
 from pulse.connectors.jira.client import parse_jira_time
 from pulse.connectors.jira.fields import FieldMap
-from pulse.store import schema
 
 Row = dict[str, Any]
 
@@ -47,7 +44,8 @@ class PageRows:
     """All rows one page of issues produces, grouped by table."""
 
     items: list[Row] = field(default_factory=list)
-    children: dict[Table, list[Row]] = field(default_factory=lambda: defaultdict(list))
+    # By table name: transitions, changes, memberships, links and labels.
+    children: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     people: dict[str, Row] = field(default_factory=dict)
     statuses: dict[str, Row] = field(default_factory=dict)
 
@@ -188,24 +186,24 @@ def normalize_issue(
     )
     children = page.children
     for sprint in sprint_ids(f.get(fields_map.id("sprint") or "")):
-        children[schema.item_sprints].append(
+        children["item_sprints"].append(
             {"source_id": source_id, "item_id": item_id, "sprint_id": sprint}
         )
     for version in f.get("fixVersions") or []:
-        children[schema.item_versions].append(
+        children["item_versions"].append(
             {"source_id": source_id, "item_id": item_id, "version_id": str(version["id"])}
         )
     for label in dict.fromkeys(f.get("labels") or []):
-        children[schema.item_labels].append(
+        children["item_labels"].append(
             {"source_id": source_id, "item_id": item_id, "label": str(label)[:255]}
         )
     for component in {str(c.get("name")) for c in f.get("components") or [] if c.get("name")}:
-        children[schema.item_components].append(
+        children["item_components"].append(
             {"source_id": source_id, "item_id": item_id, "component": component[:255]}
         )
     for link in f.get("issuelinks") or []:
         other = link.get("outwardIssue") or link.get("inwardIssue") or {}
-        children[schema.links].append(
+        children["links"].append(
             {
                 "source_id": source_id,
                 "item_id": item_id,
@@ -231,8 +229,8 @@ def _histories(
 
     This loop runs for every history item of every issue, so it builds each row once.
     """
-    transitions = page.children[schema.transitions]
-    changes = page.children[schema.changes]
+    transitions = page.children["transitions"]
+    changes = page.children["changes"]
     seen: set[tuple[str, int]] = set()
     for history in histories:
         at = parse_jira_time(history.get("created"))

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from pulse.connectors.base import SyncCounts
+from pulse.connectors.base import Cursor, SyncCounts
 from pulse.connectors.jira.client import JiraSite
 from pulse.connectors.jira.fields import FieldMap
 from pulse.connectors.jira.normalize import PageRows, normalize_issue
 from pulse.connectors.jira.search import complete_changelogs
-from pulse.store import Store, schema
-from pulse.store.writes import replace_item_children, save_cursor, upsert
+from pulse.store import Store
+from pulse.store.cursors import save_cursor
+from pulse.store.items import replace_item_children, stored_items, write_items
+
+# What a page is compared with: a new key is a move, a new `updated` an update.
+_COMPARED = ("item_id", "key", "previous_key", "updated", "deleted_at")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class PageWriter:
         self,
         issues: list[dict[str, Any]],
         histories: list[list[dict[str, Any]]] | None = None,
-        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        cursor: tuple[str, Cursor] | None = None,
         out_of_scope: frozenset[str] = frozenset(),
     ) -> None:
         """Write the issues with their whole histories (fetched here unless given) and, in the
@@ -49,20 +51,7 @@ class PageWriter:
                 issue, history, page, self.source_id, self.site.source.url, self.fields, synced_at
             )
         with self.store.transaction() as conn:
-            known = {
-                row.item_id: row
-                for row in conn.execute(
-                    select(
-                        schema.items.c.item_id,
-                        schema.items.c.key,
-                        schema.items.c.previous_key,
-                        schema.items.c.updated,
-                        schema.items.c.deleted_at,
-                    )
-                    .where(schema.items.c.source_id == self.source_id)
-                    .where(schema.items.c.item_id.in_(page.item_ids))
-                )
-            }
+            known = stored_items(conn, self.source_id, page.item_ids, _COMPARED)
             changed: set[str] = set()
             for row in page.items:
                 before = known.get(row["item_id"])
@@ -80,13 +69,11 @@ class PageWriter:
                 changed.add(row["item_id"])
                 if row["project_key"] in out_of_scope:
                     row["out_of_scope_at"] = synced_at
-            upsert(conn, schema.statuses, list(page.statuses.values()))
-            upsert(conn, schema.people, list(page.people.values()))
-            upsert(conn, schema.items, page.items)
+            write_items(conn, page.items, list(page.statuses.values()), list(page.people.values()))
             replace_item_children(conn, self.source_id, page.item_ids, page.children, known=known)
             if cursor is not None:
-                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+                save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.counts.transitions += sum(
-            1 for row in page.children.get(schema.transitions, []) if row["item_id"] in changed
+            1 for row in page.children.get("transitions", []) if row["item_id"] in changed
         )
         self.counts.pages += 1

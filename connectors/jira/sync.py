@@ -10,29 +10,35 @@ while we read is read again next time.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from jira import JIRAError
 from requests import RequestException
-from sqlalchemy import select, update
 
-from pulse import clock
-from pulse.connectors.base import NoProgress, Progress, SourceError, SyncCounts
+from pulse.connectors.base import NoProgress, SourceError, SyncContext
+from pulse.connectors.census import CensusCursor
 from pulse.connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
 from pulse.connectors.jira.agile import read_agile
 from pulse.connectors.jira.census import CensusScope, listing, run_census
 from pulse.connectors.jira.client import JiraSite, connect, describe_error
+from pulse.connectors.jira.config import JiraSource
+from pulse.connectors.jira.cursor import IssuesCursor, Pass
 from pulse.connectors.jira.fields import FieldMap, discover_fields
 from pulse.connectors.jira.pages import PageWriter
 from pulse.connectors.jira.prefetch import fetched_pages
 from pulse.connectors.jira.search import approximate_count, window_where
-from pulse.settings import JiraSource
-from pulse.store import Store, schema
-from pulse.store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+from pulse.store.cursors import load_cursor
+from pulse.store.items import has_project_items, mark_project_items_access_lost, project_keys
+from pulse.store.sources import update_source
+from pulse.store.structure import (
+    hidden_projects,
+    hide_projects,
+    replace_sprints,
+    write_boards,
+    write_projects,
+    write_versions,
+)
 
 BASE_FIELDS = [
     "summary",
@@ -51,7 +57,6 @@ BASE_FIELDS = [
     "fixVersions",
     "issuelinks",
 ]
-CENSUS_STREAM = "census"
 
 
 @dataclass(frozen=True)
@@ -78,21 +83,31 @@ def fetch_fields(fields: FieldMap) -> list[str]:
     return BASE_FIELDS + sorted({choice.id for choice in fields.choices.values()})
 
 
+class JiraConnector:
+    """The Jira connector: syncs one Jira source (see `JiraSync`)."""
+
+    kind = "jira"
+
+    def sync(self, context: SyncContext[JiraSource]) -> None:
+        JiraSync(context).run()
+
+
 @dataclass
 class JiraSync:
     """Runs one sync of a Jira source against the store."""
 
-    source: JiraSource
-    store: Store
-    source_id: int
-    progress: Progress
-    stop: threading.Event
-    counts: SyncCounts
-    now: Callable[[], datetime]
+    context: SyncContext[JiraSource]
     # When the earliest pass whose pages this sync stored began (server time).
     passes_began: datetime | None = None
 
-    def run(self, full: bool) -> None:
+    def __post_init__(self) -> None:
+        context = self.context
+        self.source, self.store, self.source_id = context.source, context.store, context.source_id
+        self.progress, self.stop, self.counts = context.progress, context.stop, context.counts
+        self.now = context.now
+
+    def run(self) -> None:
+        full = self.context.full
         stats = RequestStats()
         policy = HttpPolicy(
             timeout=self.source.duration("timeout").total_seconds(),
@@ -143,16 +158,8 @@ class JiraSync:
         """
         keys = list(self.source.projects) or self._known_projects()
         rows = read_agile(site, self.source_id, keys)
-        projects = schema.projects
-        with self.store.engine.connect() as conn:
-            was_hidden = {
-                str(k)
-                for (k,) in conn.execute(
-                    select(projects.c.key)
-                    .where(projects.c.source_id == self.source_id)
-                    .where(projects.c.accessible.is_(False))
-                )
-            }
+        with self.store.reading() as conn:
+            was_hidden = hidden_projects(conn, self.source_id)
         for key in rows.inaccessible:
             if key in self.source.projects and not self._has_items(key):
                 raise SourceError(
@@ -161,35 +168,16 @@ class JiraSync:
                 )
         hidden = set(rows.inaccessible)
         with self.store.transaction() as conn:
-            upsert(conn, schema.projects, rows.projects)
+            write_projects(conn, rows.projects)
             if hidden:
-                items = schema.items
-                conn.execute(
-                    update(projects)
-                    .where(projects.c.source_id == self.source_id)
-                    .where(projects.c.key.in_(sorted(hidden)))
-                    .values(accessible=False)
+                hide_projects(conn, self.source_id, hidden)
+                self.counts.access_lost += mark_project_items_access_lost(
+                    conn, self.source_id, hidden, self.now()
                 )
-                marked = conn.execute(
-                    update(items)
-                    .where(items.c.source_id == self.source_id)
-                    .where(items.c.project_key.in_(sorted(hidden)))
-                    .where(items.c.access_lost_at.is_(None), items.c.deleted_at.is_(None))
-                    .values(access_lost_at=self.now())
-                )
-                self.counts.access_lost += marked.rowcount
-            upsert(conn, schema.boards, rows.boards)
-            upsert(conn, schema.sprints, rows.sprints)
-            upsert(conn, schema.versions, rows.versions)
+            write_boards(conn, rows.boards)
             board_ids = [row["board_id"] for row in rows.boards]
-            delete_missing(
-                conn,
-                schema.sprints,
-                self.source_id,
-                "sprint_id",
-                [r["sprint_id"] for r in rows.sprints],
-                where=schema.sprints.c.board_id.in_(board_ids),
-            )
+            replace_sprints(conn, self.source_id, rows.sprints, board_ids)
+            write_versions(conn, rows.versions)
         self.counts.sprints = len(rows.sprints)
         self.counts.boards = len(rows.boards)
         self.counts.versions = len(rows.versions)
@@ -198,42 +186,36 @@ class JiraSync:
     def _sync_stream(
         self, site: JiraSite, writer: PageWriter, stream: Stream, wanted: list[str], full: bool
     ) -> None:
-        with self.store.engine.connect() as conn:
-            state = load_cursor(conn, self.source_id, stream.name)
-        current = None if full else state.get("pass")
-        if current is None or "after_id" not in current:  # none, or written by offset paging
-            since = None if full else state.get("since")
-            current = {
-                "since": since,
-                "started": site.server_time.astimezone(UTC).isoformat(),
-                "after_id": None,
-            }
+        with self.store.reading() as conn:
+            stored = IssuesCursor.from_json(load_cursor(conn, self.source_id, stream.name))
+        current = None if full else stored.current
+        if current is None:
+            current = Pass(since=None if full else stored.since, started=site.server_time)
         overlap = self.source.duration("overlap")
-        since_at = _parse(current["since"])
         where = window_where(
             stream.scope,
             site.user_zone,
-            updated_since=None if since_at is None else since_at - overlap,
+            updated_since=None if current.since is None else current.since - overlap,
         )
         # The count is for a progress bar only: nobody watching, no query.
         shown = not isinstance(self.progress, NoProgress)
         self.progress.begin(stream.label, approximate_count(site, where) if shown else None)
-        began = _parse(current["started"])
-        if began is not None and (self.passes_began is None or began < self.passes_began):
+        began = current.started
+        if self.passes_began is None or began < self.passes_began:
             self.passes_began = began
         pages = fetched_pages(
-            site, where, wanted, self.source.page_size, self.stop, after_id=current["after_id"]
+            site, where, wanted, self.source.page_size, self.stop, after_id=current.after_id
         )
         for page in pages:
             if page.total is not None and page.after_id is None:
                 self.progress.begin(stream.label, page.total)
-            current = {**current, "after_id": page.next}
-            cursor_state: dict[str, Any] = (
-                {"since": current["started"], "pass": None}
+            current = Pass(current.since, current.started, page.next)
+            cursor = (
+                IssuesCursor(since=current.started)
                 if page.next is None
-                else {"since": state.get("since"), "pass": current}
+                else IssuesCursor(since=stored.since, current=current)
             )
-            writer.write(page.issues, page.histories, cursor=(stream.name, cursor_state))
+            writer.write(page.issues, page.histories, cursor=(stream.name, cursor))
             self.progress.advance(stream.label, len(page.issues))
             if self.stop.is_set():
                 raise SyncInterrupted(f"{self.source.name}: stopped after a committed page")
@@ -247,11 +229,8 @@ class JiraSync:
         server_time: datetime,
         hidden: set[str],
     ) -> None:
-        with self.store.engine.connect() as conn:
-            state = load_cursor(conn, self.source_id, CENSUS_STREAM)
-        last = _parse(state.get("last"))
-        due = last is None or server_time - last >= self.source.duration("census_every")
-        if not (full or due):
+        census = CensusCursor.load(self.store, self.source_id)
+        if not (full or census.due(server_time, self.source.duration("census_every"))):
             return
         self.progress.begin("census", None)
         scope = CensusScope(
@@ -261,68 +240,19 @@ class JiraSync:
         )
         # Everything changed since the previous census (or, at the first, since our passes
         # began reading) is compared by `updated`: consecutive censuses leave no gap.
-        checked_from = last or self.passes_began or server_time
+        checked_from = census.last or self.passes_began or server_time
         changed_since = checked_from - self.source.duration("overlap")
-        result = run_census(writer, scope, wanted, listing(writer, scope.scopes, changed_since))
+        findings = run_census(writer, scope, wanted, listing(writer, scope.scopes, changed_since))
         with self.store.transaction() as conn:
-            save_cursor(
-                conn,
-                self.source_id,
-                CENSUS_STREAM,
-                {"last": server_time.astimezone(UTC).isoformat()},
-            )
+            CensusCursor.save(conn, self.source_id, server_time)
         self.counts.census = True
-        self.counts.gone += len(result.gone)
-        self.counts.access_lost += len(result.access_lost)
+        findings.count(self.counts)
         self.progress.end("census")
 
     def _known_projects(self) -> list[str]:
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(schema.items.c.project_key)
-                .where(schema.items.c.source_id == self.source_id)
-                .distinct()
-            )
-            return sorted(str(r[0]) for r in rows if r[0])
+        with self.store.reading() as conn:
+            return project_keys(conn, self.source_id)
 
     def _has_items(self, project_key: str) -> bool:
-        with self.store.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(schema.items.c.item_id)
-                    .where(schema.items.c.source_id == self.source_id)
-                    .where(schema.items.c.project_key == project_key)
-                    .limit(1)
-                ).first()
-                is not None
-            )
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def sync_jira(
-    source: JiraSource,
-    store: Store,
-    source_id: int,
-    full: bool = False,
-    progress: Progress | None = None,
-    stop: threading.Event | None = None,
-    counts: SyncCounts | None = None,
-) -> SyncCounts:
-    """Sync one Jira source into the store and return what changed.
-
-    Pass `counts` to keep what was done even when the sync ends in an exception.
-    """
-    counts = counts if counts is not None else SyncCounts()
-    JiraSync(
-        source=source,
-        store=store,
-        source_id=source_id,
-        progress=progress or NoProgress(),
-        stop=stop or threading.Event(),
-        counts=counts,
-        now=clock.now,
-    ).run(full)
-    return counts
+        with self.store.reading() as conn:
+            return has_project_items(conn, self.source_id, project_key)

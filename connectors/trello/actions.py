@@ -33,16 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-
-from pulse.connectors.base import Progress, SyncCounts
+from pulse.connectors.base import Cursor, Progress, SyncCounts
 from pulse.connectors.http_policy import SyncInterrupted
 from pulse.connectors.trello.boards import BoardInfo
 from pulse.connectors.trello.cards import clear_card_children
 from pulse.connectors.trello.client import TrelloApi, prefetching
 from pulse.connectors.trello.normalize import CardRules, day_of, id_time, parse_time
-from pulse.store import Store, schema
-from pulse.store.writes import insert_new, insert_rows, load_cursor, save_cursor, upsert
+from pulse.store import Store
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.history import add_history, count_unstored_transitions, pair_moves
+from pulse.store.items import record_deletions
+from pulse.store.structure import write_people
 
 PAGE_LIMIT = 1000
 # Trello writes a move's two actions (leaving one board, arriving on the other) together.
@@ -75,6 +76,44 @@ Row = dict[str, Any]
 
 def actions_stream(board_id: str) -> str:
     return f"actions:{board_id}"
+
+
+@dataclass(frozen=True)
+class ActionsPass:
+    """A pass through a board's action log under way, newest first: its lower bound, the
+    oldest action id read so far, and the newest action date seen (Trello's date text)."""
+
+    since: str | None
+    before: str | None = None
+    top: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionsCursor:
+    """A board's action-log cursor: `since` is the newest action date of the last complete
+    pass; `current` resumes a killed pass."""
+
+    since: str | None = None
+    current: ActionsPass | None = None
+
+    @classmethod
+    def from_json(cls, state: Mapping[str, Any]) -> ActionsCursor:
+        current = state.get("pass")
+        return cls(
+            since=state.get("since"),
+            current=ActionsPass(current["since"], current["before"], current["top"])
+            if current
+            else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        current = self.current
+        return {
+            "since": self.since,
+            "pass": None
+            if current is None
+            else {"since": current.since, "before": current.before, "top": current.top},
+        }
 
 
 def trello_time(when: datetime) -> str:
@@ -260,90 +299,28 @@ class HistoryWriter:
     people: set[str] = field(default_factory=set)
 
     def write(
-        self, actions: list[dict[str, Any]], board: BoardInfo, cursor: tuple[str, Mapping[str, Any]]
+        self, actions: list[dict[str, Any]], board: BoardInfo, cursor: tuple[str, Cursor]
     ) -> None:
         """Store one page's history rows (only those not stored yet: actions never change),
         deletions and the cursor, atomically."""
         page = history_rows(
             actions, board, self.board_names, self.rules, self.source_id, self.now()
         )
-        items = schema.items
         people = [row for pid, row in page.people.items() if pid not in self.people]
         with self.store.transaction() as conn:
-            new_transitions = _unstored(conn, self.source_id, page.transitions)
-            upsert(conn, schema.people, people)
-            for table, rows in (
-                (schema.transitions, page.transitions),
-                (schema.changes, page.changes),
-                (schema.links, page.links),
-            ):
-                insert_new(conn, table, rows)
+            new_transitions = count_unstored_transitions(conn, self.source_id, page.transitions)
+            write_people(conn, people)
+            add_history(conn, page.transitions, page.changes, page.links)
             arrivals = {(r["item_id"], r["at"]) for r in page.transitions if not r["from_status"]}
-            _pair_moves(conn, self.source_id, arrivals | set(page.left_lists))
+            pair_moves(conn, self.source_id, arrivals | set(page.left_lists), MOVE_PAIRING)
             if page.deleted:
-                known = set(
-                    conn.execute(
-                        select(items.c.item_id)
-                        .where(items.c.source_id == self.source_id)
-                        .where(items.c.item_id.in_(list(page.deleted)))
-                    ).scalars()
-                )
-                missing = [row for item_id, row in page.deleted.items() if item_id not in known]
-                if missing:
-                    insert_rows(conn, items, missing)
-                for item_id, row in page.deleted.items():
-                    result = conn.execute(
-                        update(items)
-                        .where(items.c.source_id == self.source_id)
-                        .where(items.c.item_id == item_id)
-                        .where(items.c.deleted_at.is_(None))
-                        .values(deleted_at=row["deleted_at"])
-                    )
-                    self.counts.deleted += result.rowcount
-                self.counts.deleted += len(missing)
+                self.counts.deleted += record_deletions(conn, self.source_id, page.deleted)
                 clear_card_children(conn, self.source_id, list(page.deleted))
-            save_cursor(conn, self.source_id, cursor[0], cursor[1])
+            save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.people.update(row["person_id"] for row in people)
         self.counts.transitions += new_transitions  # an overlap re-read adds nothing
         self.counts.pages += 1
         self.counts.extra["actions"] = self.counts.extra.get("actions", 0) + len(actions)
-
-
-def _unstored(conn: Any, source_id: int, transitions: list[Row]) -> int:
-    """How many of these transitions the store does not hold yet."""
-    if not transitions:
-        return 0
-    t = schema.transitions
-    stored = set(
-        conn.execute(
-            select(t.c.item_id, t.c.change_id)
-            .where(t.c.source_id == source_id)
-            .where(t.c.change_id.in_(sorted({row["change_id"] for row in transitions})))
-        ).all()
-    )
-    return sum(1 for row in transitions if (row["item_id"], row["change_id"]) not in stored)
-
-
-def _pair_moves(conn: Any, source_id: int, moves: set[tuple[str, datetime]]) -> None:
-    """Give each arrival on a board the list the card left on its old board, whichever of the
-    two actions was stored first (they carry the same instant, give or take MOVE_PAIRING)."""
-    t, c = schema.transitions, schema.changes
-    for card_id, at in sorted(moves):
-        left = conn.execute(
-            select(c.c.from_value, c.c.from_string)
-            .where(c.c.source_id == source_id, c.c.item_id == card_id)
-            .where(c.c.field == "left_list")
-            .where(c.c.at.between(at - MOVE_PAIRING, at + MOVE_PAIRING))
-        ).first()
-        if left is None:
-            continue
-        conn.execute(
-            update(t)
-            .where(t.c.source_id == source_id, t.c.item_id == card_id)
-            .where(t.c.at.between(at - MOVE_PAIRING, at + MOVE_PAIRING))
-            .where(t.c.from_status.is_(None))
-            .values(from_status=left.from_string, from_status_id=left.from_value)
-        )
 
 
 def sync_actions(
@@ -357,18 +334,18 @@ def sync_actions(
 ) -> None:
     """Read a board's new actions (all of them on the first or a full sync) into the store."""
     stream = actions_stream(board.id)
-    with writer.store.engine.connect() as conn:
+    with writer.store.reading() as conn:
         state = {} if full else load_cursor(conn, writer.source_id, stream)
-    last = parse_time(state.get("since"))
-    current = state.get("pass") or {
-        "since": trello_time(last - overlap) if last is not None else None,
-        "before": None,
-        "top": state.get("since"),
-    }
+    stored = ActionsCursor.from_json(state)
+    last = parse_time(stored.since)
+    current = stored.current or ActionsPass(
+        since=trello_time(last - overlap) if last is not None else None, top=stored.since
+    )
     path = f"/boards/{board.id}/actions"
 
-    def query(bounds: dict[str, Any]) -> dict[str, Any]:
-        extra = {name: bounds[name] for name in ("since", "before") if bounds[name]}
+    def query(bounds: ActionsPass) -> dict[str, Any]:
+        extra = {name: getattr(bounds, name) for name in ("since", "before")}
+        extra = {name: value for name, value in extra.items() if value}
         return {"filter": ACTION_FILTER, "limit": PAGE_LIMIT, "memberCreator_fields": "fullName",
                 **extra}  # fmt: skip
 
@@ -382,20 +359,16 @@ def sync_actions(
             page = pending.result()
             newest = max((str(a.get("date")) for a in page if a.get("date")), default=None)
             # Trello writes every date in one fixed-width format: strings order like instants.
-            top = max(filter(None, (current["top"], newest)), default=None)
+            top = max(filter(None, (current.top, newest)), default=None)
             done = len(page) < PAGE_LIMIT
-            current = {
-                "since": current["since"],
-                "before": min((str(a["id"]) for a in page), default=current["before"]),
-                "top": top,
-            }
+            current = ActionsPass(
+                since=current.since,
+                before=min((str(a["id"]) for a in page), default=current.before),
+                top=top,
+            )
             if not done:
                 pending = fetch(path, query(current))
-            cursor: dict[str, Any] = (
-                {"since": top, "pass": None}
-                if done
-                else {"since": state.get("since"), "pass": current}
-            )
+            cursor = ActionsCursor(since=top) if done else ActionsCursor(stored.since, current)
             writer.write(page, board, (stream, cursor))
             progress.advance(task, len(page))
             if done:

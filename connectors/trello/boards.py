@@ -13,7 +13,7 @@ from trello import Board, ResourceUnavailable
 
 from pulse.connectors.base import SourceError
 from pulse.connectors.trello.client import TrelloApi, http_status
-from pulse.settings import TrelloSource
+from pulse.connectors.trello.config import TrelloSource
 
 Row = dict[str, Any]
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")

@@ -17,15 +17,12 @@ stamp on the card.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
-
-from pulse.connectors.base import Progress, SyncCounts
+from pulse.connectors.base import Cursor, Progress, SyncCounts
 from pulse.connectors.http_policy import SyncInterrupted
 from pulse.connectors.trello.boards import BoardInfo, ListInfo, status_row
 from pulse.connectors.trello.client import TrelloApi, prefetching
@@ -37,16 +34,60 @@ from pulse.connectors.trello.normalize import (
     normalize_card,
     parse_time,
 )
-from pulse.store import Store, schema
-from pulse.store.writes import insert_rows, load_cursor, save_cursor, upsert
+from pulse.store import Store, Transaction
+from pulse.store.cursors import load_cursor, save_cursor
+from pulse.store.items import (
+    add_labels_and_links,
+    clear_labels_and_links,
+    labels_and_links,
+    stored_items,
+    touch_items,
+    unchanged_items,
+    write_items,
+)
+from pulse.store.timestamps import from_text, to_text
 
 PAGE_LIMIT = 1000
-_CHUNK = 500
 Row = dict[str, Any]
 
 
 def cards_stream(board_id: str) -> str:
     return f"cards:{board_id}"
+
+
+@dataclass(frozen=True)
+class CardsCursor:
+    """Where a board's listing pass stands: when it started, the smallest card id listed so
+    far (the next page lists before it), whether it is done, the board's fingerprint, and
+    whether the pass is quick (see the module's docstring)."""
+
+    started: datetime
+    before: str | None = None
+    done: bool = False
+    structure: str | None = None
+    quick: bool = False
+
+    @classmethod
+    def from_json(cls, state: Mapping[str, Any]) -> CardsCursor | None:
+        started = from_text(state.get("started"))
+        if started is None:
+            return None
+        return cls(
+            started=started,
+            before=state.get("before"),
+            done=bool(state.get("done")),
+            structure=state.get("structure"),
+            quick=bool(state.get("quick")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started": to_text(self.started),
+            "before": self.before,
+            "done": self.done,
+            "structure": self.structure,
+            "quick": self.quick,
+        }
 
 
 @dataclass
@@ -63,7 +104,7 @@ class CardWriter:
         self,
         cards: list[dict[str, Any]],
         board: BoardInfo,
-        cursor: tuple[str, Mapping[str, Any]] | None = None,
+        cursor: tuple[str, Cursor] | None = None,
         statuses: list[Row] | None = None,
         quick: bool = False,
     ) -> None:
@@ -79,22 +120,15 @@ class CardWriter:
             ]
             changed, unchanged, relinked = self._classify(conn, rows)
             unchanged += idle
-            upsert(conn, schema.statuses, statuses or [])
-            upsert(conn, schema.items, changed)
-            for start in range(0, len(unchanged), _CHUNK):
-                conn.execute(
-                    update(schema.items)
-                    .where(schema.items.c.source_id == self.source_id)
-                    .where(schema.items.c.item_id.in_(unchanged[start : start + _CHUNK]))
-                    .values(synced_at=synced_at)
-                )
+            write_items(conn, changed, statuses or [])
+            touch_items(conn, self.source_id, unchanged, synced_at)
             _replace_card_children(conn, self.source_id, relinked)
             if cursor is not None:
-                save_cursor(conn, self.source_id, cursor[0], cursor[1])
+                save_cursor(conn, self.source_id, cursor[0], cursor[1].to_json())
         self.counts.pages += 1
 
     def _classify(
-        self, conn: Connection, rows: list[CardRows]
+        self, conn: Transaction, rows: list[CardRows]
     ) -> tuple[list[Row], list[str], list[CardRows]]:
         """Compare cards with the store: (item rows to write, ids unchanged, cards whose
         labels or links changed); count them as new, moved (other board) or updated."""
@@ -106,15 +140,15 @@ class CardWriter:
         ids = [r.item["item_id"] for r in rows]
         compared = [k for k in rows[0].item if k != "synced_at"]
         board_at = compared.index("board_id")
-        stored = _stored_items(conn, self.source_id, ids, compared)
-        labels, links = _stored_children(conn, self.source_id, ids)
+        stored = stored_items(conn, self.source_id, ids, compared)
+        labels, links = labels_and_links(conn, self.source_id, ids, CARD_LINK_TYPES)
         for card in rows:
             item_id = card.item["item_id"]
             before = stored.get(item_id)
             if before is None:
                 self.counts.new += 1
                 changed.append(card.item)
-            elif before != tuple(card.item[k] for k in compared):
+            elif tuple(before) != tuple(card.item[k] for k in compared):
                 if before[board_at] != card.item["board_id"]:
                     self.counts.moved += 1
                 else:
@@ -127,87 +161,23 @@ class CardWriter:
         return changed, unchanged, relinked
 
 
-def _idle_cards(conn: Connection, source_id: int, cards: list[dict[str, Any]]) -> set[str]:
+def _idle_cards(conn: Transaction, source_id: int, cards: list[dict[str, Any]]) -> set[str]:
     """Ids of live stored cards whose `dateLastActivity` is the stored `updated`."""
-    items = schema.items
     stamps = {str(card["id"]): parse_time(card.get("dateLastActivity")) for card in cards}
-    ids = list(stamps)
-    idle: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        query = select(items.c.item_id, items.c.updated).where(
-            items.c.source_id == source_id,
-            items.c.item_id.in_(ids[start : start + _CHUNK]),
-            items.c.deleted_at.is_(None),
-            items.c.out_of_scope_at.is_(None),
-            items.c.access_lost_at.is_(None),
-        )
-        idle.update(
-            r.item_id for r in conn.execute(query) if r.updated and r.updated == stamps[r.item_id]
-        )
-    return idle
-
-
-def _stored_items(
-    conn: Connection, source_id: int, ids: list[str], columns: list[str]
-) -> dict[str, tuple[Any, ...]]:
-    """The stored values of `columns` (item_id among them) for these items, by item id."""
-    items = schema.items
-    key = columns.index("item_id")
-    out: dict[str, tuple[Any, ...]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        query = select(*(items.c[name] for name in columns)).where(
-            items.c.source_id == source_id, items.c.item_id.in_(ids[start : start + _CHUNK])
-        )
-        out.update({row[key]: tuple(row) for row in conn.execute(query)})
-    return out
-
-
-def _stored_children(
-    conn: Connection, source_id: int, ids: list[str]
-) -> tuple[defaultdict[str, set[str]], defaultdict[str, set[tuple[Any, ...]]]]:
-    labels: defaultdict[str, set[str]] = defaultdict(set)
-    links: defaultdict[str, set[tuple[Any, ...]]] = defaultdict(set)
-    lab, lnk = schema.item_labels, schema.links
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for row in conn.execute(
-            select(lab.c.item_id, lab.c.label)
-            .where(lab.c.source_id == source_id)
-            .where(lab.c.item_id.in_(chunk))
-        ):
-            labels[row.item_id].add(row.label)
-        for link in conn.execute(
-            select(lnk.c.item_id, lnk.c.link_id, lnk.c.link_type, lnk.c.other_key, lnk.c.other_url)
-            .where(lnk.c.source_id == source_id)
-            .where(lnk.c.item_id.in_(chunk))
-            .where(lnk.c.link_type.in_(CARD_LINK_TYPES))
-        ):
-            links[link.item_id].add((link.link_id, link.link_type, link.other_key, link.other_url))
-    return labels, links
+    return unchanged_items(conn, source_id, stamps)
 
 
 def _link_keys(card: CardRows) -> set[tuple[Any, ...]]:
     return {(r["link_id"], r["link_type"], r["other_key"], r["other_url"]) for r in card.links}
 
 
-def clear_card_children(conn: Connection, source_id: int, ids: list[str]) -> None:
+def clear_card_children(conn: Transaction, source_id: int, ids: list[str]) -> None:
     """Delete the labels and card-owned links (Jira, roadmap) of these cards; links recorded
     from actions (copies, conversions) are left alone."""
-    lab, lnk = schema.item_labels, schema.links
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        conn.execute(
-            delete(lab).where(lab.c.source_id == source_id).where(lab.c.item_id.in_(chunk))
-        )
-        conn.execute(
-            delete(lnk)
-            .where(lnk.c.source_id == source_id)
-            .where(lnk.c.item_id.in_(chunk))
-            .where(lnk.c.link_type.in_(CARD_LINK_TYPES))
-        )
+    clear_labels_and_links(conn, source_id, ids, CARD_LINK_TYPES)
 
 
-def _replace_card_children(conn: Connection, source_id: int, cards: list[CardRows]) -> None:
+def _replace_card_children(conn: Transaction, source_id: int, cards: list[CardRows]) -> None:
     """Replace the labels and card-owned links of these cards with their current ones."""
     clear_card_children(conn, source_id, [card.item["item_id"] for card in cards])
     label_rows = [
@@ -215,11 +185,7 @@ def _replace_card_children(conn: Connection, source_id: int, cards: list[CardRow
         for card in cards
         for name in card.labels
     ]
-    link_rows = [link for card in cards for link in card.links]
-    if label_rows:
-        insert_rows(conn, schema.item_labels, label_rows)
-    if link_rows:
-        insert_rows(conn, schema.links, link_rows)
+    add_labels_and_links(conn, label_rows, [link for card in cards for link in card.links])
 
 
 def sync_cards(
@@ -236,17 +202,16 @@ def sync_cards(
     `full` starts a new pass even if one was interrupted; `thorough` compares every card.
     """
     stream = cards_stream(board.id)
-    with writer.store.engine.connect() as conn:
-        state = load_cursor(conn, writer.source_id, stream)
+    with writer.store.reading() as conn:
+        stored = CardsCursor.from_json(load_cursor(conn, writer.source_id, stream))
     structure = board.fingerprint(writer.rules.signature)
-    if full or not state or state.get("done") or (thorough and state.get("quick")):
-        state = {
-            "started": writer.now().astimezone(UTC).isoformat(),
-            "before": None,
-            "done": False,
-            "structure": structure,
-            "quick": not thorough and state.get("structure") == structure,
-        }
+    state = stored
+    if full or state is None or state.done or (thorough and state.quick):
+        state = CardsCursor(
+            started=writer.now(),
+            structure=structure,
+            quick=not thorough and stored is not None and stored.structure == structure,
+        )
     params = card_params(checklists=board.roadmap or bool(writer.rules.roadmap_lists))
     path = f"/boards/{board.id}/cards"
 
@@ -256,24 +221,24 @@ def sync_cards(
     task = f"{board.name}: cards"
     progress.begin(task, None)
     with prefetching(api) as fetch:
-        pending = fetch(path, query(state["before"]))
+        pending = fetch(path, query(state.before))
         while True:
             if stop.is_set():
                 raise SyncInterrupted(f"{api.source.name}: stopped after a committed page")
             page = pending.result()
             done = len(page) < PAGE_LIMIT
-            before = min((str(card["id"]) for card in page), default=state["before"])
-            state = {**state, "before": before, "done": done}
+            before = min((str(card["id"]) for card in page), default=state.before)
+            state = replace(state, before=before, done=done)
             if not done:
                 pending = fetch(path, query(before))
             statuses = learn_lists(api, board, page, writer.source_id)
-            quick = bool(state.get("quick"))
-            writer.write(page, board, cursor=(stream, state), statuses=statuses, quick=quick)
+            cursor = (stream, state)
+            writer.write(page, board, cursor=cursor, statuses=statuses, quick=state.quick)
             progress.advance(task, len(page))
             if done:
                 break
     progress.end(task)
-    return datetime.fromisoformat(state["started"])
+    return state.started
 
 
 def learn_lists(

@@ -12,30 +12,17 @@ marked out of scope; 401/403 → access lost.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, select, update
 from trello import ResourceUnavailable
 
+from pulse.connectors.census import CensusFindings
 from pulse.connectors.trello.boards import BoardInfo
 from pulse.connectors.trello.cards import CardWriter, clear_card_children, learn_lists
 from pulse.connectors.trello.client import TrelloApi, http_status
 from pulse.connectors.trello.normalize import card_params
-from pulse.store import schema
-
-_CHUNK = 500
-
-
-@dataclass
-class CensusResult:
-    """What the census found, by card id."""
-
-    deleted: list[str] = field(default_factory=list)
-    refetched: list[str] = field(default_factory=list)
-    out_of_scope: list[str] = field(default_factory=list)
-    access_lost: list[str] = field(default_factory=list)
+from pulse.store.items import live_items
 
 
 def run_census(
@@ -43,18 +30,13 @@ def run_census(
     writer: CardWriter,
     boards: Mapping[str, BoardInfo],
     listed_since: Mapping[str, datetime],
-) -> CensusResult:
-    """Classify the stored live cards that this sync's listings did not return."""
-    items = schema.items
-    result = CensusResult()
-    with writer.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(items.c.item_id, items.c.board_id, items.c.synced_at)
-            .where(items.c.source_id == writer.source_id)
-            .where(items.c.deleted_at.is_(None))
-            .where(items.c.out_of_scope_at.is_(None))
-            .where(items.c.access_lost_at.is_(None))
-        ).all()
+) -> CensusFindings:
+    """Classify the stored live cards that this sync's listings did not return (a card found
+    on another configured board is read again there: the card writer counts the move)."""
+    result = CensusFindings()
+    with writer.store.reading() as conn:
+        columns = ("item_id", "board_id", "synced_at")
+        rows = live_items(conn, writer.source_id, columns, in_view=True)
     # Cards of boards no longer configured are out of scope without asking.
     result.out_of_scope = [r.item_id for r in rows if r.board_id not in listed_since]
     missing = [
@@ -72,21 +54,15 @@ def run_census(
             result.out_of_scope.append(card_id)
             continue
         writer.write([card], board, statuses=learn_lists(api, board, [card], writer.source_id))
-        result.refetched.append(card_id)
     now = writer.now()
     with writer.store.transaction() as conn:
-        for ids, column in (
-            (result.deleted, items.c.deleted_at),
-            (result.out_of_scope, items.c.out_of_scope_at),
-            (result.access_lost, items.c.access_lost_at),
-        ):
-            _mark(conn, writer.source_id, ids, column, now)
+        result.mark(conn, writer.source_id, now)
         clear_card_children(conn, writer.source_id, result.deleted)
     return result
 
 
 def _get_card(
-    api: TrelloApi, card_id: str, params: dict[str, str], result: CensusResult
+    api: TrelloApi, card_id: str, params: dict[str, str], result: CensusFindings
 ) -> dict[str, Any] | None:
     try:
         card = api.get(f"/cards/{card_id}", params)
@@ -100,15 +76,3 @@ def _get_card(
             return None
         raise
     return card if isinstance(card, dict) else None
-
-
-def _mark(conn: Any, source_id: int, ids: list[str], column: Column[Any], now: datetime) -> None:
-    items = schema.items
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(
-            update(items)
-            .where(items.c.source_id == source_id)
-            .where(items.c.item_id.in_(ids[start : start + _CHUNK]))
-            .where(column.is_(None))
-            .values({column.name: now})
-        )

@@ -28,12 +28,11 @@ from pulse.connectors.base import AuthError, SourceError
 from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
-    RetryAfterTooLong,
     SlidingWindowThrottle,
-    connection_reason,
+    network_failure,
     policy_session,
 )
-from pulse.settings import TrelloSource
+from pulse.connectors.trello.config import TrelloSource
 
 TRELLO_API = "https://api.trello.com"
 _SECRET_PARAM = re.compile(r"\b(key|token)=[^&\s\"']+")
@@ -153,12 +152,9 @@ def describe_error(source: TrelloSource, exc: Exception) -> SourceError:
         )
     if status is not None:
         return SourceError(f"{source.name}: Trello answered HTTP {status}: {_body(exc)}")
-    if isinstance(exc, RetryAfterTooLong):
-        return SourceError(f"{source.name}: {source.url} {exc}; try again later")
-    if isinstance(exc, requests.Timeout):
-        return SourceError(f"{source.name}: {source.url} did not answer in time (timeout)")
-    if isinstance(exc, requests.ConnectionError):
-        return SourceError(f"{source.name}: cannot reach {source.url} ({connection_reason(exc)})")
+    network = network_failure(source.name, source.url, exc)
+    if network is not None:
+        return SourceError(network)
     if isinstance(exc, ValueError):
         return SourceError(f"{source.name}: {source.url} did not answer with JSON; is it Trello?")
     return SourceError(f"{source.name}: {type(exc).__name__}")

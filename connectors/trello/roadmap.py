@@ -24,27 +24,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, bindparam, select, update
-
 from pulse.connectors.trello.normalize import ROADMAP_LINK
-from pulse.store import schema
+from pulse.store import Transaction
+from pulse.store.parents import roll_up_inputs, set_link_targets, set_parents
 
 
-def roll_up(conn: Connection, source_id: int) -> int:
+def roll_up(conn: Transaction, source_id: int) -> int:
     """Set every card's roadmap parent from check-item links and labels; return rows changed."""
-    items, labels, links = schema.items, schema.item_labels, schema.links
-    rows = conn.execute(
-        select(
-            items.c.item_id,
-            items.c.key,
-            items.c.title,
-            items.c.type,
-            items.c.deleted_at,
-            items.c.out_of_scope_at,
-            items.c.parent_id,
-            items.c.parent_key,
-        ).where(items.c.source_id == source_id)
-    ).all()
+    inputs = roll_up_inputs(conn, source_id, ROADMAP_LINK)
+    rows = inputs.items
     roadmap = sorted(
         (
             r
@@ -60,18 +48,7 @@ def roll_up(conn: Connection, source_id: int) -> int:
         by_name.setdefault(r.title.strip().casefold(), r.item_id)
     by_link: dict[str, str] = {}
     link_fixes = []
-    for link in conn.execute(
-        select(
-            links.c.item_id,
-            links.c.link_id,
-            links.c.direction,
-            links.c.other_key,
-            links.c.other_item_id,
-        )
-        .where(links.c.source_id == source_id)
-        .where(links.c.link_type == ROADMAP_LINK)
-        .order_by(links.c.item_id)
-    ):
+    for link in inputs.links:
         resolved = id_by_key.get(link.other_key)
         if resolved != link.other_item_id:
             link_fixes.append(
@@ -80,9 +57,7 @@ def roll_up(conn: Connection, source_id: int) -> int:
         if link.item_id in keys and resolved is not None:
             by_link.setdefault(resolved, link.item_id)
     labelled: defaultdict[str, list[str]] = defaultdict(list)
-    for item_id, label in conn.execute(
-        select(labels.c.item_id, labels.c.label).where(labels.c.source_id == source_id)
-    ):
+    for item_id, label in inputs.labels:
         parent = by_name.get(label.strip().casefold())
         if parent is not None:
             labelled[item_id].append(parent)
@@ -94,22 +69,6 @@ def roll_up(conn: Connection, source_id: int) -> int:
         parent_key = keys.get(parent) if parent is not None else None
         if (r.parent_id, r.parent_key) != (parent, parent_key):
             fixes.append({"i": r.item_id, "p": parent, "k": parent_key})
-    if fixes:
-        conn.execute(
-            update(items)
-            .where(items.c.source_id == source_id)
-            .where(items.c.item_id == bindparam("i"))
-            .values(parent_id=bindparam("p"), parent_key=bindparam("k")),
-            fixes,
-        )
-    if link_fixes:
-        conn.execute(
-            update(links)
-            .where(links.c.source_id == source_id)
-            .where(links.c.item_id == bindparam("i"))
-            .where(links.c.link_id == bindparam("l"))
-            .where(links.c.direction == bindparam("d"))
-            .values(other_item_id=bindparam("o")),
-            link_fixes,
-        )
+    set_parents(conn, source_id, fixes)
+    set_link_targets(conn, source_id, link_fixes)
     return len(fixes)

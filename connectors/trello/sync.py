@@ -13,52 +13,60 @@ field instead of trusting Trello's activity stamps (see `cards`).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from requests import RequestException
 from trello import ResourceUnavailable
 
-from pulse import clock
-from pulse.connectors.base import NoProgress, Progress, SyncCounts
+from pulse.connectors.base import SyncContext, SyncCounts
+from pulse.connectors.census import CensusCursor
 from pulse.connectors.http_policy import RequestStats
 from pulse.connectors.trello.actions import HistoryWriter, sync_actions
 from pulse.connectors.trello.boards import BoardInfo, read_board, resolve_boards
 from pulse.connectors.trello.cards import CardWriter, sync_cards
 from pulse.connectors.trello.census import run_census
 from pulse.connectors.trello.client import RateLimit, TrelloApi, connect, describe_error
+from pulse.connectors.trello.config import TrelloSource
 from pulse.connectors.trello.normalize import CardRules
 from pulse.connectors.trello.roadmap import roll_up
-from pulse.settings import TrelloSource
-from pulse.store import Store, schema
-from pulse.store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+from pulse.store import Store
+from pulse.store.sources import update_source
+from pulse.store.structure import replace_board_statuses, write_boards, write_people
 
-CENSUS_STREAM = "census"
+
+@dataclass
+class TrelloConnector:
+    """The Trello connector: syncs one Trello source (see `TrelloSync`) within `rate`, the
+    client-side request budget per token (default: 90 per 10 s)."""
+
+    kind = "trello"
+    rate: RateLimit = field(default_factory=RateLimit)
+
+    def sync(self, context: SyncContext[TrelloSource]) -> None:
+        TrelloSync(context, self.rate).run()
 
 
 @dataclass
 class TrelloSync:
     """Runs one sync of a Trello source against the store."""
 
-    source: TrelloSource
-    store: Store
-    source_id: int
-    progress: Progress
-    stop: threading.Event
-    counts: SyncCounts
+    context: SyncContext[TrelloSource]
     rate: RateLimit
-    now: Callable[[], datetime]
     rules: CardRules = field(init=False)
 
     def __post_init__(self) -> None:
+        context = self.context
+        self.source, self.store, self.source_id = context.source, context.store, context.source_id
+        self.progress, self.stop, self.counts = context.progress, context.stop, context.counts
+        self.now = context.now
         self.rules = CardRules.from_source(
             self.source.fields.points, self.source.roadmap_lists, self.source.fields.blocked_label
         )
 
-    def run(self, full: bool) -> None:
+    def run(self) -> None:
+        full = self.context.full
         stats = RequestStats()
         try:
             with _sqlite_kept_open(self.store):
@@ -72,7 +80,8 @@ class TrelloSync:
     def _run(self, api: TrelloApi, full: bool) -> None:
         boards = self._read_boards(api)
         started = self.now()
-        thorough = full or self._census_due(started)
+        every = self.source.duration("census_every")
+        thorough = full or CensusCursor.load(self.store, self.source_id).due(started, every)
         cards = CardWriter(self.store, self.source_id, self.rules, self.counts, self.now)
         listed_since = {
             board.id: sync_cards(api, cards, board, full, thorough, self.stop, self.progress)
@@ -88,21 +97,12 @@ class TrelloSync:
         self.progress.begin("census", None)
         census = run_census(api, cards, {b.id: b for b in boards}, listed_since)
         self.progress.end("census")
-        self.counts.deleted += len(census.deleted)
-        self.counts.moved += len(census.out_of_scope)
-        self.counts.access_lost += len(census.access_lost)
+        census.count(self.counts)
         with self.store.transaction() as conn:
             self.counts.extra["roadmap_parents_changed"] = roll_up(conn, self.source_id)
             if thorough:
-                save_cursor(conn, self.source_id, CENSUS_STREAM, {"last": started.isoformat()})
+                CensusCursor.save(conn, self.source_id, started)
         self.counts.census = thorough
-
-    def _census_due(self, now: datetime) -> bool:
-        """Whether `census_every` has passed since the last thorough sync (or there was none)."""
-        with self.store.engine.connect() as conn:
-            last = load_cursor(conn, self.source_id, CENSUS_STREAM).get("last")
-        every = self.source.duration("census_every")
-        return last is None or now - datetime.fromisoformat(last) >= every
 
     def _read_boards(self, api: TrelloApi) -> list[BoardInfo]:
         """Resolve the configured boards and store their structure (lists, members)."""
@@ -121,19 +121,12 @@ class TrelloSync:
                     "roadmap_lists": sorted(self.rules.roadmap_lists),
                 },
             )
-            upsert(conn, schema.boards, [b.board_row(self.source_id, points) for b in boards])
+            write_boards(conn, [b.board_row(self.source_id, points) for b in boards])
             for board in boards:
-                rows = board.status_rows(self.source_id)
-                upsert(conn, schema.statuses, rows)
-                delete_missing(
-                    conn,
-                    schema.statuses,
-                    self.source_id,
-                    "status_id",
-                    [r["status_id"] for r in rows],
-                    where=schema.statuses.c.board_id == board.id,
+                replace_board_statuses(
+                    conn, self.source_id, board.id, board.status_rows(self.source_id)
                 )
-                upsert(conn, schema.people, board.people_rows(self.source_id))
+                write_people(conn, board.people_rows(self.source_id))
         self.counts.boards = len(boards)
         return boards
 
@@ -148,7 +141,7 @@ def _sqlite_kept_open(store: Store) -> Iterator[None]:
     if not store.is_sqlite:
         yield
         return
-    with store.engine.connect():
+    with store.reading():
         yield
 
 
@@ -157,26 +150,11 @@ def sync_trello(
     store: Store,
     source_id: int,
     full: bool = False,
-    progress: Progress | None = None,
-    stop: threading.Event | None = None,
-    counts: SyncCounts | None = None,
     *,
     rate: RateLimit | None = None,
 ) -> SyncCounts:
-    """Sync one Trello source into the store and return what changed.
-
-    Pass `counts` to keep what was done even when the sync ends in an exception; `rate` is the
-    client-side request budget per token (default: 90 per 10 s).
-    """
-    counts = counts if counts is not None else SyncCounts()
-    TrelloSync(
-        source=source,
-        store=store,
-        source_id=source_id,
-        progress=progress or NoProgress(),
-        stop=stop or threading.Event(),
-        counts=counts,
-        rate=rate or RateLimit(),
-        now=clock.now,
-    ).run(full)
-    return counts
+    """Sync one Trello source within `rate` and return what changed (tests and benchmarks
+    that need their own request budget; everything else syncs through the runner)."""
+    context = SyncContext(source=source, store=store, source_id=source_id, full=full)
+    TrelloConnector(rate or RateLimit()).sync(context)
+    return context.counts

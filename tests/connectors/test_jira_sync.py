@@ -19,7 +19,7 @@ from pulse.connectors.runner import sync_source
 from pulse.emulators.http import Fault
 from pulse.emulators.jira import JiraEmulator
 from pulse.store import Store, open_store, schema
-from pulse.store.writes import save_cursor
+from pulse.store.cursors import save_cursor
 from tests.connectors.jira_world import JiraWorld, jira_world, plain_issues
 from tests.store_snapshot import diff, snapshot
 
@@ -289,7 +289,7 @@ def test_sigkill_mid_sync_then_rerun_ends_with_the_same_store(tmp_path: Path) ->
     import sys
     import time
 
-    from pulse.store.writes import load_cursor
+    from pulse.store.cursors import load_cursor
 
     with jira_world("cloud", **SMALL) as world:
         reference = open_store(f"sqlite:///{tmp_path / 'ref.db'}")

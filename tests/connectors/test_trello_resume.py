@@ -103,11 +103,11 @@ def test_crashes_at_random_points_resume_to_the_uninterrupted_result(
 
 _CHILD = """
 import json, sys
-from pulse.connectors.trello import sync_trello
+from pulse.connectors.trello.sync import sync_trello
 from pulse.connectors.trello.client import RateLimit
 from pulse.settings import TrelloSource
 from pulse.store import open_store
-from pulse.store.writes import register_source
+from pulse.store.sources import register_source
 args = json.loads(sys.argv[1])
 source = TrelloSource.model_validate(args["source"])
 store = open_store(args["store"])

@@ -15,16 +15,16 @@ import requests
 from sqlalchemy import insert, select
 
 from pulse.connectors.base import SyncCounts
-from pulse.connectors.trello import sync_trello
 from pulse.connectors.trello.actions import history_rows, trello_time
 from pulse.connectors.trello.boards import BoardInfo, FieldDef, ListInfo
 from pulse.connectors.trello.client import RateLimit, TrelloSession, redact
 from pulse.connectors.trello.normalize import CardRules, normalize_card
 from pulse.connectors.trello.roadmap import roll_up
+from pulse.connectors.trello.sync import sync_trello
 from pulse.emulators.trello import TrelloEmulator
 from pulse.settings import TrelloSource
 from pulse.store import Store, open_store, schema
-from pulse.store.writes import register_source
+from pulse.store.sources import register_source
 
 WINDOW = 0.5  # the emulator's shortened rate window in these tests, matched by the client
 RATE = RateLimit(requests=90, window=WINDOW)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import pulse.connectors.trello.actions as actions_module
 from pulse.connectors.base import AuthError, SourceError
 from pulse.connectors.runner import sync_source
-from pulse.connectors.trello import sync_trello
+from pulse.connectors.trello.sync import sync_trello
 from pulse.emulators.trello import TrelloEmulator, TrelloSpec
 from pulse.store import Store, open_store, schema
 from tests.connectors.test_trello_support import (

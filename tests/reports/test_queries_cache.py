@@ -36,8 +36,8 @@ from pulse.store.analysis import (
     count_entries,
     data_version,
 )
+from pulse.store.runs import finish_run, start_run
 from pulse.store.schema import metadata, sync_runs
-from pulse.store.writes import finish_run, start_run
 from tests.connectors.jira_world import jira_world
 from tests.reports.test_queries import PLANT, PlantedOrg, build_planted_org
 

@@ -34,7 +34,7 @@ from pulse.store.snapshots import (
     save_baselines,
     save_snapshot,
 )
-from pulse.store.writes import register_source
+from pulse.store.sources import register_source
 from tests.connectors.jira_world import jira_world
 
 T1 = pd.Timestamp("2026-03-09 06:00:00.123456789", tz="UTC")  # nanoseconds: stored as micro
@@ -239,7 +239,7 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
 def test_a_rerun_in_the_same_week_replaces_that_weeks_snapshot(tmp_path: Path) -> None:
     from pulse.store import open_store
     from pulse.store.snapshots import load_snapshots, save_snapshot
-    from pulse.store.writes import register_source
+    from pulse.store.sources import register_source
 
     store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
     with store.transaction() as conn:

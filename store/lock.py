@@ -1,4 +1,5 @@
-"""One service per store: OS file locks beside a SQLite file, advisory locks on PostgreSQL.
+"""The service's lock, one service per store: OS file locks beside a SQLite file, advisory
+locks on PostgreSQL.
 
 A lock has scopes. A whole-store service takes the `store` scope exclusively. A service that owns
 only some sources (`pulse serve --source ...`) takes `store` shared plus one exclusive scope per
