@@ -27,7 +27,7 @@ SOURCE = {"kind": "example", "name": "demo", "url": "https://example.test", "pro
 
 def documented_skeleton() -> str:
     """The python block of docs/connectors.md that follows the skeleton's heading."""
-    doc = (ROOT / "docs" / "pulse.connectors.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
     found = re.search(r"## A skeleton connector\n.*?```python\n(.*?)```", doc, re.S)
     assert found, "docs/connectors.md has no skeleton connector"
     return found.group(1)

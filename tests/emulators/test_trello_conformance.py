@@ -16,6 +16,7 @@ import pytest
 from pulse.emulators.http import EmulatorServer
 from pulse.emulators.trello import TrelloEmulator, TrelloSpec
 from pulse.emulators.trello.app import _rules
+from pulse.emulators.trello.testing import TrelloHttp
 from tests.emulators.trello_conformance import (
     EXTRA_QUERY_PARAMS,
     RESPONSE_SCHEMAS,
@@ -23,7 +24,6 @@ from tests.emulators.trello_conformance import (
     TrelloConformance,
     spec_path,
 )
-from pulse.emulators.trello.testing import TrelloHttp
 
 pytestmark = pytest.mark.xdist_group("trello_conformance")
 
