@@ -62,6 +62,11 @@ class Store:
         self.engine.dispose()
 
 
+def public_url(url: str) -> str:
+    """A store URL without its user name or password, for what is shown to readers."""
+    return make_url(url).set(username=None, password=None).render_as_string(hide_password=True)
+
+
 def _create_private_sqlite_file(path: Path) -> None:
     """Create the SQLite file 0600 before SQLite does, so it is never world-readable."""
     path.parent.mkdir(parents=True, exist_ok=True)

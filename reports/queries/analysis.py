@@ -35,18 +35,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
-
 import clock
 from settings import Settings
-from store import Store, schema
+from store import Connection, Store
 from store.analysis import (
     Entry,
-    analysis_items,
-    analysis_members,
-    analysis_roadmap,
-    analysis_stories,
-    analysis_teams,
     begin_snapshot,
     data_version,
     entry_by_id,
@@ -77,8 +70,10 @@ def instant(as_of: Any = None) -> datetime:
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
     """A digest of the loader's, the engine's and the queries' source: any change to the code
-    that computes the analysis (rules, defaults, wording) makes earlier entries unusable."""
+    that computes the analysis (rules, defaults, wording) makes earlier entries unusable; the
+    store's reads the loader makes are part of it."""
     reports = Path(__file__).resolve().parents[1]
+    store = reports.parent / "store"
     files = sorted(
         [
             *reports.joinpath("metrics").glob("*.py"),
@@ -86,6 +81,9 @@ def engine_fingerprint() -> str:
             reports / "workflows.py",
             reports / "dataset.py",
             reports / "freshness.py",
+            store / "history.py",
+            store / "catalog.py",
+            store / "item_reads.py",
         ]
     )
     digest = hashlib.sha256()
@@ -164,12 +162,9 @@ def _item_instants(conn: Connection, start: datetime, end: datetime) -> list[int
     import pandas as pd
 
     from reports.dataset import to_utc
+    from store.history import item_instants
 
-    i = schema.items
-    gone = func.coalesce(i.c.deleted_at, i.c.access_lost_at, i.c.out_of_scope_at)
-    values: list[Any] = []
-    for col in (i.c.created, gone):
-        values += [r[0] for r in conn.execute(select(col).where(col >= start, col <= end)).all()]
+    values = item_instants(conn, start, end)
     if not values:
         return []
     stamps = to_utc(pd.Series(values, dtype=object))
@@ -626,11 +621,11 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
             conn,
             run,
             {
-                analysis_roadmap: org.roadmap,
-                analysis_items: org.items,
-                analysis_stories: org.stories,
-                analysis_members: org.members,
-                analysis_teams: org.teams,
+                "roadmap": org.roadmap,
+                "items": org.items,
+                "stories": org.stories,
+                "members": org.members,
+                "teams": org.teams,
             },
         )
 
@@ -702,16 +697,6 @@ def refresh_analysis(store: Store, settings: Settings, as_of: Any = None) -> boo
     return True
 
 
-def team_data(conn: Connection, entry: Entry, team: str) -> dict[str, Any] | None:
-    """The cached per-team data (throughput, forecast plan, cycle times), None when unknown."""
-    raw = conn.execute(
-        select(analysis_teams.c.data).where(
-            analysis_teams.c.run_id == entry.id, analysis_teams.c.team == team
-        )
-    ).scalar()
-    return None if raw is None else dict(json.loads(raw))
-
-
 __all__ = [
     "ANALYSIS_VERSION",
     "OrgAnalysis",
@@ -721,6 +706,5 @@ __all__ = [
     "lookup",
     "reading",
     "refresh_analysis",
-    "team_data",
     "validity",
 ]

@@ -20,7 +20,8 @@ from typing import Any
 
 from settings import Settings
 from store import Store
-from store.analysis import Entry, stories
+from store.analysis import Entry
+from store.analysis_reads import stories, team_data
 from store.item_reads import (
     children_of,
     items_named,
@@ -61,7 +62,7 @@ def show(
     """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
     as it was known at ``as_of``: the item's raw status changes, and the stored analysis's
     story of it (computed first when none covers this as-of)."""
-    from .analysis import instant, reading, team_data
+    from .analysis import instant, reading
 
     moment = instant(as_of)
     with reading(store, settings, moment) as (conn, entry):
