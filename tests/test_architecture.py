@@ -4,6 +4,8 @@
   module builds ``MetricsInputs`` or uses the input frames' specs.
 - No calculator is called outside the pipeline: the functions :mod:`reports.metrics.pipeline`
   runs as steps are imported by no product module outside :mod:`reports.metrics`.
+- The store owns persistence: no module under ``reports/`` imports SQLAlchemy or the store's
+  tables, or executes a statement; it reads and writes through the store's functions.
 """
 
 from __future__ import annotations
@@ -82,3 +84,34 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
         if module.startswith("reports.metrics") and name in steps
     }
     assert not callers, sorted(callers)
+
+
+def modules_imported(tree: ast.Module) -> set[str]:
+    """Every module an ``import`` or absolute ``from … import`` statement names, anywhere in
+    the module (function-level imports too)."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module)
+    return out
+
+
+def test_reports_leave_persistence_to_the_store() -> None:
+    reports = {p: t for p, t in product_modules().items() if p.startswith("reports/")}
+    assert "reports/dataset.py" in reports
+    offenders = set()
+    for path, tree in reports.items():
+        modules = modules_imported(tree)
+        offenders |= {f"{path}: imports {m}" for m in modules if m.split(".")[0] == "sqlalchemy"}
+        if "store.schema" in modules or ("store", "schema") in imported(tree):
+            offenders.add(f"{path}: imports the store's tables")
+        offenders |= {
+            f"{path}: calls .{node.func.attr}()"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"execute", "exec_driver_sql"}
+        }
+    assert not offenders, sorted(offenders)
