@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError
 
 from store.schema import sources
@@ -64,7 +64,14 @@ class Store:
 
 def public_url(url: str) -> str:
     """A store URL without its user name or password, for what is shown to readers."""
-    return make_url(url).set(username=None, password=None).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    return URL.create(
+        parsed.drivername,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    ).render_as_string()
 
 
 def _create_private_sqlite_file(path: Path) -> None:
