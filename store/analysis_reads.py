@@ -148,7 +148,7 @@ def team_data(conn: Connection, entry: Entry, team: str) -> dict[str, Any] | Non
 
 def stories(
     conn: Connection,
-    entry_id: int,
+    entry: Entry,
     source: str,
     item_ids: Sequence[str] = (),
     keys: Sequence[str] = (),
@@ -163,7 +163,7 @@ def stories(
         picked.append(st.c.key.in_(sorted(set(keys))))
     if not picked:
         return []
-    query = select(st).where(st.c.run_id == entry_id, st.c.source == source, or_(*picked))
+    query = select(st).where(st.c.run_id == entry.id, st.c.source == source, or_(*picked))
     return [dict(row._mapping) for row in conn.execute(query)]
 
 

@@ -74,12 +74,12 @@ def show(
         sid, iid, _ = exact[0]
         item = stored_item(conn, sid, iid)
         src = source_name(conn, sid)
-        mine = _one(stories(conn, entry.id, src, item_ids=[iid]), iid)
+        mine = _one(stories(conn, entry, src, item_ids=[iid]), iid)
         links = links_of(conn, sid, iid)
         others = keyed_items(conn, moment, sid, [other for _, _, other in links])
         kids = children_of(conn, moment, sid, item.key)
         related = stories(
-            conn, entry.id, src, item_ids=kids, keys=[k for k in others if k != item.key]
+            conn, entry, src, item_ids=kids, keys=[k for k in others if k != item.key]
         )
         sprints = json.loads(mine["sprints"])
         named = sprint_names(conn, sid, [s for s, _ in sprints])
