@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
-from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from pulse.cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
 
 if TYPE_CHECKING:
-    from scheduler import StopSignals
-    from settings import Settings
+    from pulse.scheduler import StopSignals
+    from pulse.settings import Settings
 
 EXIT_LOCKED = 3  # another service already serves this store (or these sources)
 LEVELS = ["debug", "info", "warning", "error"]
@@ -60,7 +60,7 @@ def serve(
       pulse serve --log-level debug
       pulse serve --source acme-jira --report
     """
-    from settings import ConfigError
+    from pulse.settings import ConfigError
 
     settings = load(config, secrets=True)
     try:
@@ -73,7 +73,7 @@ def serve(
         fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
     level = _level(ctx, log_level, settings.schedule.log_level)
     _configure_logging(level)
-    from scheduler import StopSignals  # APScheduler loads only for the service
+    from pulse.scheduler import StopSignals  # APScheduler loads only for the service
 
     with StopSignals() as signals:
         code, clean = _serve(settings, list(names) or None, with_report, signals)
@@ -93,8 +93,8 @@ def _serve(
 ) -> tuple[int, bool]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from scheduler import Service, run_service
-    from scheduling.lock import LockHeld, acquire, service_scopes
+    from pulse.scheduler import Service, run_service
+    from pulse.scheduling.lock import LockHeld, acquire, service_scopes
 
     store = open_configured_store(settings, create=True)
     try:
@@ -136,9 +136,13 @@ def _configure_logging(level: str) -> None:
     debug = level.lower() == "debug"
     # One structured line per job run comes from pulse.service; the runner's own summary
     # and APScheduler's chatter would repeat it.
-    logging.getLogger("connectors.runner").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.connectors.runner").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     logging.getLogger("apscheduler").setLevel(logging.INFO if debug else logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.INFO if debug else logging.WARNING)
-    logging.getLogger("reports.workbook").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.reports.workbook").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))

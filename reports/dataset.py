@@ -1,7 +1,8 @@
-"""The one loader of the store into the engine's input frames (:mod:`reports.metrics.frames`).
+"""The one loader of the store into the engine's input frames (:mod:`pulse.reports.metrics.frames`).
 
 Reads the whole store (:func:`load_dataset`: the workbook, exports and the stored analysis) as
-the store knew it at ``as_of``, from the raw rows :mod:`store.history` gives, and types them as
+the store knew it at ``as_of``, from the raw rows :mod:`pulse.store.loader_reads` gives, and types
+them as
 the frames' specs say. Frames carry the source *name* in their `source` column (several Jira
 sites can coexist), UTC timestamps and status names as the statuses' current names; items
 created after ``as_of`` are absent and deletions after it are ignored. History rows after
@@ -20,8 +21,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-import clock
-from reports.metrics.frames import (
+from pulse import clock
+from pulse.reports.metrics.frames import (
     BOARDS,
     CHANGES,
     ITEM_SPRINTS,
@@ -35,12 +36,12 @@ from reports.metrics.frames import (
     FrameSpec,
     empty_frame,
 )
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs
-from reports.metrics.workflow import WorkflowMap
-from reports.workflows import build_workflows
-from settings import Settings
-from store import Connection, Store, history
-from store.catalog import item_projects, source_names
+from pulse.reports.metrics.pipeline import MetricsConfig, MetricsInputs
+from pulse.reports.metrics.workflow import WorkflowMap
+from pulse.reports.workflows import build_workflows
+from pulse.settings import Settings
+from pulse.store import Connection, Store, history
+from pulse.store.catalog import item_projects, source_names
 
 _TS_KINDS = ("ts", "ts?")
 

@@ -6,6 +6,6 @@ store's functions; they never build SQL themselves.
 
 from sqlalchemy import Connection
 
-from store.engine import Store, StoreError, open_store
+from pulse.store.engine import Store, StoreError, open_store
 
 __all__ = ["Connection", "Store", "StoreError", "open_store"]

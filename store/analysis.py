@@ -46,10 +46,10 @@ from sqlalchemy import (
     select,
 )
 
-import clock
-from store.chunks import chunked
-from store.run_owner import is_dead
-from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from pulse import clock
+from pulse.store.chunks import chunked
+from pulse.store.run_owner import is_dead
+from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
 
 analysis_runs = Table(
     "analysis_runs",
@@ -283,7 +283,7 @@ def save_entry(
     data versions or configs, unusable ones, and all but the newest :data:`KEEP_ENTRIES` of
     this version and config.
     """
-    from store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
+    from pulse.store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
 
     tables = {t.name.removeprefix("analysis_"): t for t in CHILD_TABLES}
     entry_id = int(conn.execute(insert(analysis_runs).values(**run)).inserted_primary_key[0])  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""What the questions read from one stored analysis entry (:mod:`store.analysis`).
+"""What the questions read from one stored analysis entry (:mod:`pulse.store.analysis`).
 
 `pulse risk` picks roadmap and work-item rows with its filters (the database filters, counts and
 ranks the work items, so a screenful reads only its own rows); `pulse forecast` reads a roadmap
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
-from store.analysis import (
+from pulse.store.analysis import (
     Entry,
     analysis_items,
     analysis_members,
@@ -153,7 +153,8 @@ def stories(
     item_ids: Sequence[str] = (),
     keys: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The stored stories (:data:`store.analysis.analysis_stories` rows) of one source's items,
+    """The stored stories (:data:`pulse.store.analysis.analysis_stories` rows) of one source's
+    items,
     by item id or by key."""
     st = analysis_stories
     picked = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from store import schema
+from pulse.store import schema
 
 
 def source_names(conn: Connection) -> dict[int, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, true
 
-from store import schema
+from pulse.store import schema
 
 I = schema.items  # noqa: E741
 

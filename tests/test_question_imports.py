@@ -11,7 +11,7 @@ import pytest
 HEAVY = ("pandas", "numpy", "openpyxl", "apscheduler", "jira", "trello")
 
 
-@pytest.mark.parametrize("module", ["reports.queries.risk", "reports.queries.show"])
+@pytest.mark.parametrize("module", ["pulse.reports.queries.risk", "pulse.reports.queries.show"])
 def test_a_question_imports_no_heavy_library(module: str) -> None:
     code = (
         f"import sys, cli.main, cli.query_commands, {module}\n"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from store.chunks import chunked
-from store.engine import public_url
+from pulse.store.chunks import chunked
+from pulse.store.engine import public_url
 
 
 def test_the_shown_store_url_has_no_user_or_password() -> None:

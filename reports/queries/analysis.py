@@ -3,7 +3,7 @@
 A forecast depends on the owning team's whole plan and throughput, and `pulse risk` over the
 organisation needs every team: loading the store once and running the engine over everything,
 all teams at once, costs less than loading slices per question. The result is what the questions
-read (see :mod:`store.analysis`):
+read (see :mod:`pulse.store.analysis`):
 
 - per roadmap item (epic, version, Trello roadmap card), open or done: the `pulse risk` row
   (health status, reasons with evidence, p50/p85/p95, scope) and what `pulse forecast` shows
@@ -14,7 +14,8 @@ read (see :mod:`store.analysis`):
   `--by` or `--trials`) and cycle times over the throughput window (for `pulse show`).
 
 Every number comes from the one calculator pipeline over the one loader's frames
-(:mod:`reports.dataset`): :func:`reports.metrics.pipeline.compute_risks` runs the steps of
+(:mod:`pulse.reports.dataset`): :func:`pulse.reports.metrics.pipeline.compute_risks` runs the steps
+of
 ``compute_all`` the questions read, so they show what the weekly workbook shows for the same
 as-of, row for row. This module only turns the results into cache rows. An entry is valid for
 every as-of between the stored events around the one it was computed for (:func:`validity`),
@@ -35,10 +36,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import clock
-from settings import Settings
-from store import Connection, Store
-from store.analysis import (
+from pulse import clock
+from pulse.settings import Settings
+from pulse.store import Connection, Store
+from pulse.store.analysis import (
     Entry,
     begin_snapshot,
     data_version,
@@ -81,7 +82,7 @@ def engine_fingerprint() -> str:
             reports / "workflows.py",
             reports / "dataset.py",
             reports / "freshness.py",
-            store / "history.py",
+            store / "loader_reads.py",
             store / "catalog.py",
             store / "item_reads.py",
         ]
@@ -161,8 +162,8 @@ def _item_instants(conn: Connection, start: datetime, end: datetime) -> list[int
     """Creation and disappearance instants of items within [start, end], in microseconds."""
     import pandas as pd
 
-    from reports.dataset import to_utc
-    from store.history import item_instants
+    from pulse.reports.dataset import to_utc
+    from pulse.store.loader_reads import item_instants
 
     values = item_instants(conn, start, end)
     if not values:
@@ -208,15 +209,15 @@ def compute(
     statuses: list[dict[str, Any]] | None = None,
 ) -> OrgAnalysis:
     """Run the pipeline over the whole store as known at ``as_of`` (reads only, on ``conn``);
-    ``statuses`` (:func:`store.status.source_status`) give a failed sync's error message."""
+    ``statuses`` (:func:`pulse.store.status.source_status`) give a failed sync's error message."""
     import dataclasses
 
     import numpy as np
     import pandas as pd
 
-    from reports.dataset import read_dataset
-    from reports.freshness import facts_frame
-    from reports.metrics.pipeline import compute_risks
+    from pulse.reports.dataset import read_dataset
+    from pulse.reports.freshness import facts_frame
+    from pulse.reports.metrics.pipeline import compute_risks
 
     started = time.perf_counter()
     ds = read_dataset(conn, settings, pd.Timestamp(as_of))
@@ -343,11 +344,12 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 
 
 def freshness_doc(facts: Any) -> dict[str, Any]:
-    """The freshness facts (:func:`reports.freshness.facts_frame`) and the warning line, as the
+    """The freshness facts (:func:`pulse.reports.freshness.facts_frame`) and the warning line, as
+    the
     questions print them: the workbook's words for the same as-of."""
     import pandas as pd
 
-    from reports.freshness import freshness_line
+    from pulse.reports.freshness import freshness_line
 
     sources = []
     for rec in facts.to_dict("records"):
@@ -367,7 +369,7 @@ def _forecast_extra(run: Any, today: Any, config: Any) -> dict[str, dict[str, An
     """Per open roadmap item: its forecast dates, finish-period histogram, WIP and share."""
     import numpy as np
 
-    from reports.metrics.forecast import PERIOD_DAYS
+    from pulse.reports.metrics.forecast import PERIOD_DAYS
 
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     step = PERIOD_DAYS[config.period]
@@ -432,7 +434,7 @@ def _local(value: Any, tz: str) -> str | None:
     """A snapshot day (local midnight as a UTC instant) as its local calendar date."""
     import pandas as pd
 
-    from reports.metrics.timeutil import local_day
+    from pulse.reports.metrics.timeutil import local_day
 
     if value is None or pd.isna(value):
         return None
@@ -460,7 +462,7 @@ def _roadmap_rows(
 ) -> list[dict[str, Any]]:
     import pandas as pd
 
-    from reports.metrics.item_risks import level_of
+    from pulse.reports.metrics.item_risks import level_of
 
     tz = cd.tz
     url = dict(zip(cd.items["key"], cd.items["url"], strict=False))
@@ -633,7 +635,7 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
 def _compute_and_store(
     store: Store, settings: Settings, as_of: datetime, chash: str, health: Any
 ) -> int:
-    from store.status import source_status
+    from pulse.store.status import source_status
 
     statuses = source_status(store)
     with store.engine.connect() as conn:

@@ -1,7 +1,8 @@
 """What a question's filters and keys are checked against: small store reads, no pandas.
 
 Sources, projects (with the team that owns each, from the settings), versions
-(:mod:`store.catalog`), and the item a key names at as_of (:mod:`store.item_reads`). Kept light
+(:mod:`pulse.store.catalog`), and the item a key names at as_of (:mod:`pulse.store.item_reads`).
+Kept light
 so a question answered from the stored analysis imports and reads as little as possible.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from settings import Settings
-from store import Connection
-from store.catalog import item_projects, source_names, version_names
+from pulse.settings import Settings
+from pulse.store import Connection
+from pulse.store.catalog import item_projects, source_names, version_names
 
 from .errors import QueryError, unknown
 

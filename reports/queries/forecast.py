@@ -2,7 +2,7 @@
 
 The forecast is the engine's (METRICS §4): the owning team's weekly throughput over the last
 ``weeks`` weeks, shared by the team's roadmap items in progress, 10,000 seeded trials. The
-stored whole-organisation analysis (:mod:`reports.queries.analysis`) holds each open item's
+stored whole-organisation analysis (:mod:`pulse.reports.queries.analysis`) holds each open item's
 p50/p85/p95 and its histogram of finish weeks, and each team's ordered plan: with ``--by`` or
 ``--trials`` the team's simulation is run again from that plan (same seed, same answer as the
 engine's for the same trials). Calibration (how past forecasts held) needs stored weekly
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from settings import Settings
-from store import Connection, Store
-from store.analysis import Entry
-from store.analysis_reads import roadmap_forecast, team_data
-from store.catalog import source_names
-from store.item_reads import items_with_key
-from store.snapshots import has_snapshots, item_snapshots
+from pulse.settings import Settings
+from pulse.store import Connection, Store
+from pulse.store.analysis import Entry
+from pulse.store.analysis_reads import roadmap_forecast, team_data
+from pulse.store.catalog import source_names
+from pulse.store.item_reads import items_with_key
+from pulse.store.snapshots import has_snapshots, item_snapshots
 
 from .analysis import instant, reading
 from .catalog import (
@@ -180,7 +180,7 @@ def _rerun(
 
     import numpy as np
 
-    from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
+    from pulse.reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
 
     from .analysis import finish_histogram, quantile_days
 
@@ -249,7 +249,7 @@ def _calibrate(
     import numpy as np
     import pandas as pd
 
-    from reports.metrics.calibration import forecast_calibration
+    from pulse.reports.metrics.calibration import forecast_calibration
 
     frame = item_snapshots(conn, sid, rid, when)
     outcome = pd.DataFrame(

@@ -6,7 +6,7 @@ fix versions, and where its cycle time (or, while in progress, its age) stands a
 team's cycle-time percentiles over the throughput window.
 
 Everything the engine derives (stage, column dates, cycle time, epic and versions at as_of,
-sprints, flagged periods) is read from the stored analysis (:mod:`reports.metrics.item_story`,
+sprints, flagged periods) is read from the stored analysis (:mod:`pulse.reports.metrics.item_story`,
 the pipeline's numbers that `pulse risk` and the workbook show); only the item's raw status
 changes are read here, to list them. No pandas: a question starts in a fraction of a second.
 """
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from settings import Settings
-from store import Store
-from store.analysis import Entry
-from store.analysis_reads import stories, team_data
-from store.item_reads import (
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.analysis import Entry
+from pulse.store.analysis_reads import stories, team_data
+from pulse.store.item_reads import (
     children_of,
     items_named,
     keyed_items,

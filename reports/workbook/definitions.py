@@ -8,8 +8,8 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from settings import JiraSource, Settings, TrelloSource
-from store.engine import public_url
+from pulse.settings import JiraSource, Settings, TrelloSource
+from pulse.store.engine import public_url
 
 from .context import ReportContext
 from .layout import print_setup, section, title_block

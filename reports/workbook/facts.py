@@ -1,6 +1,6 @@
 """Facts about the sources that the report states next to the metrics: freshness and moves.
 
-``source_facts`` joins the pipeline's freshness rows (:mod:`reports.freshness`) with the error
+``source_facts`` joins the pipeline's freshness rows (:mod:`pulse.reports.freshness`) with the error
 message of a failed last sync, so the Summary can warn when data is stale or the last sync failed.
 ``moved_items`` lists items whose key changed at the source (a move to another project) in the
 week before the report.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.freshness import facts_frame
-from store import Store
-from store.item_reads import moved_items as moved_at_source
-from store.status import source_status
+from pulse.reports.freshness import facts_frame
+from pulse.store import Store
+from pulse.store.item_reads import moved_items as moved_at_source
+from pulse.store.status import source_status
 
 
 def source_facts(

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from openpyxl import Workbook
 
-import clock
-from reports.dataset import load_dataset
-from reports.metrics.pipeline import weekly
-from settings import Settings
-from store import Store
-from store.snapshots import save_baselines, save_snapshot
+from pulse import clock
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.pipeline import weekly
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.snapshots import save_baselines, save_snapshot
 
 from .context import ReportContext
 from .definitions import write_definitions
@@ -200,7 +200,8 @@ def write_weekly(
     """Write ``pulse-weekly-YYYY-MM-DD.xlsx`` for the week of ``as_of`` (default: now).
 
     ``as_of`` may be a date (the end of that day in the report zone, or now if it is today) or
-    an aware datetime. ``out_dir`` defaults to ``settings.report.out_dir``. The file is written
+    an aware datetime. ``out_dir`` defaults to ``settings.report.out_dir``. The file is
+    written
     atomically; afterwards this week's roadmap snapshot and baselines are stored so that next
     week's report can show what changed.
     """

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.blocked import flag_intervals
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow import estimates_at_as_of
-from reports.metrics.item_story import item_stories
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.blocked import flag_intervals
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow import estimates_at_as_of
+from pulse.reports.metrics.item_story import item_stories
 
 from .factories import WF, changes, frame, item, items, transitions, ts
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.metrics.roadmap import forecast_plan, roadmap_forecasts, roadmap_scope, target_days
+from pulse.reports.metrics.roadmap import (
+    forecast_plan,
+    roadmap_forecasts,
+    roadmap_scope,
+    target_days,
+)
 
 from .factories import ts
 from .roadmap_world import world, world_dates

@@ -1,4 +1,4 @@
-"""The synced history read whole, as raw rows for the one loader (:mod:`reports.dataset`).
+"""The synced history read whole, as raw rows for the one loader (:mod:`pulse.reports.dataset`).
 
 Every read returns ``(rows, column names)``, the rows as the driver gives them: no per-row
 processing, so 100,000 items and a million transitions are converted in bulk by the loader.
@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, Table, Text, and_, func, select, type_coerce
 
-from store import schema
-from store.item_reads import gone_at
+from pulse.store import schema
+from pulse.store.item_reads import gone_at
 
 Rows = tuple[list[Any], list[str]]  # rows as tuples, column names
 
