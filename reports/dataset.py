@@ -1,9 +1,9 @@
 """The one loader of the store into the engine's input frames (:mod:`pulse.reports.metrics.frames`).
 
-Reads the whole store (:func:`load_dataset`, the workbook, exports and the stored analysis) or a
-slice of chosen items (:meth:`Loaded.add`, looked up by primary key in chunks, for `pulse show`),
-as the store knew it at ``as_of``. The small tables (sources, statuses, boards, versions, sprints,
-sync runs) are read whole. Frames carry the source *name* in their `source` column (several Jira
+Reads the whole store (:func:`load_dataset`: the workbook, exports and the stored analysis) as
+the store knew it at ``as_of``, from the raw rows :mod:`pulse.store.loader_reads` gives, and types
+them as
+the frames' specs say. Frames carry the source *name* in their `source` column (several Jira
 sites can coexist), UTC timestamps and status names as the statuses' current names; items
 created after ``as_of`` are absent and deletions after it are ignored. History rows after
 ``as_of`` are kept: the engine cuts at ``as_of`` itself and needs them to know the value *before*
@@ -14,23 +14,12 @@ it (METRICS §7). Timestamps are read raw and parsed vectorised (SQLite keeps th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
-from sqlalchemy import (
-    Connection,
-    Select,
-    Table,
-    Text,
-    and_,
-    func,
-    or_,
-    select,
-    type_coerce,
-)
 
 from pulse import clock
 from pulse.reports.metrics.frames import (
@@ -51,16 +40,10 @@ from pulse.reports.metrics.pipeline import MetricsConfig, MetricsInputs
 from pulse.reports.metrics.workflow import WorkflowMap
 from pulse.reports.workflows import build_workflows
 from pulse.settings import Settings
-from pulse.store import Store, schema
-from pulse.store.chunks import chunked
+from pulse.store import Connection, Store, loader_reads
+from pulse.store.catalog import item_projects, source_names
 
-S, I = schema.sources, schema.items  # noqa: E741
 _TS_KINDS = ("ts", "ts?")
-
-
-def _raw(col: Any) -> Any:
-    """A column read without SQLAlchemy's per-row result processing (parsed in bulk later)."""
-    return type_coerce(col, Text)
 
 
 def to_utc(values: Any) -> pd.Series:
@@ -95,54 +78,6 @@ def _frame(rows: Sequence[Any], names: list[str], spec: FrameSpec) -> pd.DataFra
     return frame
 
 
-IdPairs = Sequence[tuple[int, str]]  # (source_id, item_id), sorted
-
-
-def _fetch(
-    conn: Connection,
-    query: Select[Any],
-    target: Table | None = None,
-    ids: IdPairs | None = None,
-) -> tuple[list[Any], list[str]]:
-    """Rows as the driver gives them (no per-row processing: values are converted in bulk).
-
-    With ``ids`` (sorted (source_id, item_id) pairs), only the rows of those items of
-    ``target``, asked for in chunks by primary key so the database looks them up by index.
-    """
-    names = list(query.selected_columns.keys())
-    if ids is None or target is None:
-        return _rows(conn, query), names
-    out: list[Any] = []
-    for sid, chunk in _id_chunks(ids):
-        out += _rows(conn, query.where(target.c.source_id == sid, target.c.item_id.in_(chunk)))
-    return out, names
-
-
-def _rows(conn: Connection, query: Select[Any]) -> list[Any]:
-    result = conn.execute(query)
-    cursor = getattr(result, "cursor", None)
-    if cursor is not None:
-        rows = list(cursor.fetchall())
-        result.close()
-        return rows
-    return [tuple(r) for r in result]
-
-
-def _id_chunks(ids: Sequence[tuple[int, str]], size: int = 500) -> Iterable[tuple[int, list[str]]]:
-    """(source_id, up to ``size`` item ids) in the order given."""
-    chunk: list[str] = []
-    current: int | None = None
-    for sid, iid in ids:
-        if (sid != current or len(chunk) >= size) and chunk:
-            assert current is not None
-            yield current, chunk
-            chunk = []
-        current = sid
-        chunk.append(iid)
-    if chunk and current is not None:
-        yield current, chunk
-
-
 @dataclass
 class Dataset:
     """Everything a report or query needs: the engine's inputs and its configuration."""
@@ -155,11 +90,10 @@ class Dataset:
 
 @dataclass
 class StoreMeta:
-    """The small tables, read whole, and what the filters are checked against."""
+    """The small tables, read whole, and the engine's configuration for this store."""
 
     as_of: pd.Timestamp
     source_names: dict[int, str]
-    source_ids: dict[str, int]
     projects: pd.DataFrame  # source, source_id, project, team (distinct over items)
     statuses: pd.DataFrame
     boards: pd.DataFrame
@@ -180,52 +114,23 @@ def _team(settings: Settings, source: str, group: str) -> str:
 
 def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> StoreMeta:
     """Sources, projects (with teams), statuses, boards, versions, sprints and sync runs."""
-    src = {int(i): str(n) for i, n in conn.execute(select(S.c.id, S.c.name)).all()}
-    rows = conn.execute(select(I.c.source_id, func.coalesce(I.c.project_key, "")).distinct()).all()
+    src = source_names(conn)
     projects = pd.DataFrame(
-        [(src[int(s)], int(s), str(p)) for s, p in rows if int(s) in src],
+        [(src[s], s, p) for s, p in item_projects(conn) if s in src],
         columns=["source", "source_id", "project"],
     )
     projects["team"] = [
         _team(settings, s, p) for s, p in zip(projects["source"], projects["project"], strict=True)
     ]
-    st = schema.statuses
-    srows, snames = _fetch(
-        conn,
-        select(
-            st.c.source_id, st.c.status_id, st.c.name, st.c.category, st.c.board_id, st.c.position
-        ).order_by(st.c.source_id, st.c.status_id),
-    )
+    srows, snames = loader_reads.statuses(conn)
     statuses = pd.DataFrame.from_records(srows, columns=snames)
     statuses["source"] = statuses["source_id"].map(src) if len(statuses) else []
-    b = schema.boards
-    brows, bnames = _fetch(
-        conn,
-        select(
-            b.c.source_id,
-            b.c.board_id,
-            b.c.name,
-            b.c.type,
-            func.coalesce(b.c.project_key, b.c.name).label("team"),
-            b.c.estimation_field.label("estimation"),
-        ).order_by(b.c.source_id, b.c.board_id),
-    )
+    brows, bnames = loader_reads.boards(conn)
     boards = _frame([(src[int(r[0])], *r[1:]) for r in brows], ["source", *bnames[1:]], BOARDS)
     boards["team"] = [
         _team(settings, s, p) for s, p in zip(boards["source"], boards["team"], strict=True)
     ]
-    v = schema.versions
-    vrows, vnames = _fetch(
-        conn,
-        select(
-            v.c.source_id,
-            v.c.version_id,
-            func.coalesce(v.c.project_key, "").label("project"),
-            v.c.name,
-            v.c.released,
-            _raw(v.c.release_date).label("release_date"),
-        ).order_by(v.c.source_id, v.c.version_id),
-    )
+    vrows, vnames = loader_reads.versions(conn)
     versions = _frame(
         [(src[int(r[0])], *r[1:], int(r[0])) for r in vrows],
         ["source", *vnames[1:], "source_id"],
@@ -233,35 +138,15 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
     )
     if "source_id" not in versions:
         versions["source_id"] = pd.Series([], dtype="int64")
-    sp = schema.sprints
-    sprows, spnames = _fetch(
-        conn,
-        select(
-            sp.c.source_id,
-            sp.c.sprint_id,
-            func.coalesce(sp.c.board_id, "").label("board_id"),
-            sp.c.name,
-            sp.c.state,
-            _raw(sp.c.start_at).label("start"),
-            _raw(sp.c.end_at).label("end"),
-            _raw(sp.c.complete_at).label("complete"),
-        ).order_by(sp.c.source_id, sp.c.sprint_id),
-    )
+    sprows, spnames = loader_reads.sprints(conn)
     sprints = _frame([(src[int(r[0])], *r[1:]) for r in sprows], ["source", *spnames[1:]], SPRINTS)
-    runs = schema.sync_runs
-    rrows, _ = _fetch(
-        conn,
-        select(runs.c.source_id, _raw(runs.c.finished_at), runs.c.status == "ok")
-        .where(runs.c.finished_at.is_not(None), runs.c.job == "sync")
-        .order_by(runs.c.finished_at, runs.c.id),
-    )
+    rrows, _ = loader_reads.sync_ends(conn)
     sync_runs = _frame(
         [(src.get(int(r[0]), ""), r[1], r[2]) for r in rrows if r[0] is not None],
         ["source", "finished_at", "succeeded"],
         SYNC_RUNS,
     )
-    pp = schema.people
-    prows = conn.execute(select(pp.c.source_id, pp.c.person_id, pp.c.display_name)).all()
+    prows, _ = loader_reads.people(conn)
     people = pd.DataFrame(
         [(src[int(s)], str(p), n) for s, p, n in prows if int(s) in src],
         columns=["source", "person_id", "name"],
@@ -277,7 +162,6 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
     return StoreMeta(
         as_of=as_of,
         source_names=src,
-        source_ids={n: i for i, n in src.items()},
         projects=projects,
         statuses=statuses,
         boards=boards,
@@ -290,95 +174,9 @@ def read_meta(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Stor
     )
 
 
-# -- item selections ------------------------------------------------------------------------
-
-
-def alive(as_of: pd.Timestamp) -> Any:
-    """SQL condition: the item existed at as_of (created by then, not gone before)."""
-    cutoff = as_of.to_pydatetime()
-    gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
-    return and_(I.c.created <= cutoff, or_(gone.is_(None), gone > cutoff))
-
-
-def ids_where(conn: Connection, *conditions: Any) -> set[tuple[int, str]]:
-    """(source_id, item_id) of the items matching every condition."""
-    rows = conn.execute(select(I.c.source_id, I.c.item_id).where(*conditions)).all()
-    return {(int(s), str(i)) for s, i in rows}
-
-
-@dataclass
-class Loaded:
-    """Frames accumulated over a query's loading rounds (each item loaded once)."""
-
-    meta: StoreMeta
-    settings: Settings
-    items: list[pd.DataFrame] = field(default_factory=list)
-    transitions: list[pd.DataFrame] = field(default_factory=list)
-    changes: list[pd.DataFrame] = field(default_factory=list)
-    links: list[pd.DataFrame] = field(default_factory=list)
-    item_sprints: list[pd.DataFrame] = field(default_factory=list)
-    item_versions: list[pd.DataFrame] = field(default_factory=list)
-    assignees: list[pd.DataFrame] = field(default_factory=list)
-    ids: set[tuple[int, str]] = field(default_factory=set)
-
-    def add(self, conn: Connection, ids: Iterable[tuple[int, str]]) -> pd.DataFrame:
-        """Load the items not loaded yet, with every history row; return their items frame."""
-        new = sorted(set(ids) - self.ids)
-        if not new:
-            return empty_frame(ITEMS)
-        self.ids.update(new)
-        items, assignees = _items(conn, new, self.meta, self.settings)
-        self.items.append(items)
-        self.assignees.append(assignees)
-        self.transitions.append(_transitions(conn, new, self.meta))
-        self.changes.append(_history(conn, new, self.meta))
-        self.links.append(_links(conn, new, self.meta))
-        self.item_sprints.append(_membership(conn, new, self.meta, "sprint"))
-        self.item_versions.append(_membership(conn, new, self.meta, "version"))
-        return items
-
-    def add_all(self, conn: Connection) -> None:
-        """Load every item of the store (as known at as_of) with every history row."""
-        items, assignees = _items(conn, None, self.meta, self.settings)
-        self.items.append(items)
-        self.assignees.append(assignees)
-        self.transitions.append(_transitions(conn, None, self.meta))
-        self.changes.append(_history(conn, None, self.meta))
-        self.links.append(_links(conn, None, self.meta))
-        self.item_sprints.append(_membership(conn, None, self.meta, "sprint"))
-        self.item_versions.append(_membership(conn, None, self.meta, "version"))
-
-    def dataset(self) -> Dataset:
-        """The accumulated frames as a :class:`Dataset` for the engine."""
-
-        def cat(parts: list[pd.DataFrame], spec: FrameSpec, sort: list[str] | None = None):
-            frames = [p for p in parts if len(p)]
-            if not frames:
-                return empty_frame(spec)
-            out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-            if sort and len(frames) > 1:
-                out = out.sort_values(sort, kind="stable").reset_index(drop=True)
-            return out[spec.names]
-
-        meta = self.meta
-        inputs = MetricsInputs(
-            items=cat(self.items, ITEMS),
-            transitions=cat(self.transitions, TRANSITIONS),
-            changes=cat(self.changes, CHANGES),
-            sprints=meta.sprints,
-            item_sprints=cat(self.item_sprints, ITEM_SPRINTS),
-            boards=meta.boards,
-            versions=meta.versions[VERSIONS.names],
-            item_versions=cat(self.item_versions, ITEM_VERSIONS),
-            links=cat(self.links, LINKS),
-            sync_runs=meta.sync_runs,
-            assignees=pd.concat(self.assignees, ignore_index=True)
-            if self.assignees
-            else _assignees(empty_frame(ITEMS)),
-            people=meta.people,
-        )
-        statuses = meta.statuses[["source", "name", "category", "board_id", "position"]]
-        return Dataset(inputs=inputs, config=meta.config, as_of=meta.as_of, statuses=statuses)
+def _whole(frame: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
+    """A frame with only the engine's columns; an empty one typed as its spec says."""
+    return frame[spec.names] if len(frame) else empty_frame(spec)
 
 
 def _assignees(frame: pd.DataFrame) -> pd.DataFrame:
@@ -396,34 +194,10 @@ def _assignees(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _items(
-    conn: Connection, ids: IdPairs | None, meta: StoreMeta, settings: Settings
+    conn: Connection, meta: StoreMeta, settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ITEMS frame of these items (all when None), and their current assignees."""
-    gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
-    rows, names = _fetch(
-        conn,
-        select(
-            I.c.source_id,
-            I.c.item_id,
-            I.c.key,
-            func.coalesce(I.c.project_key, "").label("project"),
-            func.coalesce(I.c.type, "").label("type"),
-            I.c.is_subtask,
-            I.c.title,
-            func.coalesce(I.c.status, "").label("status"),
-            _raw(I.c.created).label("created"),
-            I.c.estimate,
-            I.c.parent_key,
-            _raw(func.coalesce(I.c.target_date, I.c.due)).label("due"),
-            _raw(gone).label("deleted_at"),
-            func.coalesce(I.c.url, "").label("url"),
-            I.c.assignee_id,
-        )
-        .select_from(I)
-        .order_by(I.c.source_id, I.c.item_id),
-        I,
-        ids,
-    )
+    """The ITEMS frame of every item known at as_of, and their current assignees."""
+    rows, names = loader_reads.items(conn)
     frame = _frame(rows, names, ITEMS)
     if not len(frame):
         return frame, _assignees(frame)
@@ -443,41 +217,8 @@ def _items(
     return frame[ITEMS.names].reset_index(drop=True), _assignees(frame)
 
 
-def _history_query(table: Table, *columns: Any) -> Select[Any]:
-    return (
-        select(table.c.source_id, table.c.item_id, _raw(table.c.at).label("at"), *columns)
-        .select_from(table)
-        .order_by(table.c.source_id, table.c.item_id, table.c.at, table.c.change_id, table.c.seq)
-    )
-
-
-def _transitions(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
-    t = schema.transitions
-    # Statuses and lists can be renamed: every change takes the status's current name.
-    st_from, st_to = schema.statuses.alias("st_from"), schema.statuses.alias("st_to")
-    query = (
-        select(
-            t.c.source_id,
-            t.c.item_id,
-            _raw(t.c.at).label("at"),
-            func.coalesce(st_from.c.name, t.c.from_status).label("from_status"),
-            func.coalesce(st_to.c.name, t.c.to_status, "").label("to_status"),
-        )
-        .select_from(
-            t.outerjoin(
-                st_from,
-                and_(
-                    st_from.c.source_id == t.c.source_id,
-                    st_from.c.status_id == t.c.from_status_id,
-                ),
-            ).outerjoin(
-                st_to,
-                and_(st_to.c.source_id == t.c.source_id, st_to.c.status_id == t.c.to_status_id),
-            )
-        )
-        .order_by(t.c.source_id, t.c.item_id, t.c.at, t.c.change_id, t.c.seq)
-    )
-    rows, names = _fetch(conn, query, t, ids)
+def _transitions(conn: Connection, meta: StoreMeta) -> pd.DataFrame:
+    rows, names = loader_reads.transitions(conn)
     if not rows:
         return empty_frame(TRANSITIONS)
     frame = pd.DataFrame.from_records(rows, columns=names)
@@ -493,14 +234,8 @@ def _transitions(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.D
     )
 
 
-def _history(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
-    c = schema.changes
-    rows, names = _fetch(
-        conn,
-        _history_query(c, c.c.field, c.c.from_value, c.c.to_value, c.c.from_string, c.c.to_string),
-        c,
-        ids,
-    )
+def _changes(conn: Connection, meta: StoreMeta) -> pd.DataFrame:
+    rows, names = loader_reads.changes(conn)
     if not rows:
         return empty_frame(CHANGES)
     frame = _frame(rows, names, CHANGES)
@@ -521,57 +256,49 @@ def _named(frame: pd.DataFrame, meta: StoreMeta, spec: FrameSpec) -> pd.DataFram
     return frame[spec.names].reset_index(drop=True)
 
 
-def _links(conn: Connection, ids: IdPairs | None, meta: StoreMeta) -> pd.DataFrame:
-    lk = schema.links
-    rows, names = _fetch(
-        conn,
-        select(lk.c.source_id, lk.c.item_id, lk.c.link_type, lk.c.direction, lk.c.other_key)
-        .select_from(lk)
-        .where(lk.c.other_key.is_not(None))
-        .order_by(lk.c.source_id, lk.c.item_id, lk.c.link_id, lk.c.direction),
-        lk,
-        ids,
-    )
+def _links(conn: Connection, meta: StoreMeta) -> pd.DataFrame:
+    rows, names = loader_reads.links(conn)
     return _named(_frame(rows, names, LINKS), meta, LINKS)
 
 
-def _membership(conn: Connection, ids: IdPairs | None, meta: StoreMeta, kind: str) -> pd.DataFrame:
-    table = schema.item_sprints if kind == "sprint" else schema.item_versions
+def _membership(
+    conn: Connection, meta: StoreMeta, kind: Literal["sprint", "version"]
+) -> pd.DataFrame:
     spec = ITEM_SPRINTS if kind == "sprint" else ITEM_VERSIONS
-    column = f"{kind}_id"
-    rows, names = _fetch(
-        conn,
-        select(table.c.source_id, table.c.item_id, table.c[column])
-        .select_from(table)
-        .order_by(table.c.source_id, table.c.item_id, table.c[column]),
-        table,
-        ids,
-    )
+    rows, names = loader_reads.memberships(conn, kind)
     return _named(_frame(rows, names, spec), meta, spec)
-
-
-def keys_to_ids(
-    conn: Connection, meta: StoreMeta, keys: dict[int, set[str]]
-) -> set[tuple[int, str]]:
-    """Items alive at as_of with these keys (per source)."""
-    out: set[tuple[int, str]] = set()
-    for sid, ks in keys.items():
-        for chunk in chunked(sorted(ks)):
-            out |= ids_where(conn, alive(meta.as_of), I.c.source_id == sid, I.c.key.in_(chunk))
-    return out
 
 
 def read_dataset(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> Dataset:
     """The whole store as known at ``as_of`` (a UTC instant), read on ``conn``."""
     meta = read_meta(conn, settings, as_of)
-    loaded = Loaded(meta, settings)
-    loaded.add_all(conn)
-    return loaded.dataset()
+    items, assignees = _items(conn, meta, settings)
+    transitions = _transitions(conn, meta)
+    changes = _changes(conn, meta)
+    links = _links(conn, meta)
+    item_sprints = _membership(conn, meta, "sprint")
+    item_versions = _membership(conn, meta, "version")
+    inputs = MetricsInputs(
+        items=_whole(items, ITEMS),
+        transitions=_whole(transitions, TRANSITIONS),
+        changes=_whole(changes, CHANGES),
+        sprints=meta.sprints,
+        item_sprints=_whole(item_sprints, ITEM_SPRINTS),
+        boards=meta.boards,
+        versions=meta.versions[VERSIONS.names],
+        item_versions=_whole(item_versions, ITEM_VERSIONS),
+        links=_whole(links, LINKS),
+        sync_runs=meta.sync_runs,
+        assignees=assignees,
+        people=meta.people,
+    )
+    statuses = meta.statuses[["source", "name", "category", "board_id", "position"]]
+    return Dataset(inputs=inputs, config=meta.config, as_of=meta.as_of, statuses=statuses)
 
 
 def load_dataset(store: Store, settings: Settings, as_of: pd.Timestamp | None = None) -> Dataset:
     """Read every frame the metrics need, as the store knew them at ``as_of`` (default now)."""
     when = pd.Timestamp(clock.now()) if as_of is None else pd.Timestamp(as_of)
     when = when.tz_convert("UTC") if when.tzinfo else when.tz_localize("UTC")
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         return read_dataset(conn, settings, when)

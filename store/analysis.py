@@ -275,19 +275,22 @@ Rows = Sequence[Mapping[str, Any]]
 def save_entry(
     conn: Connection,
     run: Mapping[str, Any],
-    children: Mapping[Table, Rows],
+    children: Mapping[str, Rows],
 ) -> int:
     """Store one entry (``run``: the analysis_runs columns but id) with its rows; return its id.
 
-    Then prune: entries of other data versions or configs, unusable ones, and all but the
-    newest :data:`KEEP_ENTRIES` of this version and config.
+    ``children``: the rows of each child table by its name without the ``analysis_`` prefix
+    (``roadmap``, ``items``, ``stories``, ``members``, ``teams``). Then prune: entries of other
+    data versions or configs, unusable ones, and all but the newest :data:`KEEP_ENTRIES` of
+    this version and config.
     """
     from pulse.store.writes import insert_rows  # the dialects' inserts: only a refresh needs them
 
+    tables = {t.name.removeprefix("analysis_"): t for t in CHILD_TABLES}
     entry_id = int(conn.execute(insert(analysis_runs).values(**run)).inserted_primary_key[0])  # type: ignore[index]
-    for table, rows in children.items():
+    for name, rows in children.items():
         if rows:
-            insert_rows(conn, table, [{"run_id": entry_id, **row} for row in rows])
+            insert_rows(conn, tables[name], [{"run_id": entry_id, **row} for row in rows])
     prune(conn, str(run["data_version"]), str(run["config_hash"]), keep=entry_id)
     return entry_id
 
@@ -334,27 +337,6 @@ def clear(conn: Connection) -> None:
     conn.execute(delete(analysis_runs))
 
 
-def stories(
-    conn: Connection,
-    entry_id: int,
-    source: str,
-    item_ids: Sequence[str] = (),
-    keys: Sequence[str] = (),
-) -> list[dict[str, Any]]:
-    """The stored stories (:data:`analysis_stories` rows) of one source's items, by item id
-    or by key."""
-    st = analysis_stories
-    picked = []
-    if item_ids:
-        picked.append(st.c.item_id.in_(sorted(set(item_ids))))
-    if keys:
-        picked.append(st.c.key.in_(sorted(set(keys))))
-    if not picked:
-        return []
-    query = select(st).where(st.c.run_id == entry_id, st.c.source == source, or_(*picked))
-    return [dict(row._mapping) for row in conn.execute(query)]
-
-
 def count_entries(conn: Connection) -> int:
     """How many entries are stored."""
     return int(conn.execute(select(func.count()).select_from(analysis_runs)).scalar_one())
@@ -378,5 +360,4 @@ __all__ = [
     "find_entry",
     "prune",
     "save_entry",
-    "stories",
 ]

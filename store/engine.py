@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, SQLAlchemyError
 
 from pulse.store.schema import sources
@@ -73,6 +73,18 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def public_url(url: str) -> str:
+    """A store URL without its user name or password, for what is shown to readers."""
+    parsed = make_url(url)
+    return URL.create(
+        parsed.drivername,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    ).render_as_string()
 
 
 def _create_private_sqlite_file(path: Path) -> None:

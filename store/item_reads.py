@@ -1,5 +1,6 @@
-"""One item's stored rows, as `pulse show` reads them: the item, its status changes (with the
-statuses' current names), links, children, and the sprints it names.
+"""Items' stored rows read by key or id: the items a key names (for the questions' lookups), one
+item's rows as `pulse show` reads them (the item, its status changes with the statuses' current
+names, links, children, the sprints it names), and the items moved at their source.
 
 Each read is by primary key or an index: a question about one item never scans the store.
 """
@@ -18,9 +19,15 @@ from pulse.store import schema
 I = schema.items  # noqa: E741
 
 
+def gone_at() -> Any:
+    """SQL expression: when the item left the store's view (deleted, access lost, or out of the
+    synced scope); NULL while it is in view."""
+    return func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
+
+
 def alive(as_of: datetime) -> Any:
     """SQL condition: the item existed at as_of (created by then, not gone before)."""
-    gone = func.coalesce(I.c.deleted_at, I.c.access_lost_at, I.c.out_of_scope_at)
+    gone = gone_at()
     return and_(I.c.created <= as_of, or_(gone.is_(None), gone > as_of))
 
 
@@ -53,6 +60,21 @@ def items_named(
         )
     ).all()
     return [(int(s), str(i), str(k)) for s, i, k in rows]
+
+
+def items_with_key(
+    conn: Connection, as_of: datetime, key: str, source_id: int | None = None
+) -> list[tuple[int, str, str, str]]:
+    """(source id, item id, type or '', project or '') of the items alive at as_of with this key."""
+    conds = [alive(as_of), I.c.key == key]
+    if source_id is not None:
+        conds.append(I.c.source_id == source_id)
+    rows = conn.execute(
+        select(I.c.source_id, I.c.item_id, I.c.type, func.coalesce(I.c.project_key, "")).where(
+            *conds
+        )
+    ).all()
+    return [(int(s), str(i), str(t or ""), str(p)) for s, i, t, p in rows]
 
 
 def stored_item(conn: Connection, source_id: int, item_id: str) -> StoredItem:
@@ -167,13 +189,36 @@ def source_name(conn: Connection, source_id: int) -> str:
     )
 
 
+def moved_items(
+    conn: Connection, since: datetime, until: datetime
+) -> list[tuple[str, str, str, str]]:
+    """(source name, item id, key, previous key) of the items whose key changed at the source
+    (moved project) and that were updated in (since, until], by source name and key."""
+    src = schema.sources
+    rows = conn.execute(
+        select(src.c.name, I.c.item_id, I.c.key, I.c.previous_key)
+        .join(src, src.c.id == I.c.source_id)
+        .where(
+            I.c.previous_key.is_not(None),
+            I.c.previous_key != I.c.key,
+            I.c.updated > since,
+            I.c.updated <= until,
+        )
+        .order_by(src.c.name, I.c.key)
+    )
+    return [(str(s), str(i), str(k), str(p)) for s, i, k, p in rows]
+
+
 __all__ = [
     "StoredItem",
     "alive",
     "children_of",
+    "gone_at",
     "items_named",
+    "items_with_key",
     "keyed_items",
     "links_of",
+    "moved_items",
     "source_name",
     "sprint_names",
     "status_changes",

@@ -5,16 +5,16 @@ next
 week's report can show what changed and how often past forecasts came true, and the baseline
 (scope and target when an item was first seen with a target) so scope growth is measured against
 it. Frames carry the source *name*; rows are keyed by source id like the rest of the store.
-Timestamps are kept to the microsecond (what both backends store).
+Timestamps are kept to the microsecond (what both backends store). pandas is imported only by
+the functions that build frames: `pulse forecast` asks :func:`has_snapshots` without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import (
     Column,
     Connection,
@@ -33,6 +33,9 @@ from pulse.store.engine import Store
 from pulse.store.schema import UTCDateTime, _source_fk, metadata, sources
 from pulse.store.timestamps import frame_instant
 from pulse.store.writes import insert_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 roadmap_snapshots = Table(
     "roadmap_snapshots",
@@ -75,6 +78,8 @@ BASELINE_COLUMNS = ["source", *[c.name for c in roadmap_baselines.columns][1:]]
 
 def _plain(value: Any) -> Any:
     """numpy scalars as Python values, NaN / NA as None."""
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -101,6 +106,8 @@ def read_frame(
     conn: Connection, table: Table, columns: list[str], where: Iterable[Any]
 ) -> pd.DataFrame:
     """Read a table with source names, typed as the metrics engine's frames expect."""
+    import pandas as pd
+
     others = [table.c[c] for c in columns if c != "source"]
     query = select(sources.c.name.label("source"), *others).join(
         sources, sources.c.id == table.c.source_id
@@ -122,6 +129,26 @@ def read_frame(
             frame[col.name] = frame[col.name].astype(object)
     frame["source"] = frame["source"].astype(object)
     return frame[columns]
+
+
+def has_snapshots(conn: Connection, source_id: int, roadmap_id: str, before: datetime) -> bool:
+    """Whether any snapshot of this roadmap item was taken strictly before ``before``."""
+    t = roadmap_snapshots
+    first = conn.execute(
+        select(t.c.source_id)
+        .where(t.c.source_id == source_id, t.c.roadmap_id == roadmap_id, t.c.snapshot_at < before)
+        .limit(1)
+    ).first()
+    return first is not None
+
+
+def item_snapshots(
+    conn: Connection, source_id: int, roadmap_id: str, before: datetime
+) -> pd.DataFrame:
+    """Every snapshot row of one roadmap item taken strictly before ``before``."""
+    t = roadmap_snapshots
+    mine = [t.c.source_id == source_id, t.c.roadmap_id == roadmap_id, t.c.snapshot_at < before]
+    return read_frame(conn, t, SNAPSHOT_COLUMNS, mine)
 
 
 def _cutoff(before: pd.Timestamp) -> datetime:

@@ -36,18 +36,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
-
 from pulse import clock
 from pulse.settings import Settings
-from pulse.store import Store, schema
+from pulse.store import Connection, Store
 from pulse.store.analysis import (
     Entry,
-    analysis_items,
-    analysis_members,
-    analysis_roadmap,
-    analysis_stories,
-    analysis_teams,
     begin_snapshot,
     data_version,
     entry_by_id,
@@ -78,8 +71,10 @@ def instant(as_of: Any = None) -> datetime:
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
     """A digest of the loader's, the engine's and the queries' source: any change to the code
-    that computes the analysis (rules, defaults, wording) makes earlier entries unusable."""
+    that computes the analysis (rules, defaults, wording) makes earlier entries unusable; the
+    store's reads the loader makes are part of it."""
     reports = Path(__file__).resolve().parents[1]
+    store = reports.parent / "store"
     files = sorted(
         [
             *reports.joinpath("metrics").glob("*.py"),
@@ -87,6 +82,9 @@ def engine_fingerprint() -> str:
             reports / "workflows.py",
             reports / "dataset.py",
             reports / "freshness.py",
+            store / "loader_reads.py",
+            store / "catalog.py",
+            store / "item_reads.py",
         ]
     )
     digest = hashlib.sha256()
@@ -165,12 +163,9 @@ def _item_instants(conn: Connection, start: datetime, end: datetime) -> list[int
     import pandas as pd
 
     from pulse.reports.dataset import to_utc
+    from pulse.store.loader_reads import item_instants
 
-    i = schema.items
-    gone = func.coalesce(i.c.deleted_at, i.c.access_lost_at, i.c.out_of_scope_at)
-    values: list[Any] = []
-    for col in (i.c.created, gone):
-        values += [r[0] for r in conn.execute(select(col).where(col >= start, col <= end)).all()]
+    values = item_instants(conn, start, end)
     if not values:
         return []
     stamps = to_utc(pd.Series(values, dtype=object))
@@ -706,11 +701,11 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
             conn,
             run,
             {
-                analysis_roadmap: org.roadmap,
-                analysis_items: org.items,
-                analysis_stories: org.stories,
-                analysis_members: org.members,
-                analysis_teams: org.teams,
+                "roadmap": org.roadmap,
+                "items": org.items,
+                "stories": org.stories,
+                "members": org.members,
+                "teams": org.teams,
             },
         )
 
@@ -721,7 +716,7 @@ def _compute_and_store(
     from pulse.store.status import source_status
 
     statuses = source_status(store)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
         org = compute(conn, settings, as_of, health, statuses)
@@ -736,7 +731,7 @@ def reading(
     ``as_of`` for the store's current data: found, or computed and stored first."""
     chash = config_hash(settings, health)
     for _attempt in range(3):
-        with store.engine.connect() as conn:
+        with store.reading() as conn:
             begin_snapshot(conn)
             version = data_version(conn)
             entry = find_entry(conn, version.digest, chash, as_of)
@@ -744,7 +739,7 @@ def reading(
                 yield conn, entry
                 return
         entry_id = _compute_and_store(store, settings, as_of, chash, health)
-        with store.engine.connect() as conn:
+        with store.reading() as conn:
             begin_snapshot(conn)
             try:
                 entry = entry_by_id(conn, entry_id)
@@ -757,7 +752,7 @@ def reading(
 
 def lookup(store: Store, settings: Settings, as_of: datetime) -> Entry | None:
     """The reusable entry valid at ``as_of`` if there is one (never computes)."""
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
         return find_entry(conn, version.digest, config_hash(settings), as_of)
@@ -773,36 +768,13 @@ def refresh_analysis(store: Store, settings: Settings, as_of: Any = None) -> boo
     """
     when = instant(as_of)
     chash = config_hash(settings)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
         if version.busy or find_entry(conn, version.digest, chash, when) is not None:
             return False
     _compute_and_store(store, settings, when, chash, None)
     return True
-
-
-def team_data(conn: Connection, entry: Entry, team: str) -> dict[str, Any] | None:
-    """The cached per-team data (throughput, forecast plan, cycle times), None when unknown."""
-    raw = conn.execute(
-        select(analysis_teams.c.data).where(
-            analysis_teams.c.run_id == entry.id, analysis_teams.c.team == team
-        )
-    ).scalar()
-    return None if raw is None else dict(json.loads(raw))
-
-
-def roadmap_risk(conn: Connection, entry: Entry, source: str, key: str) -> dict[str, Any] | None:
-    """The `pulse risk` row of a roadmap item (with its late-work drill-down), None when the
-    item is no roadmap item or not listed."""
-    raw = conn.execute(
-        select(analysis_roadmap.c.risk).where(
-            analysis_roadmap.c.run_id == entry.id,
-            analysis_roadmap.c.source == source,
-            analysis_roadmap.c.key == key,
-        )
-    ).scalar()
-    return None if raw is None else dict(json.loads(raw))
 
 
 __all__ = [
@@ -814,7 +786,5 @@ __all__ = [
     "lookup",
     "reading",
     "refresh_analysis",
-    "roadmap_risk",
-    "team_data",
     "validity",
 ]

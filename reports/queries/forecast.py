@@ -11,22 +11,21 @@ snapshots; when the store has none for the item it is reported as unavailable.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, column, select, table
-
 from pulse.settings import Settings
-from pulse.store import Store, schema
-from pulse.store.analysis import Entry, analysis_roadmap
-from pulse.store.schema import UTCDateTime
+from pulse.store import Connection, Store
+from pulse.store.analysis import Entry
+from pulse.store.analysis_reads import roadmap_forecast, team_data
+from pulse.store.catalog import source_names
+from pulse.store.item_reads import items_with_key
+from pulse.store.snapshots import has_snapshots, item_snapshots
 
-from .analysis import instant, reading, team_data
+from .analysis import instant, reading
 from .catalog import (
     is_roadmap_type,
-    items_with_key,
     one_source,
     read_catalog,
     source_id_of,
@@ -87,19 +86,12 @@ def forecast(
     """Answer `pulse forecast KEY` (of `source` when several have it) from the store as it
     was known at ``as_of``."""
     when = instant(as_of)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         kind, source, rid, team = resolve(conn, settings, when, key, source)
     if trials is not None and trials < 100:
         raise QueryError(f"--trials {trials} is too few (use at least 100)")
     with reading(store, settings, when) as (conn, entry):
-        raw = conn.execute(
-            select(analysis_roadmap.c.forecast).where(
-                analysis_roadmap.c.run_id == entry.id,
-                analysis_roadmap.c.source == source,
-                analysis_roadmap.c.roadmap_id == rid,
-            )
-        ).scalar()
-        stored = json.loads(raw) if raw is not None else None
+        stored = roadmap_forecast(conn, entry, source, rid)
         doc = _answer(entry, when, settings, key, kind, source, team, stored, trials)
         if stored is not None and stored["state"] == "open":
             data = team_data(conn, entry, stored["team"]) or {}
@@ -231,14 +223,6 @@ def _rerun(
         }
 
 
-_SNAPSHOTS = table(
-    "roadmap_snapshots",
-    column("snapshot_at", UTCDateTime),
-    column("source_id", Integer),
-    column("roadmap_id", String),
-)
-
-
 def _calibration(
     conn: Connection,
     entry: Entry,
@@ -249,20 +233,10 @@ def _calibration(
 ) -> dict[str, Any] | None:
     """How past forecasts of this item held, from the stored weekly snapshots taken before
     as_of (None while there are none for it)."""
-    s = schema.sources
-    sid = conn.execute(select(s.c.id).where(s.c.name == source)).scalar()
-    if sid is None:
+    sid = {n: i for i, n in source_names(conn).items()}.get(source)
+    if sid is None or not has_snapshots(conn, sid, rid, when):
         return None
-    snap = _SNAPSHOTS
-    mine = [
-        snap.c.source_id == sid,
-        snap.c.roadmap_id == rid,
-        snap.c.snapshot_at < when,
-    ]
-    count = conn.execute(select(snap.c.source_id).where(*mine).limit(1)).first()
-    if count is None:
-        return None
-    return _calibrate(conn, entry, when, source, rid, int(sid), done_at)
+    return _calibrate(conn, entry, when, source, rid, sid, done_at)
 
 
 def _calibrate(
@@ -278,11 +252,8 @@ def _calibrate(
     import pandas as pd
 
     from pulse.reports.metrics.calibration import forecast_calibration
-    from pulse.store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
 
-    t = roadmap_snapshots
-    mine = [t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when]
-    frame = read_frame(conn, t, SNAPSHOT_COLUMNS, mine)
+    frame = item_snapshots(conn, sid, rid, when)
     outcome = pd.DataFrame(
         {
             "source": [source],

@@ -17,33 +17,21 @@ filter only selects among them, so a filtered answer is always the matching part
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, tuple_
-
 from pulse.reports.metrics.reasons import REASONS
 from pulse.settings import Settings
-from pulse.store import Store
-from pulse.store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
+from pulse.store import Connection, Store
+from pulse.store.analysis_reads import RiskPick, item_risks, listed_roadmap
+from pulse.store.item_reads import items_with_key
 
 from .analysis import instant, reading
-from .catalog import (
-    Catalog,
-    ask_source,
-    is_roadmap_type,
-    items_with_key,
-    one_source,
-    read_catalog,
-)
+from .catalog import Catalog, ask_source, is_roadmap_type, one_source, read_catalog
 from .errors import QueryError, unknown
 
 LEVELS = ("low", "medium", "high")
-
-
-Ranked = tuple[int, str, str, str]  # severity, key, source, the row's JSON
 
 
 @dataclass(frozen=True)
@@ -174,16 +162,22 @@ def risk(
     """
     f = filters or RiskFilters()
     when = instant(as_of)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         check_filters(conn, catalog or read_catalog(conn, settings), when, f)
+    pick = RiskPick(
+        source=f.source,
+        project=f.project,
+        team=f.team,
+        epic=f.epic,
+        version=f.version,
+        due_before=f.due_before,
+        reason=f.reason,
+        levels=LEVELS[LEVELS.index(f.min_severity) :],
+    )
     with reading(store, settings, when, health) as (conn, entry):
         fresh = dict(entry.meta.get("freshness") or {})
-        listed = _roadmap_rows(conn, entry, f)
-        conds = _item_conditions(entry, f, {r["key"] for r, _ in listed})
-        items = _item_rows(conn, conds, limit)
-        level = analysis_items.c.level
-        counted = select(level, func.count()).where(*conds).group_by(level)
-        item_levels = {str(lvl): int(n) for lvl, n in conn.execute(counted)}
+        listed = [(json.loads(text), text) for text in listed_roadmap(conn, entry, pick)]
+        items, item_levels = item_risks(conn, entry, pick, {r["key"] for r, _ in listed}, limit)
     roadmap = [(r["severity"], r["key"], r["source"], text) for r, text in _filtered(listed, f)]
     rows = sorted(roadmap + items, key=lambda r: (-r[0], r[1], r[2]))
     by_level = {
@@ -198,83 +192,6 @@ def risk(
     }
     shown = [text for *_, text in (rows[:limit] if limit else rows)]
     return RiskAnswer(when, settings.report.timezone, f, shown, summary, fresh)
-
-
-def _scoped(table: Any, f: RiskFilters) -> list[Any]:
-    conds = []
-    if f.source is not None:
-        conds.append(table.c.source == f.source)
-    if f.project is not None:
-        conds.append(table.c.project == f.project)
-    if f.team is not None:
-        conds.append(table.c.team == f.team)
-    return conds
-
-
-def _roadmap_rows(
-    conn: Connection, entry: Entry, f: RiskFilters
-) -> list[tuple[dict[str, Any], str]]:
-    """The listed roadmap rows the filters pick (before the level and reason filters), parsed
-    and as stored."""
-    ar = analysis_roadmap
-    conds = [ar.c.run_id == entry.id, ar.c.listed.is_(True), *_scoped(ar, f)]
-    if f.epic is not None:
-        conds += [ar.c.key == f.epic, ar.c.kind != "version"]
-    if f.version is not None:
-        conds += [ar.c.key == f.version, ar.c.kind == "version"]
-    if f.due_before is not None:
-        conds += [ar.c.target.is_not(None), ar.c.target < f.due_before.isoformat()]
-    return [(json.loads(raw), raw) for (raw,) in conn.execute(select(ar.c.risk).where(*conds))]
-
-
-def _member_of(entry: Entry, keys: Sequence[str]) -> Any:
-    """The work item belongs to (is a child of) one of these open roadmap items: a subquery
-    the database evaluates once, through the members' key index."""
-    am, ai = analysis_members, analysis_items
-    children = select(am.c.source, am.c.item_id).where(
-        am.c.run_id == entry.id, am.c.roadmap_key.in_(list(keys))
-    )
-    return tuple_(ai.c.source, ai.c.item_id).in_(children)
-
-
-def _item_conditions(entry: Entry, f: RiskFilters, roadmap_keys: set[str]) -> list[Any]:
-    """The work items the filters pick: the children of the epic / version asked about, or
-    every work item in the source / project / team; with --due-before, those due before the
-    date or belonging to a listed roadmap item that is; then the level and reason filters."""
-    ai = analysis_items
-    conds = [
-        ai.c.run_id == entry.id,
-        *_scoped(ai, f),
-        ai.c.level.in_(LEVELS[LEVELS.index(f.min_severity) :]),
-    ]
-    named = [k for k in (f.epic, f.version) if k is not None]
-    if named:
-        conds.append(_member_of(entry, named))
-    if f.due_before is not None:
-        due = and_(ai.c.due.is_not(None), ai.c.due < f.due_before.isoformat())
-        conds.append(or_(due, _member_of(entry, sorted(roadmap_keys))) if roadmap_keys else due)
-    if f.reason is not None:  # codes are joined by ','
-        conds.append(("," + ai.c.reasons + ",").contains(f",{f.reason},", autoescape=True))
-    return conds
-
-
-def _item_rows(conn: Connection, conds: list[Any], limit: int | None) -> list[Ranked]:
-    """The picked work items' (severity, key, source, row JSON), most severe first; with
-    ``limit``, only the first ones.
-
-    Keys rank by code point, as Python sorts them (PostgreSQL: the "C" collation)."""
-    ai = analysis_items
-    key = ai.c.key.collate("C") if conn.dialect.name == "postgresql" else ai.c.key
-    source = ai.c.source.collate("C") if conn.dialect.name == "postgresql" else ai.c.source
-    query = (
-        select(ai.c.severity, ai.c.key, ai.c.source, ai.c.row)
-        .where(*conds)
-        .order_by(ai.c.severity.desc(), key, source)
-        .limit(limit)
-    )
-    result = conn.execute(query)
-    rows = result.cursor.fetchall() if result.cursor is not None else result.all()
-    return [(int(sev), str(k), str(src), str(text)) for sev, k, src, text in rows]
 
 
 def _filtered(

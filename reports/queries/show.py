@@ -20,7 +20,8 @@ from typing import Any
 
 from pulse.settings import Settings
 from pulse.store import Store
-from pulse.store.analysis import Entry, stories
+from pulse.store.analysis import Entry
+from pulse.store.analysis_reads import roadmap_risk, stories, team_data
 from pulse.store.item_reads import (
     children_of,
     items_named,
@@ -61,7 +62,7 @@ def show(
     """Answer `pulse show KEY` (of `source`, needed when several have that key) from the store
     as it was known at ``as_of``: the item's raw status changes, and the stored analysis's
     story of it (computed first when none covers this as-of)."""
-    from .analysis import instant, reading, roadmap_risk, team_data
+    from .analysis import instant, reading
 
     moment = instant(as_of)
     with reading(store, settings, moment) as (conn, entry):
@@ -73,12 +74,12 @@ def show(
         sid, iid, _ = exact[0]
         item = stored_item(conn, sid, iid)
         src = source_name(conn, sid)
-        mine = _one(stories(conn, entry.id, src, item_ids=[iid]), iid)
+        mine = _one(stories(conn, entry, src, item_ids=[iid]), iid)
         links = links_of(conn, sid, iid)
         others = keyed_items(conn, moment, sid, [other for _, _, other in links])
         kids = children_of(conn, moment, sid, item.key)
         related = stories(
-            conn, entry.id, src, item_ids=kids, keys=[k for k in others if k != item.key]
+            conn, entry, src, item_ids=kids, keys=[k for k in others if k != item.key]
         )
         sprints = json.loads(mine["sprints"])
         named = sprint_names(conn, sid, [s for s, _ in sprints])

@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy.engine import make_url
 
 from pulse.settings import JiraSource, Settings, TrelloSource
+from pulse.store.engine import public_url
 
 from .context import ReportContext
 from .layout import print_setup, section, title_block
@@ -183,13 +183,7 @@ CONFIG_COLUMNS = [
 
 
 def _public_url(url: str) -> str:
-    """A URL without user name or password."""
-    try:
-        parsed = make_url(url) if "://" in url and not url.startswith("http") else None
-    except Exception:  # not a database URL: fall through to the generic rule
-        parsed = None
-    if parsed is not None:
-        return parsed.set(username=None, password=None).render_as_string(hide_password=True)
+    """A source's URL without user name or password."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
@@ -204,7 +198,7 @@ def config_rows(settings: Settings, ctx: ReportContext | None = None) -> list[di
         {"setting": "report.timezone", "value": settings.report.timezone},
         {"setting": "report.weeks", "value": str(settings.report.weeks)},
         {"setting": "report.out_dir", "value": settings.report.out_dir},
-        {"setting": "store.url", "value": _public_url(settings.store.url)},
+        {"setting": "store.url", "value": public_url(settings.store.url)},
         {"setting": "schedule.timezone", "value": settings.schedule.timezone},
         {"setting": "schedule.sync_every", "value": settings.schedule.sync_every},
         {"setting": "schedule.weekly_report", "value": settings.schedule.weekly_report},

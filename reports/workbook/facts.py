@@ -9,10 +9,10 @@ week before the report.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
 
 from pulse.reports.freshness import facts_frame
-from pulse.store import Store, schema
+from pulse.store import Store
+from pulse.store.item_reads import moved_items as moved_at_source
 from pulse.store.status import source_status
 
 
@@ -25,36 +25,18 @@ def source_facts(
 
 def moved_items(store: Store, since: pd.Timestamp, until: pd.Timestamp) -> pd.DataFrame:
     """Items whose key changed at the source (moved project) and were updated in (since, until]."""
-    items, sources = schema.items, schema.sources
-    query = (
-        select(
-            sources.c.name.label("source"),
-            items.c.item_id,
-            items.c.key,
-            items.c.previous_key,
-            items.c.updated,
-        )
-        .join(sources, sources.c.id == items.c.source_id)
-        .where(
-            items.c.previous_key.is_not(None),
-            items.c.previous_key != items.c.key,
-            items.c.updated > since.to_pydatetime(),
-            items.c.updated <= until.to_pydatetime(),
-        )
-        .order_by(sources.c.name, items.c.key)
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).fetchall()
+    with store.reading() as conn:
+        rows = moved_at_source(conn, since.to_pydatetime(), until.to_pydatetime())
     return pd.DataFrame(
         [
             {
                 "check": "moved_at_source",
-                "source": r.source,
-                "key": r.key,
-                "item_id": r.item_id,
-                "detail": f"moved at the source: was {r.previous_key}",
+                "source": source,
+                "key": key,
+                "item_id": item_id,
+                "detail": f"moved at the source: was {previous}",
             }
-            for r in rows
+            for source, item_id, key, previous in rows
         ],
         columns=["check", "source", "key", "item_id", "detail"],
     )

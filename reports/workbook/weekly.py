@@ -206,7 +206,8 @@ def write_weekly(
     """Write ``pulse-weekly-YYYY-MM-DD.xlsx`` for the week of ``as_of`` (default: now).
 
     ``as_of`` may be a date (the end of that day in the report zone, or now if it is today) or
-    an aware datetime. ``out_dir`` defaults to ``settings.report.out_dir``. The file is written
+    an aware datetime. ``out_dir`` defaults to ``settings.report.out_dir``. The file is
+    written
     atomically; afterwards this week's roadmap snapshot and baselines are stored so that next
     week's report can show what changed.
     """
