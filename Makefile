@@ -20,7 +20,7 @@ link: $(STAMP)
 	@{ ls *.py; find cli connectors emulators reports scheduling store -name '*.py'; } \
 		| sort > $(MODULES).now
 	@cmp -s $(MODULES).now $(MODULES) || { \
-		$(BIN)/pip install --quiet --no-deps $(STRICT) -e . && mv $(MODULES).now $(MODULES); }
+		$(BIN)/pip install --quiet --no-deps -c constraints.txt $(STRICT) -e . && mv $(MODULES).now $(MODULES); }
 
 demo: link
 	$(BIN)/pulse demo
