@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -305,15 +303,12 @@ def test_rejects_bad_specs() -> None:
 
 
 @pytest.mark.slow
-def test_fifty_thousand_issues_generate_fast() -> None:
-    gc.collect()
-    t = time.perf_counter()
+def test_fifty_thousand_issues_generate_with_their_history() -> None:
+    """Scale and depth of history; how fast is for benchmarks, not tests."""
     world = generate(OrgSpec(seed=2, projects=8, issues=50_000), "cloud")
-    elapsed = time.perf_counter() - t
     histories = sum(len(i.histories) for i in world.issues.values())
     assert len(world.issues) == 50_000
     assert histories > 350_000
-    assert elapsed < 30, f"50k issues took {elapsed:.1f}s"
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -238,11 +237,9 @@ def test_empty_and_plain_organisations() -> None:
 
 
 @pytest.mark.slow
-def test_twenty_thousand_cards_generate_well_under_thirty_seconds() -> None:
-    started = time.perf_counter()
+def test_twenty_thousand_cards_generate_with_their_history() -> None:
+    """Scale (how long it takes is benchmarks/trello_sync_bench.py's figure, not a test's)."""
     big = TrelloEmulator(TrelloSpec(seed=1, cards=20_000, now=NOW))
-    elapsed = time.perf_counter() - started
     cards_made = sum(len(b.cards) + len(b.deleted) for b in big.truth.boards.values())
     assert cards_made >= 19_000
     assert big.truth.total_actions / cards_made >= 8.5
-    assert elapsed < 30, f"generation took {elapsed:.1f} s"
