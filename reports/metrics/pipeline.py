@@ -22,17 +22,18 @@ from .blocked import blocked_time
 from .cfd import cumulative_flow
 from .column_dates import ColumnDates, column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
-from .forecast import ForecastConfig, PlanForecast
+from .forecast import ForecastConfig
 from .health import HealthConfig, snapshot_rows
 from .item_risks import item_risks
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
-from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
+from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_scope
 from .snapshots import diff_snapshots
 from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
+from .track_record import RoadmapForecast, forecast_and_record, track_summary
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
 
@@ -174,13 +175,24 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
             ),
         ),
         (
-            "forecast_run",
-            ("roadmap_scope", "column_dates"),
-            lambda i, c, r: roadmap_forecasts(
-                r["roadmap_scope"], r["column_dates"], c.forecast, roadmap_types=c.roadmap_types
+            "forecast_record",
+            ("roadmap_scope", "column_dates", "throughput_weekly"),
+            lambda i, c, r: forecast_and_record(
+                r["roadmap_scope"], r["column_dates"], i.changes, r["throughput_weekly"], c.forecast
             ),
         ),
+        ("forecast_run", ("forecast_record",), lambda i, c, r: r["forecast_record"][0]),
         ("forecasts", ("forecast_run",), lambda i, c, r: r["forecast_run"].frame),
+        (
+            "forecast_history",
+            ("forecast_record",),
+            lambda i, c, r: r["forecast_record"][1].history,
+        ),
+        (
+            "track_record",
+            ("forecast_history",),
+            lambda i, c, r: track_summary(r["forecast_history"]),
+        ),
         (
             "baselines",
             ("roadmap_scope", "column_dates"),
@@ -283,8 +295,11 @@ class Results:
     velocity_week_ago: pd.DataFrame
     kanban_throughput: pd.DataFrame
     roadmap_scope: RoadmapScope
-    forecast_run: PlanForecast
+    forecast_record: tuple[RoadmapForecast, Any]
+    forecast_run: RoadmapForecast
     forecasts: pd.DataFrame
+    forecast_history: pd.DataFrame
+    track_record: pd.DataFrame
     baselines: pd.DataFrame
     snapshot: pd.DataFrame
     item_risks: pd.DataFrame
@@ -359,7 +374,8 @@ class RiskResults:
     window_start: pd.Timestamp
     percentiles: pd.DataFrame
     roadmap_scope: RoadmapScope
-    forecast_run: PlanForecast
+    forecast_run: RoadmapForecast
+    track_record: pd.DataFrame
     baselines: pd.DataFrame
     snapshot: pd.DataFrame
     item_risks: pd.DataFrame

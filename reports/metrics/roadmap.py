@@ -39,10 +39,14 @@ class RoadmapScope:
     growth (per-period child additions since it started).
     ``children``: roadmap_id, source, row, item_id, key, team, added_at, committed_at, done_at,
     completed, estimate, position.
+    ``members``: the replayed parent / fix-version histories, each with the roadmap row (index
+    of ``roadmap``) of every pair, -1 for sets that are no roadmap item: what the track record
+    replays at past Mondays (:mod:`reports.metrics.item_state`).
     """
 
     roadmap: pd.DataFrame
     children: pd.DataFrame
+    members: tuple[tuple[Membership, np.ndarray], ...] = ()
 
 
 def target_days(values: pd.Series, tz: str) -> pd.Series:
@@ -127,14 +131,35 @@ def roadmap_scope(
 
     frames = [epic_frame]
     child_frames = [kids]
+    sets: list[tuple[Membership, str]] = [(mem, "")]
     if include_versions and len(versions):
-        vframe, vkids = _versions(cd, changes, versions, item_versions, eligible, est)
+        vframe, vkids, vmem = _versions(cd, changes, versions, item_versions, eligible, est)
         frames.append(vframe)
         child_frames.append(vkids)
+        sets.append((vmem, "version:"))
     roadmap = pd.concat(frames, ignore_index=True)
     children = pd.concat(child_frames, ignore_index=True).drop(columns=["member", "pair"])
-    roadmap = _summarise(roadmap, children, cd, period)
-    return RoadmapScope(roadmap.reset_index(drop=True), children.reset_index(drop=True))
+    roadmap = _summarise(roadmap, children, cd, period).reset_index(drop=True)
+    ri_of: dict[tuple[str, str], int] = {}
+    for i, (s, r, k) in enumerate(
+        zip(roadmap["source"], roadmap["roadmap_id"], roadmap["key"], strict=True)
+    ):
+        ri_of[(str(s), str(r) if str(r).startswith("version:") else str(k))] = i
+    source = items["source"].astype(str).to_numpy()
+    members = tuple(
+        (
+            m,
+            np.array(
+                [
+                    ri_of.get((source[int(row)], prefix + str(member)), -1)
+                    for row, member in zip(m.pairs["row"], m.pairs["member"], strict=True)
+                ],
+                dtype=np.int64,
+            ),
+        )
+        for m, prefix in sets
+    )
+    return RoadmapScope(roadmap, children.reset_index(drop=True), members)
 
 
 def _children(cd: ColumnDates, mem: Membership, est: pd.Series) -> pd.DataFrame:
@@ -174,8 +199,8 @@ def _versions(
     item_versions: pd.DataFrame,
     eligible: np.ndarray,
     est: pd.Series,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Versions as roadmap items, their children from the fix_version history."""
+) -> tuple[pd.DataFrame, pd.DataFrame, Membership]:
+    """Versions as roadmap items, their children from the fix_version history (and it)."""
     items = cd.items
     ids = set(versions["version_id"].astype(str))
     current = current_values(items, item_versions, "version_id")
@@ -222,7 +247,7 @@ def _versions(
     )
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["own_done_at"] = pd.to_datetime(frame["own_done_at"], utc=True)
-    return frame, kids
+    return frame, kids, mem
 
 
 def _summarise(
