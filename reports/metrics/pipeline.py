@@ -375,6 +375,7 @@ class RiskResults:
     percentiles: pd.DataFrame
     roadmap_scope: RoadmapScope
     forecast_run: RoadmapForecast
+    forecast_history: pd.DataFrame
     track_record: pd.DataFrame
     baselines: pd.DataFrame
     snapshot: pd.DataFrame

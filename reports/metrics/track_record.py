@@ -428,5 +428,8 @@ def team_record(summary: pd.DataFrame, team: str) -> dict[str, Any]:
     mine = summary[(summary["team"] == team) & (summary["kind"] == "all")]
     if len(mine) == 0:
         mine = hit_rates(summary.iloc[:0].assign(p50_held=[], p85_held=[]))
-    row = mine.iloc[0].to_dict()
-    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+    row = mine.drop(columns=["team", "kind"], errors="ignore").iloc[0].to_dict()
+    return {
+        k: (None if np.isnan(v) else round(float(v), 4)) if k.endswith("rate") else int(v)
+        for k, v in row.items()
+    }

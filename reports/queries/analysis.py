@@ -53,7 +53,7 @@ from store.analysis import (
     save_entry,
 )
 
-ANALYSIS_VERSION = 2  # bump when the analysis changes meaning: older entries are not reused
+ANALYSIS_VERSION = 3  # bump when the analysis changes meaning: older entries are not reused
 
 
 def instant(as_of: Any = None) -> datetime:
@@ -251,7 +251,7 @@ def compute(
         },
     )
     run = results.forecast_run
-    extra = _forecast_extra(run, cd.today, config.forecast)
+    extra = _forecast_extra(run, cd.today, config.forecast, results.track_record)
     out.roadmap = _roadmap_rows(
         results.roadmap_scope, results.snapshot, extra, cd, _baselines(results.baselines, tz)
     )
@@ -316,28 +316,31 @@ def freshness_doc(facts: Any) -> dict[str, Any]:
     return {"line": freshness_line(facts), "sources": sources}
 
 
-def _forecast_extra(run: Any, today: Any, config: Any) -> dict[str, dict[str, Any]]:
-    """Per open roadmap item: its forecast dates, finish-period histogram, WIP and share."""
-    import numpy as np
-
+def _forecast_extra(
+    run: Any, today: Any, config: Any, summary: Any
+) -> dict[str, dict[str, Any]]:
+    """Per open roadmap item with work left: its forecast dates, finish-period histogram, share
+    of its team, stale children and the date if they were closed, and its team's track record."""
     from reports.metrics.forecast import PERIOD_DAYS
+    from reports.metrics.track_record import held_text, team_record
 
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     step = PERIOD_DAYS[config.period]
-    by_id = {str(r["roadmap_id"]): r for r in run.frame.to_dict("records")}
     extra: dict[str, dict[str, Any]] = {}
-    for plan in run.plans.values():
-        remaining = np.asarray(plan.remaining, dtype=np.float64)
-        concurrent = min(plan.wip, max(1, int((remaining > 1e-9).sum())))
-        for rid in plan.ids:
-            hist, beyond = finish_histogram(run.periods[rid], today, step)
-            extra[rid] = {
-                "forecast": {lab: _day(by_id[rid][lab]) for lab in labels},
-                "histogram": hist,
-                "beyond_horizon": beyond,
-                "wip": int(plan.wip),
-                "share": round(1.0 / concurrent, 4),
-            }
+    for rec in run.frame.to_dict("records"):
+        rid = str(rec["roadmap_id"])
+        hist, beyond = finish_histogram(run.periods[rid], today, step)
+        record = team_record(summary, str(rec["team"]))
+        extra[rid] = {
+            "forecast": {lab: _day(rec[lab]) for lab in labels},
+            "histogram": hist,
+            "beyond_horizon": beyond,
+            "wip": None,
+            "share": round(float(rec["share"]), 4),
+            "stale": list(rec["stale_keys"]),
+            "if_closed": {q: _day(rec[f"{q}_if_closed"]) for q in ("p50", "p85")},
+            "track_record": {**record, "text": held_text(record)},
+        }
     return extra
 
 
@@ -537,7 +540,8 @@ def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
         }
         for r in pct.itertuples(index=False)
     }
-    samples, plans = run.samples, run.plans
+    samples, plans = run.samples, run.teams
+    kinds = dict(zip(run.frame["roadmap_id"].astype(str), run.frame["kind"], strict=True))
     teams = sorted(set(samples) | set(plans) | set(cycles) | set(pct_by))
     out = []
     for team in teams:
@@ -545,6 +549,8 @@ def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
         data = {
             "throughput": [float(x) for x in samples.get(team, [])],
             "plan": None if plan is None else dataclasses.asdict(plan),
+            "kinds": [] if plan is None else [str(kinds.get(i, "")) for i in plan.ids],
+            "correction": dataclasses.asdict(run.correction),
             "cycle": pct_by.get(team, {"count": 0, "p50": None, "p85": None, "p95": None}),
             "cycle_days": cycles.get(team, []),
         }
