@@ -151,49 +151,48 @@ def forecast_items(
     pools: Mapping[str, np.ndarray],
     dormant_new: float = 0.0,
     correction: Correction | None = None,
-    without: str | None = None,
     keep_trials: bool = False,
 ) -> ItemForecast:
     """Forecast every planned item, team by team (plan: ri, id, team, kind, remaining, share,
-    dormant, and ``stale`` / ``dormant_if_closed`` for ``without="stale"``; ``pools``: each
-    team's growth ratios; ``dormant_new``: the chance a new child is never worked on)."""
+    dormant; ``pools``: each team's growth ratios; ``dormant_new``: the chance a new child is
+    never worked on)."""
     correction = correction or Correction()
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     parts, periods, teams, cums = [], {}, {}, {}
-    for team, part in plan.groupby("team", sort=True):
-        remaining = part["remaining"].to_numpy(dtype=np.float64)
-        dormant = part["dormant"].to_numpy(dtype=np.float64)
-        if without is not None:
-            remaining = remaining - part[without].to_numpy(dtype=np.float64)
-            dormant = part["dormant_if_closed"].to_numpy(dtype=np.float64)
+    cols = {c: plan[c].to_numpy() for c in ("ri", "id", "team", "kind", "share")}
+    remaining_all = plan["remaining"].to_numpy(dtype=np.float64)
+    dormant_all = plan["dormant"].to_numpy(dtype=np.float64)
+    for team, ix in plan.groupby("team", sort=True).indices.items():
+        kinds = cols["kind"][ix]
         items = TeamItems(
-            ids=part["id"].astype(str).tolist(),
-            remaining=remaining.tolist(),
-            share=part["share"].astype(float).tolist(),
-            dormant=dormant.tolist(),
+            ids=[str(x) for x in cols["id"][ix]],
+            remaining=remaining_all[ix].tolist(),
+            share=cols["share"][ix].astype(np.float64).tolist(),
+            dormant=dormant_all[ix].tolist(),
             growth=np.asarray(pools.get(str(team), ()), dtype=np.float64).tolist(),
             dormant_new=float(dormant_new),
         )
         finish, cum = simulate_items(items, samples.get(str(team), np.zeros(0)), config, str(team))
         raw = _quantile_days(finish, config.quantiles, config.period)
-        frame = part[["ri", "id", "team", "kind", "share"]].copy()
-        f50 = np.array([correction.factor("p50", str(k)) for k in part["kind"]])
-        f85 = np.array([correction.factor("p85", str(k)) for k in part["kind"]])
+        frame = {c: v[ix] for c, v in cols.items()}
+        f50 = np.array([correction.factor("p50", str(k)) for k in kinds])
+        f85 = np.array([correction.factor("p85", str(k)) for k in kinds])
+        prev = None
         for lab, row in zip(labels, raw, strict=True):
             frame[f"{lab}_raw"] = row
-            frame[lab] = corrected_days(row, f50 if lab == "p50" else f85)
-        if "p85" in frame and "p50" in frame:
-            frame["p85"] = np.fmax(frame["p85"], frame["p50"]).where(frame["p85"].notna())
-        if "p95" in frame and "p85" in frame:
-            frame["p95"] = np.fmax(frame["p95"], frame["p85"]).where(frame["p95"].notna())
-        parts.append(frame)
+            days = corrected_days(row, f50 if lab == "p50" else f85)
+            if prev is not None:  # quantiles stay in order (NaN: beyond the horizon stays)
+                days = np.where(np.isnan(days), days, np.fmax(days, prev))
+            frame[lab] = prev = days
+        parts.append(pd.DataFrame(frame))
         if keep_trials:
             stretched = stretch(finish, f50, f85)
             periods.update(zip(items.ids, stretched.T, strict=True))
             teams[str(team)] = items
             cums[str(team)] = cum
-    cols = ["ri", "id", "team", "kind", "share", *[f"{x}{s}" for x in labels for s in ("_raw", "")]]
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    names = ["ri", "id", "team", "kind", "share"]
+    names += [f"{x}{s}" for x in labels for s in ("_raw", "")]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
     return ItemForecast(frame, periods, teams, cums)
 
 

@@ -33,6 +33,7 @@ from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
+from .item_forecast import Correction
 from .track_record import RoadmapForecast, forecast_and_record, track_summary
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
@@ -178,7 +179,12 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
             "forecast_record",
             ("roadmap_scope", "column_dates", "throughput_weekly"),
             lambda i, c, r: forecast_and_record(
-                r["roadmap_scope"], r["column_dates"], i.changes, r["throughput_weekly"], c.forecast
+                r["roadmap_scope"],
+                r["column_dates"],
+                i.changes,
+                r["throughput_weekly"],
+                c.forecast,
+                correction=r.get("correction"),
             ),
         ),
         ("forecast_run", ("forecast_record",), lambda i, c, r: r["forecast_record"][0]),
@@ -335,15 +341,17 @@ def _run(
     as_of: pd.Timestamp,
     wanted: Collection[str] | None,
     timings: dict[str, float] | None = None,
+    preset: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the steps in ``wanted`` (all when None) and those they need."""
+    """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results
+    (e.g. this week's ``correction``, so last week needs no replay of its own) are given."""
     steps = _steps()
     needed = set(STEP_NAMES) if wanted is None else set(wanted)
     for name, deps, _ in reversed(steps):
         if name in needed:
             needed.update(deps)
     validate_inputs(inputs)
-    results: dict[str, Any] = {"as_of": as_utc(as_of)}
+    results: dict[str, Any] = {"as_of": as_utc(as_of), **(preset or {})}
     for name, _, step in steps:
         if name not in needed:
             continue
@@ -403,9 +411,16 @@ def column_dates_at(
     return cd
 
 
-def snapshot_at(inputs: MetricsInputs, config: MetricsConfig, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The roadmap snapshot the engine gives for ``as_of`` over the same history."""
-    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"])["snapshot"]
+def snapshot_at(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    correction: Correction | None = None,
+) -> pd.DataFrame:
+    """The roadmap snapshot the engine gives for ``as_of`` over the same history (forecasts
+    corrected by ``correction`` when given, without replaying a track record)."""
+    preset = {"correction": correction} if correction is not None else None
+    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"], preset=preset)["snapshot"]
     return frame
 
 
@@ -420,7 +435,7 @@ def weekly(
     results = compute_all(inputs, config, as_of, timings)
     previous_as_of = results.as_of - _WEEK
     t0 = time.perf_counter()
-    previous = snapshot_at(inputs, config, previous_as_of)
+    previous = snapshot_at(inputs, config, previous_as_of, results.forecast_run.correction)
     diff = diff_snapshots(previous, results.snapshot, config.tz)
     if timings is not None:
         timings["last_week"] = time.perf_counter() - t0

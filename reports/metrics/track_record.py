@@ -144,16 +144,23 @@ def _forecast(
     closed), the item forecast and the stale mask."""
     p = plan_of(state, samples, ids, stale_days)
     plan = p.frame
-    main = forecast_items(
-        plan, samples, config, p.pools, p.dormant_new, correction, keep_trials=keep_trials
-    )
-    out = plan[["ri", "remaining", "stale"]].merge(
-        main.frame.drop(columns=["id"]), on="ri", how="left"
-    )
+    # the items as if their stale children were closed ride along in the same trials
     has = plan[plan["stale"] > 0]
-    closed = forecast_items(
-        has, samples, config, p.pools, p.dormant_new, correction, without="stale"
-    ).frame
+    closed_rows = has.assign(
+        ri=-1 - has["ri"],
+        remaining=has["remaining"] - has["stale"],
+        dormant=has["dormant_if_closed"],
+        id=has["id"] + "#if-closed",
+    )
+    both = pd.concat([plan, closed_rows], ignore_index=True)
+    main = forecast_items(
+        both, samples, config, p.pools, p.dormant_new, correction, keep_trials=keep_trials
+    )
+    frame = main.frame
+    closed = frame[frame["ri"] < 0].assign(ri=lambda f: -1 - f["ri"])
+    out = plan[["ri", "remaining", "stale"]].merge(
+        frame[frame["ri"] >= 0].drop(columns=["id"]), on="ri", how="left"
+    )
     for q in ("p50", "p85"):
         for suffix in ("", "_raw"):
             got = dict(zip(closed["ri"], closed[f"{q}{suffix}"], strict=True))
@@ -396,9 +403,15 @@ def forecast_and_record(
     weekly: pd.DataFrame,
     config: ForecastConfig,
     stale_days: int = STALE_DAYS,
+    correction: Correction | None = None,
 ) -> tuple[RoadmapForecast, TrackRecord]:
     """Replay the last ``config.track_weeks`` Mondays and as_of together; score the replayed
-    forecasts and forecast today with the correction they teach."""
+    forecasts and forecast today with the correction they teach (or with ``correction``, when
+    given, without a replay: an empty track record)."""
+    if correction is not None:
+        replay = Replay.build(scope, cd, changes, [cd.as_of_ms])
+        live = roadmap_forecast(replay, weekly, config, correction, stale_days)
+        return live, TrackRecord(_empty_history(), correction, 0)
     mondays = past_mondays(cd.as_of, cd.tz, config.track_weeks)
     times = [int(m.value // 1_000_000) for m in mondays] + [cd.as_of_ms]
     replay = Replay.build(scope, cd, changes, times)
