@@ -127,7 +127,7 @@ class Correction:
         return float(table.get(kind, table.get("*", 1.0)))
 
 
-def corrected_days(raw: np.ndarray, factor: np.ndarray) -> np.ndarray:
+def corrected_days(raw: np.ndarray, factor: np.ndarray | float) -> np.ndarray:
     """Raw horizons (days, NaN beyond the horizon) times their factor, rounded up to days."""
     with np.errstate(invalid="ignore"):
         return np.ceil(np.asarray(raw, dtype=np.float64) * factor - _EPS)
@@ -158,7 +158,10 @@ def forecast_items(
     never worked on)."""
     correction = correction or Correction()
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    parts, periods, teams, cums = [], {}, {}, {}
+    parts: list[pd.DataFrame] = []
+    periods: dict[str, np.ndarray] = {}
+    teams: dict[str, TeamItems] = {}
+    cums: dict[str, np.ndarray] = {}
     cols = {c: plan[c].to_numpy() for c in ("ri", "id", "team", "kind", "share")}
     remaining_all = plan["remaining"].to_numpy(dtype=np.float64)
     dormant_all = plan["dormant"].to_numpy(dtype=np.float64)
@@ -174,17 +177,17 @@ def forecast_items(
         )
         finish, cum = simulate_items(items, samples.get(str(team), np.zeros(0)), config, str(team))
         raw = _quantile_days(finish, config.quantiles, config.period)
-        frame = {c: v[ix] for c, v in cols.items()}
+        values = {c: v[ix] for c, v in cols.items()}
         f50 = np.array([correction.factor("p50", str(k)) for k in kinds])
         f85 = np.array([correction.factor("p85", str(k)) for k in kinds])
         prev = None
         for lab, row in zip(labels, raw, strict=True):
-            frame[f"{lab}_raw"] = row
+            values[f"{lab}_raw"] = row
             days = corrected_days(row, f50 if lab == "p50" else f85)
             if prev is not None:  # quantiles stay in order (NaN: beyond the horizon stays)
                 days = np.where(np.isnan(days), days, np.fmax(days, prev))
-            frame[lab] = prev = days
-        parts.append(pd.DataFrame(frame))
+            values[lab] = prev = days
+        parts.append(pd.DataFrame(values))
         if keep_trials:
             stretched = stretch(finish, f50, f85)
             periods.update(zip(items.ids, stretched.T, strict=True))

@@ -146,9 +146,7 @@ class Replay:
                 "completed": completed,
             }
         )
-        started = (kids["committed_ms"].to_numpy() != NAT) & (
-            kids["committed_ms"].to_numpy() <= at
-        )
+        started = (kids["committed_ms"].to_numpy() != NAT) & (kids["committed_ms"].to_numpy() <= at)
         started |= (pos >= commit_idx) & (pos >= 0)
         kids["committed_ms"] = np.where(started, kids["committed_ms"].to_numpy(), NAT)
         kids.loc[started & (kids["committed_ms"] == NAT), "committed_ms"] = at

@@ -24,6 +24,7 @@ from .column_dates import ColumnDates, column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig
 from .health import HealthConfig, snapshot_rows
+from .item_forecast import Correction
 from .item_risks import item_risks
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
@@ -33,7 +34,6 @@ from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
-from .item_forecast import Correction
 from .track_record import RoadmapForecast, forecast_and_record, track_summary
 from .wip import ageing_wip
 from .workflow import WorkflowsLike

@@ -259,7 +259,7 @@ def learn_factor(cases: pd.DataFrame, q: str) -> float | None:
     few resolved cases to learn from)."""
     raw = cases[f"{q}_raw"].to_numpy(dtype=np.float64)
     for f in GRID:
-        s = score(cases, corrected_days(raw, np.float64(f)))
+        s = score(cases, corrected_days(raw, float(f)))
         resolved = s[~np.isnan(s)]
         if len(resolved) < MIN_CASES:
             continue
@@ -295,8 +295,7 @@ def score_cases(
 ) -> tuple[pd.DataFrame, Correction]:
     """Corrected dates, status and outcome of every replayed forecast (factors learned from the
     other folds' items) as the ``forecast_history`` frame, and the correction from all items."""
-    cd, rm = replay.cd, replay.scope.roadmap
-    tz = cd.tz
+    rm = replay.scope.roadmap
     if len(cases) == 0:
         return _empty_history(), Correction()
     p50 = np.full(len(cases), np.nan)
@@ -310,7 +309,9 @@ def score_cases(
         f50 = np.array([learned.factor("p50", str(x)) for x in mine["kind"]])
         f85 = np.array([learned.factor("p85", str(x)) for x in mine["kind"]])
         p50[test] = corrected_days(mine["p50_raw"].to_numpy(dtype=np.float64), f50)
-        p85[test] = np.fmax(corrected_days(mine["p85_raw"].to_numpy(dtype=np.float64), f85), p50[test])
+        p85[test] = np.fmax(
+            corrected_days(mine["p85_raw"].to_numpy(dtype=np.float64), f85), p50[test]
+        )
         c50[test] = corrected_days(mine["p50_raw_if_closed"].to_numpy(dtype=np.float64), f50)
         c85[test] = corrected_days(mine["p85_raw_if_closed"].to_numpy(dtype=np.float64), f85)
     made = pd.to_datetime(cases["made"])
@@ -441,8 +442,8 @@ def team_record(summary: pd.DataFrame, team: str) -> dict[str, Any]:
     mine = summary[(summary["team"] == team) & (summary["kind"] == "all")]
     if len(mine) == 0:
         mine = hit_rates(summary.iloc[:0].assign(p50_held=[], p85_held=[]))
-    row = mine.drop(columns=["team", "kind"], errors="ignore").iloc[0].to_dict()
+    row = mine.drop(columns=["team", "kind"], errors="ignore").iloc[0]
     return {
-        k: (None if np.isnan(v) else round(float(v), 4)) if k.endswith("rate") else int(v)
+        str(k): (None if np.isnan(v) else round(float(v), 4)) if str(k).endswith("rate") else int(v)
         for k, v in row.items()
     }

@@ -316,9 +316,7 @@ def freshness_doc(facts: Any) -> dict[str, Any]:
     return {"line": freshness_line(facts), "sources": sources}
 
 
-def _forecast_extra(
-    run: Any, today: Any, config: Any, summary: Any
-) -> dict[str, dict[str, Any]]:
+def _forecast_extra(run: Any, today: Any, config: Any, summary: Any) -> dict[str, dict[str, Any]]:
     """Per open roadmap item with work left: its forecast dates, finish-period histogram, share
     of its team, stale children and the date if they were closed, and its team's track record."""
     from reports.metrics.forecast import PERIOD_DAYS

@@ -200,9 +200,11 @@ def _rerun(
         TeamItems,
         corrected_days,
         done_by,
-        quantile_days as item_quantile_days,
         simulate_items,
         stretch,
+    )
+    from reports.metrics.item_forecast import (
+        quantile_days as item_quantile_days,
     )
 
     from .analysis import finish_histogram, quantile_days
@@ -227,7 +229,10 @@ def _rerun(
     finish, cum = simulate_items(items, throughput, config, str(doc["team"]))
     raw = item_quantile_days(finish[:, [col]], config)[:, 0]
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    days = [corrected_days(d, f50 if lab == "p50" else f85)[0] for lab, d in zip(labels, raw, strict=True)]
+    days = [
+        corrected_days(d, f50 if lab == "p50" else f85)[0]
+        for lab, d in zip(labels, raw, strict=True)
+    ]
     days = list(np.maximum.accumulate(np.array(days)))
     periods = stretch(finish[:, [col]], f50, f85)[:, 0]
     doc["forecast"] = quantile_days(np.array(days), labels, today)
@@ -324,9 +329,6 @@ def _calibrate(
     }
 
 
-
-
-
 def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, Any]:
     """`pulse forecast --backtest`: the pipeline's track record (replayed Mondays, hit rates
     overall, per kind and per team) as JSON, each row with its reader's text."""
@@ -345,9 +347,9 @@ def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, A
     def rows(frame: pd.DataFrame, drop: str) -> list[dict[str, Any]]:
         out = []
         for rec in frame.drop(columns=[drop]).to_dict("records"):
-            row = {
-                k: (None if pd.isna(v) else round(float(v), 4))
-                if k.endswith("rate")
+            row: dict[str, Any] = {
+                str(k): (None if pd.isna(v) else round(float(v), 4))
+                if str(k).endswith("rate")
                 else (int(v) if k not in ("team", "kind") else str(v))
                 for k, v in rec.items()
             }
@@ -365,4 +367,6 @@ def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, A
         "by_kind": rows(by_kind, "team"),
         "by_team": rows(by_team, "kind"),
     }
+
+
 __all__ = ["ForecastAnswer", "backtest", "forecast", "resolve"]
