@@ -171,7 +171,6 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
                 i.versions,
                 i.item_versions,
                 c.roadmap_types,
-                period=c.forecast.period,
                 estimates=r["estimates"],
             ),
         ),
