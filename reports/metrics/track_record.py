@@ -34,7 +34,6 @@ from .forecast_inputs import (
     never_started,
     stale_children,
 )
-from .health import status_of
 from .item_forecast import Correction, ItemForecast, TeamItems, corrected_days, forecast_items
 from .item_state import Replay, State
 from .roadmap import RoadmapScope
@@ -77,17 +76,24 @@ def past_mondays(as_of: pd.Timestamp, tz: str, weeks: int) -> list[pd.Timestamp]
     return [day_start_utc(d, tz) for d in days]
 
 
-def team_samples(weekly: pd.DataFrame, today: pd.Timestamp, weeks: int) -> dict[str, np.ndarray]:
-    """Per team, the ``weeks`` whole weeks of throughput before the week of ``today``, from the
-    pipeline's weekly throughput table (team, week, items)."""
+def weekly_table(weekly: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's weekly throughput (team, week, items) as one row per team and one column
+    per week, every week present (empty weeks 0)."""
+    if len(weekly) == 0:
+        return pd.DataFrame()
+    table = weekly.pivot_table(index="team", columns="week", values="items", aggfunc="sum")
+    span = pd.date_range(table.columns.min(), table.columns.max(), freq="7D")
+    return table.reindex(columns=span).fillna(0.0).astype(np.float64)
+
+
+def team_samples(table: pd.DataFrame, today: pd.Timestamp, weeks: int) -> dict[str, np.ndarray]:
+    """Per team, the ``weeks`` whole weeks of throughput before the week of ``today`` (weeks
+    outside the table count 0), from :func:`weekly_table`."""
     current = today - pd.Timedelta(days=int(today.day_of_week))
-    first = current - pd.Timedelta(weeks=weeks)
-    teams = sorted(set(weekly["team"].astype(str)))
-    part = weekly[(weekly["week"] >= first) & (weekly["week"] < current)]
-    table = part.pivot_table(index="team", columns="week", values="items", aggfunc="sum")
-    span = pd.date_range(first, current - pd.Timedelta(days=1), freq="7D")
-    table = table.reindex(index=teams, columns=span, fill_value=0).fillna(0)
-    return {str(t): table.loc[t].to_numpy(dtype=np.float64) for t in teams}
+    span = pd.date_range(current - pd.Timedelta(weeks=weeks), periods=weeks, freq="7D")
+    part = table.reindex(columns=span, fill_value=0.0).fillna(0.0)
+    values = part.to_numpy(dtype=np.float64)
+    return {str(t): values[k] for k, t in enumerate(part.index)}
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ def roadmap_forecast(
     cd, scope = replay.cd, replay.scope
     rm = scope.roadmap
     today = pd.Timestamp(cd.today).normalize()
-    samples = team_samples(weekly, today, config.weeks)
+    samples = team_samples(weekly_table(weekly), today, config.weeks)
     state = replay.state(len(replay.times) - 1)
     ids = rm["roadmap_id"].astype(str).to_numpy()
     days, main, stale = _forecast(state, samples, ids, config, correction, stale_days, True)
@@ -218,10 +224,11 @@ def replay_cases(
     ids = rm["roadmap_id"].astype(str).to_numpy()
     done_day = local_days(pd.to_datetime(rm["done_at"], utc=True), tz).to_numpy()
     parts = []
+    table = weekly_table(weekly)
     for k in range(len(replay.times) - 1):
         state = replay.state(k)
         made = local_day(pd.Timestamp(int(replay.times[k]), unit="ms", tz="UTC"), tz)
-        samples = team_samples(weekly, made, config.weeks)
+        samples = team_samples(table, made, config.weeks)
         days, _, _ = _forecast(state, samples, ids, config, None, stale_days)
         open_now = state.items[~state.items["done"].to_numpy(dtype=bool)]
         frame = open_now[["ri", "team", "kind", "scope", "remaining", "target_day"]].merge(
@@ -240,32 +247,36 @@ def replay_cases(
 
 
 def score(cases: pd.DataFrame, days: np.ndarray) -> np.ndarray:
-    """Per case: 1 held, 0 missed, NaN unknown (or no date), for the date ``made + days``."""
-    made = cases["made"].to_numpy(dtype="datetime64[ns]")
-    with np.errstate(invalid="ignore"):
-        due = made + np.where(np.isfinite(days), days, 0).astype("timedelta64[D]")
+    """Per case (row of ``days``; columns: alternative dates): 1 held, 0 missed, NaN unknown
+    or no date, for the date ``made + days``."""
+    days = np.asarray(days, dtype=np.float64)
+    flat = days.ndim == 1
+    days = days[:, None] if flat else days
+    day = 86_400_000_000_000
+    made = cases["made"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[:, None]
     done = cases["done_day"].to_numpy(dtype="datetime64[ns]")
-    known = cases["known"].to_numpy(dtype="datetime64[ns]")
-    has = ~np.isnat(done)
-    out = np.full(len(cases), np.nan)
-    out[has & (done <= due)] = 1.0
-    out[(has & (done > due)) | (~has & (known > due))] = 0.0
-    out[~np.isfinite(days)] = np.nan
-    return out
+    known = cases["known"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[:, None]
+    has = ~np.isnat(done)[:, None]
+    done_ns = done.astype(np.int64)[:, None]
+    finite = np.isfinite(days)
+    due = made + np.where(finite, days, 0).astype(np.int64) * day
+    out = np.full(days.shape, np.nan)
+    out[has & (done_ns <= due)] = 1.0
+    out[(has & (done_ns > due)) | (~has & (known > due))] = 0.0
+    out[~finite] = np.nan
+    return out[:, 0] if flat else out
 
 
 def learn_factor(cases: pd.DataFrame, q: str) -> float | None:
     """Smallest factor on the raw horizon whose past hit rate reaches ``TARGETS[q]`` (None: too
     few resolved cases to learn from)."""
     raw = cases[f"{q}_raw"].to_numpy(dtype=np.float64)
-    for f in GRID:
-        s = score(cases, corrected_days(raw, float(f)))
-        resolved = s[~np.isnan(s)]
-        if len(resolved) < MIN_CASES:
-            continue
-        if resolved.mean() >= TARGETS[q]:
-            return float(f)
-    return None
+    s = score(cases, corrected_days(raw[:, None], GRID[None, :]))
+    resolved = (~np.isnan(s)).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        rate = np.nansum(s, axis=0) / resolved
+    ok = (resolved >= MIN_CASES) & (rate >= TARGETS[q])
+    return float(GRID[np.argmax(ok)]) if ok.any() else None
 
 
 def learn_correction(cases: pd.DataFrame) -> Correction:
@@ -334,11 +345,7 @@ def score_cases(
     stale = cases["stale"].fillna(0).to_numpy() > 0
     s50 = np.where(stale, c50, p50)
     s85 = np.where(stale, c85, p85)
-    frame["status"] = [
-        status_of(False, t, d + pd.Timedelta(days=a) if np.isfinite(a) else pd.NaT,
-                  d + pd.Timedelta(days=b) if np.isfinite(b) else pd.NaT, d, int(sc))
-        for t, a, b, d, sc in zip(frame["target"], s50, s85, made, cases["scope"], strict=True)
-    ]  # fmt: skip
+    frame["status"] = statuses(frame["target"], made, s50, s85, cases["scope"].to_numpy())
     frame["done_at"] = pd.to_datetime(rm["done_at"], utc=True).to_numpy()[ri]
     frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
     for q, days in (("p50", p50), ("p85", p85)):
@@ -347,6 +354,24 @@ def score_cases(
             [None if np.isnan(x) else bool(x) for x in s], dtype="boolean"
         )
     return frame[list(HISTORY_COLUMNS)], learn_correction(cases)
+
+
+def statuses(
+    target: pd.Series, today: pd.Series, p50: np.ndarray, p85: np.ndarray, scope: np.ndarray
+) -> np.ndarray:
+    """:func:`reports.metrics.health.status_of` for many open items at once (p50/p85 in days
+    from ``today``, NaN beyond the horizon)."""
+    t = pd.to_datetime(target).to_numpy(dtype="datetime64[ns]")
+    d = pd.to_datetime(today).to_numpy(dtype="datetime64[ns]")
+    ahead = (t - d) / np.timedelta64(1, "D")  # NaN without a target
+    no_target = np.isnat(t)
+    with np.errstate(invalid="ignore"):
+        off = (ahead < 0) | np.isnan(p50) | (ahead < p50)
+        risk = np.isnan(p85) | (ahead < p85)
+    out = np.where(off, "off track", np.where(risk, "at risk", "on track")).astype(object)
+    out[no_target] = "no target"
+    out[np.asarray(scope) == 0] = "no scope"
+    return out
 
 
 def _empty_history() -> pd.DataFrame:
