@@ -11,17 +11,18 @@ replay per instant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .column_dates import ColumnDates
+from .flow import flow_items
 from .forecast_inputs import NAT
 from .history import Membership, asof_index, due_history
-from .roadmap import RoadmapScope, target_days
-from .timeutil import to_ms
+from .roadmap import ROADMAP_TYPES, RoadmapScope, target_days
+from .timeutil import day_start_utc, local_day, local_days, to_ms
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,53 @@ class Replay:
     own_done: np.ndarray  # instants x roadmap items
     target: np.ndarray
     first_committed: np.ndarray  # per item row
+    work_rows: np.ndarray  # the items throughput counts
+    work_done: np.ndarray  # instants x work rows: when each last became done (int64 min: open)
+
+    @staticmethod
+    def _work_done(
+        cd: ColumnDates, t: np.ndarray, exclude_types: Collection[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the items throughput counts, and per instant when each became done."""
+        rows = flow_items(cd, exclude_types=exclude_types).index.to_numpy(dtype=np.int64)
+        q_row = np.tile(rows, len(t))
+        q_ms = np.repeat(t, len(rows))
+        done = cd.done_at_times(q_row, q_ms)
+        entry = np.where(done, cd.last_done_entry(q_row, q_ms), NAT)
+        return rows, entry.reshape(len(t), len(rows))
+
+    def samples(self, k: int, weeks: int) -> dict[str, np.ndarray]:
+        """Per team, items done per week over the ``weeks`` whole weeks before the week of the
+        ``k``-th instant, as known then (what :func:`throughput.throughput_samples` gives)."""
+        cd = self.cd
+        today = local_day(pd.Timestamp(int(self.times[k]), unit="ms", tz="UTC"), cd.tz)
+        current = today - pd.Timedelta(days=int(today.day_of_week))
+        first = current - pd.Timedelta(weeks=weeks)
+        lo = int(day_start_utc(first, cd.tz).value // 1_000_000)
+        hi = int(day_start_utc(current, cd.tz).value // 1_000_000)
+        done = self.work_done[k]
+        hit = (done >= lo) & (done < hi)
+        days = local_days(pd.Series(pd.to_datetime(done[hit], unit="ms", utc=True)), cd.tz)
+        week = ((days - first).dt.days // 7).to_numpy(dtype=np.int64)
+        teams = cd.items["team"].astype(str).to_numpy()
+        names = sorted(set(teams))
+        code = {t: i for i, t in enumerate(names)}
+        team_of = np.array([code[x] for x in teams[self.work_rows[hit]]], dtype=np.int64)
+        counts = np.zeros((len(names), weeks))
+        np.add.at(counts, (team_of, week), 1.0)
+        return {t: counts[i] for i, t in enumerate(names)}
 
     @classmethod
     def build(
-        cls, scope: RoadmapScope, cd: ColumnDates, changes: pd.DataFrame, times: Sequence[int]
+        cls,
+        scope: RoadmapScope,
+        cd: ColumnDates,
+        changes: pd.DataFrame,
+        times: Sequence[int],
+        roadmap_types: Collection[str] = ROADMAP_TYPES,
     ) -> Replay:
-        """Replay every child pair of every roadmap item at each instant of ``times`` (ms)."""
+        """Replay every child pair of every roadmap item, and every work item's completion, at
+        each instant of ``times`` (ms)."""
         t = np.asarray(times, dtype=np.int64)
         items = cd.items
         created = to_ms(items["created"])
@@ -121,6 +163,7 @@ class Replay:
             own_done,
             target,
             _first_committed(cd),
+            *cls._work_done(cd, t, roadmap_types),
         )
 
     def state(self, k: int) -> State:

@@ -24,7 +24,6 @@ from .column_dates import ColumnDates, column_dates
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
 from .forecast import ForecastConfig
 from .health import HealthConfig, snapshot_rows
-from .item_forecast import Correction
 from .item_risks import item_risks
 from .kanban import board_throughput
 from .quality import data_quality, freshness, quality_summary
@@ -34,7 +33,7 @@ from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
-from .track_record import RoadmapForecast, forecast_and_record, track_summary
+from .track_record import ForecastRecord, RoadmapForecast, forecast_and_record, track_summary
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
 
@@ -176,22 +175,22 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
         ),
         (
             "forecast_record",
-            ("roadmap_scope", "column_dates", "throughput_weekly"),
+            ("roadmap_scope", "column_dates"),
             lambda i, c, r: forecast_and_record(
                 r["roadmap_scope"],
                 r["column_dates"],
                 i.changes,
-                r["throughput_weekly"],
                 c.forecast,
-                correction=r.get("correction"),
+                c.roadmap_types,
+                previous=r.get("previous_as_of"),
             ),
         ),
-        ("forecast_run", ("forecast_record",), lambda i, c, r: r["forecast_record"][0]),
+        ("forecast_run", ("forecast_record",), lambda i, c, r: r["forecast_record"].live),
         ("forecasts", ("forecast_run",), lambda i, c, r: r["forecast_run"].frame),
         (
             "forecast_history",
             ("forecast_record",),
-            lambda i, c, r: r["forecast_record"][1].history,
+            lambda i, c, r: r["forecast_record"].record.history,
         ),
         (
             "track_record",
@@ -300,7 +299,7 @@ class Results:
     velocity_week_ago: pd.DataFrame
     kanban_throughput: pd.DataFrame
     roadmap_scope: RoadmapScope
-    forecast_record: tuple[RoadmapForecast, Any]
+    forecast_record: ForecastRecord
     forecast_run: RoadmapForecast
     forecasts: pd.DataFrame
     forecast_history: pd.DataFrame
@@ -342,8 +341,8 @@ def _run(
     timings: dict[str, float] | None = None,
     preset: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results
-    (e.g. this week's ``correction``, so last week needs no replay of its own) are given."""
+    """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results are
+    given, not run (e.g. last week's forecast, replayed with this week's track record)."""
     steps = _steps()
     needed = set(STEP_NAMES) if wanted is None else set(wanted)
     for name, deps, _ in reversed(steps):
@@ -352,7 +351,7 @@ def _run(
     validate_inputs(inputs)
     results: dict[str, Any] = {"as_of": as_utc(as_of), **(preset or {})}
     for name, _, step in steps:
-        if name not in needed:
+        if name not in needed or name in results:
             continue
         t0 = time.perf_counter()
         results[name] = step(inputs, config, results)
@@ -414,11 +413,10 @@ def snapshot_at(
     inputs: MetricsInputs,
     config: MetricsConfig,
     as_of: pd.Timestamp,
-    correction: Correction | None = None,
+    preset: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """The roadmap snapshot the engine gives for ``as_of`` over the same history (forecasts
-    corrected by ``correction`` when given, without replaying a track record)."""
-    preset = {"correction": correction} if correction is not None else None
+    """The roadmap snapshot the engine gives for ``as_of`` over the same history (``preset``:
+    results already known, e.g. the forecast and track record replayed with this week's)."""
     frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"], preset=preset)["snapshot"]
     return frame
 
@@ -431,10 +429,13 @@ def weekly(
 ) -> Results:
     """:func:`compute_all` plus "last week": the same engine as of one week earlier, over the
     same history, and what changed since (METRICS §5)."""
-    results = compute_all(inputs, config, as_of, timings)
-    previous_as_of = results.as_of - _WEEK
+    previous_as_of = as_utc(as_of) - _WEEK
+    # one replay serves this week's track record and last week's (they share all but a Monday)
+    preset = {"previous_as_of": previous_as_of}
+    results = Results(**_run(inputs, config, as_of, None, timings, preset))
     t0 = time.perf_counter()
-    previous = snapshot_at(inputs, config, previous_as_of, results.forecast_run.correction)
+    last = results.forecast_record.previous
+    previous = snapshot_at(inputs, config, previous_as_of, {"forecast_record": last})
     diff = diff_snapshots(previous, results.snapshot, config.tz)
     if timings is not None:
         timings["last_week"] = time.perf_counter() - t0

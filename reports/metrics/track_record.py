@@ -76,26 +76,6 @@ def past_mondays(as_of: pd.Timestamp, tz: str, weeks: int) -> list[pd.Timestamp]
     return [day_start_utc(d, tz) for d in days]
 
 
-def weekly_table(weekly: pd.DataFrame) -> pd.DataFrame:
-    """The pipeline's weekly throughput (team, week, items) as one row per team and one column
-    per week, every week present (empty weeks 0)."""
-    if len(weekly) == 0:
-        return pd.DataFrame()
-    table = weekly.pivot_table(index="team", columns="week", values="items", aggfunc="sum")
-    span = pd.date_range(table.columns.min(), table.columns.max(), freq="7D")
-    return table.reindex(columns=span).fillna(0.0).astype(np.float64)
-
-
-def team_samples(table: pd.DataFrame, today: pd.Timestamp, weeks: int) -> dict[str, np.ndarray]:
-    """Per team, the ``weeks`` whole weeks of throughput before the week of ``today`` (weeks
-    outside the table count 0), from :func:`weekly_table`."""
-    current = today - pd.Timedelta(days=int(today.day_of_week))
-    span = pd.date_range(current - pd.Timedelta(weeks=weeks), periods=weeks, freq="7D")
-    part = table.reindex(columns=span, fill_value=0.0).fillna(0.0)
-    values = part.to_numpy(dtype=np.float64)
-    return {str(t): values[k] for k, t in enumerate(part.index)}
-
-
 @dataclass(frozen=True)
 class Plan:
     """What the forecast at one instant starts from: per open item with work left (``frame``:
@@ -176,17 +156,17 @@ def _forecast(
 
 def roadmap_forecast(
     replay: Replay,
-    weekly: pd.DataFrame,
+    k: int,
     config: ForecastConfig,
     correction: Correction,
     stale_days: int = STALE_DAYS,
 ) -> RoadmapForecast:
-    """Today's forecast (the replay's last instant, as_of) with the learned correction."""
+    """The forecast at the replay's ``k``-th instant (as_of) with the learned correction."""
     cd, scope = replay.cd, replay.scope
     rm = scope.roadmap
-    today = pd.Timestamp(cd.today).normalize()
-    samples = team_samples(weekly_table(weekly), today, config.weeks)
-    state = replay.state(len(replay.times) - 1)
+    today = local_day(pd.Timestamp(int(replay.times[k]), unit="ms", tz="UTC"), cd.tz)
+    samples = replay.samples(k, config.weeks)
+    state = replay.state(k)
     ids = rm["roadmap_id"].astype(str).to_numpy()
     days, main, stale = _forecast(state, samples, ids, config, correction, stale_days, True)
     frame = pd.DataFrame(
@@ -213,22 +193,20 @@ def roadmap_forecast(
 
 def replay_cases(
     replay: Replay,
-    weekly: pd.DataFrame,
+    mondays: int,
     config: ForecastConfig,
     stale_days: int = STALE_DAYS,
 ) -> pd.DataFrame:
-    """Every roadmap item open at each replayed Monday (all instants but the last) with its raw
-    forecast days, target, scope and what happened to it (done day as known at as_of)."""
+    """Every roadmap item open at each of the replay's first ``mondays`` instants with its raw
+    forecast days, target and scope."""
     cd, rm = replay.cd, replay.scope.roadmap
     tz = cd.tz
     ids = rm["roadmap_id"].astype(str).to_numpy()
-    done_day = local_days(pd.to_datetime(rm["done_at"], utc=True), tz).to_numpy()
     parts = []
-    table = weekly_table(weekly)
-    for k in range(len(replay.times) - 1):
+    for k in range(mondays):
         state = replay.state(k)
         made = local_day(pd.Timestamp(int(replay.times[k]), unit="ms", tz="UTC"), tz)
-        samples = team_samples(table, made, config.weeks)
+        samples = replay.samples(k, config.weeks)
         days, _, _ = _forecast(state, samples, ids, config, None, stale_days)
         open_now = state.items[~state.items["done"].to_numpy(dtype=bool)]
         frame = open_now[["ri", "team", "kind", "scope", "remaining", "target_day"]].merge(
@@ -240,10 +218,21 @@ def replay_cases(
     if not parts:
         return pd.DataFrame(columns=["ri", "made", "as_of", "done_day"])
     cases = pd.concat(parts, ignore_index=True)
-    cases["done_day"] = done_day[cases["ri"].to_numpy(dtype=np.int64)]
-    cases["known"] = pd.Timestamp(cd.today).normalize()
     cases["fold"] = [zlib.crc32(i.encode("utf-8")) % FOLDS for i in ids[cases["ri"]]]
     return cases
+
+
+def outcomes(cases: pd.DataFrame, replay: Replay, known: pd.Timestamp) -> pd.DataFrame:
+    """The cases made before ``known`` (a UTC instant), each with its item's done day as known
+    then (NaT while open) and the day the outcomes are known at."""
+    cd, rm = replay.cd, replay.scope.roadmap
+    done_at = pd.to_datetime(rm["done_at"], utc=True)
+    done_day = local_days(done_at.where(done_at <= known), cd.tz).to_numpy()
+    mine = cases[(cases["as_of"] < known).to_numpy()].copy()
+    mine["done_at"] = done_at.where(done_at <= known).to_numpy()[mine["ri"].to_numpy()]
+    mine["done_day"] = done_day[mine["ri"].to_numpy(dtype=np.int64)]
+    mine["known"] = local_day(known, cd.tz)
+    return mine.reset_index(drop=True)
 
 
 def score(cases: pd.DataFrame, days: np.ndarray) -> np.ndarray:
@@ -301,9 +290,7 @@ class TrackRecord:
     mondays: int
 
 
-def score_cases(
-    cases: pd.DataFrame, replay: Replay, health_today: Any = None
-) -> tuple[pd.DataFrame, Correction]:
+def score_cases(cases: pd.DataFrame, replay: Replay) -> tuple[pd.DataFrame, Correction]:
     """Corrected dates, status and outcome of every replayed forecast (factors learned from the
     other folds' items) as the ``forecast_history`` frame, and the correction from all items."""
     rm = replay.scope.roadmap
@@ -346,8 +333,7 @@ def score_cases(
     s50 = np.where(stale, c50, p50)
     s85 = np.where(stale, c85, p85)
     frame["status"] = statuses(frame["target"], made, s50, s85, cases["scope"].to_numpy())
-    frame["done_at"] = pd.to_datetime(rm["done_at"], utc=True).to_numpy()[ri]
-    frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
+    frame["done_at"] = pd.to_datetime(cases["done_at"], utc=True)
     for q, days in (("p50", p50), ("p85", p85)):
         s = score(cases, days)
         frame[f"{q}_held"] = pd.array(
@@ -422,30 +408,45 @@ def held_text(row: Mapping[str, Any]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class ForecastRecord:
+    """Today's forecast and track record, and the same a week earlier when asked for."""
+
+    live: RoadmapForecast
+    record: TrackRecord
+    previous: ForecastRecord | None = None
+
+
 def forecast_and_record(
     scope: RoadmapScope,
     cd: ColumnDates,
     changes: pd.DataFrame,
-    weekly: pd.DataFrame,
     config: ForecastConfig,
+    roadmap_types: Collection[str],
     stale_days: int = STALE_DAYS,
-    correction: Correction | None = None,
-) -> tuple[RoadmapForecast, TrackRecord]:
+    previous: pd.Timestamp | None = None,
+) -> ForecastRecord:
     """Replay the last ``config.track_weeks`` Mondays and as_of together; score the replayed
-    forecasts and forecast today with the correction they teach (or with ``correction``, when
-    given, without a replay: an empty track record)."""
-    if correction is not None:
-        replay = Replay.build(scope, cd, changes, [cd.as_of_ms])
-        live = roadmap_forecast(replay, weekly, config, correction, stale_days)
-        return live, TrackRecord(_empty_history(), correction, 0)
-    mondays = past_mondays(cd.as_of, cd.tz, config.track_weeks)
-    times = [int(m.value // 1_000_000) for m in mondays] + [cd.as_of_ms]
-    replay = Replay.build(scope, cd, changes, times)
+    forecasts and forecast today with the correction they teach. With ``previous`` (last week's
+    as_of) the replay also covers its Mondays and the record and forecast as of then are
+    computed from the same replay, as its own run would (:func:`pipeline.weekly`)."""
+    ends = [cd.as_of] if previous is None else [previous, cd.as_of]
+    mondays = sorted({m for end in ends for m in past_mondays(end, cd.tz, config.track_weeks)})
+    times = [int(m.value // 1_000_000) for m in mondays]
+    times += [int(pd.Timestamp(e).value // 1_000_000) for e in ends]
+    replay = Replay.build(scope, cd, changes, times, roadmap_types)
     fast = replace(config, trials=min(config.trials, config.track_trials))
-    cases = replay_cases(replay, weekly, fast, stale_days)
-    history, correction = score_cases(cases, replay)
-    live = roadmap_forecast(replay, weekly, config, correction, stale_days)
-    return live, TrackRecord(history, correction, len(mondays))
+    cases = replay_cases(replay, len(mondays), fast, stale_days)
+    runs = []
+    for k, end in enumerate(ends):
+        mine = past_mondays(end, cd.tz, config.track_weeks)
+        known = outcomes(cases[cases["as_of"].isin(mine)], replay, pd.Timestamp(end))
+        history, correction = score_cases(known, replay)
+        live = roadmap_forecast(replay, len(mondays) + k, config, correction, stale_days)
+        runs.append(ForecastRecord(live, TrackRecord(history, correction, len(mine))))
+    if previous is None:
+        return runs[0]
+    return ForecastRecord(runs[1].live, runs[1].record, runs[0])
 
 
 def track_summary(history: pd.DataFrame) -> pd.DataFrame:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from reports.metrics.forecast import ForecastConfig
 from reports.metrics.item_state import Replay
 from reports.metrics.roadmap import roadmap_scope, target_days
-from reports.metrics.throughput import throughput
 from reports.metrics.track_record import forecast_and_record
 
 from .factories import ts
@@ -83,9 +81,9 @@ def test_date_only_targets_keep_their_calendar_date_in_any_zone():
 def test_every_open_item_with_work_left_is_forecast_and_nothing_else():
     _its, _trs, ch, _versions, _item_versions, _ = world()
     cd, sc = scope()
-    weekly = throughput(cd, "week", by="team", exclude_types=("Epic", "Roadmap"))
     config = ForecastConfig(trials=200, track_weeks=2)
-    live, record = forecast_and_record(sc, cd, ch, weekly, config)
+    run = forecast_and_record(sc, cd, ch, config, ("Epic", "Roadmap"))
+    live, record = run.live, run.record
     rm = sc.roadmap
     open_with_work = rm[rm["done_at"].isna() & (rm["remaining"] > 0)]["roadmap_id"]
     assert set(live.frame["roadmap_id"]) == set(open_with_work)
