@@ -88,6 +88,8 @@ def simulate_items(
         targets[never >= live] = np.inf
     if len(samples) == 0 or samples.max() <= 0:
         return np.where(targets > _EPS, np.inf, 0.0), np.zeros((trials, 1))
+    # beyond what the best weeks in a row could reach: never, without simulating the horizon
+    targets[targets > samples.max() * horizon_periods(config)] = np.inf
     finite = np.where(np.isfinite(targets), targets, 0.0)
     cum = _cumulative(samples, finite, config, team)
     return reach_periods(cum, targets), cum
@@ -99,9 +101,7 @@ def _cumulative(
     """Cumulative team throughput per trial (trials x periods), block by block until every
     trial reaches every finite target, or the horizon."""
     rng = team_rng(config.seed, team, 0)
-    block, horizon = _BLOCK[config.period], config.horizon()
-    if config.scope_growth:
-        horizon = min(horizon, math.ceil(config.growth_horizon_days / PERIOD_DAYS[config.period]))
+    block, horizon = _BLOCK[config.period], horizon_periods(config)
     parts = [np.cumsum(_draw_block(rng, samples, config.trials, block), axis=1)]
     width = block
     while width < horizon and targets.size:
@@ -111,6 +111,14 @@ def _cumulative(
         parts.append(parts[-1][:, -1:] + step)
         width += block
     return np.hstack(parts)[:, :horizon]
+
+
+def horizon_periods(config: ForecastConfig) -> int:
+    """Periods simulated before a trial counts as never finishing."""
+    horizon = config.horizon()
+    if config.scope_growth:
+        horizon = min(horizon, math.ceil(config.growth_horizon_days / PERIOD_DAYS[config.period]))
+    return horizon
 
 
 @dataclass(frozen=True)

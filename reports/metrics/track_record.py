@@ -160,15 +160,17 @@ def roadmap_forecast(
     config: ForecastConfig,
     correction: Correction,
     stale_days: int = STALE_DAYS,
+    keep_trials: bool = True,
 ) -> RoadmapForecast:
-    """The forecast at the replay's ``k``-th instant (as_of) with the learned correction."""
+    """The forecast at the replay's ``k``-th instant (as_of) with the learned correction; each
+    item's trials (for its histogram) only with ``keep_trials``."""
     cd, scope = replay.cd, replay.scope
     rm = scope.roadmap
     today = local_day(pd.Timestamp(int(replay.times[k]), unit="ms", tz="UTC"), cd.tz)
     samples = replay.samples(k, config.weeks)
     state = replay.state(k)
     ids = rm["roadmap_id"].astype(str).to_numpy()
-    days, main, stale = _forecast(state, samples, ids, config, correction, stale_days, True)
+    days, main, stale = _forecast(state, samples, ids, config, correction, stale_days, keep_trials)
     frame = pd.DataFrame(
         {
             "source": rm["source"].astype(str).to_numpy()[days["ri"]],
@@ -442,7 +444,8 @@ def forecast_and_record(
         mine = past_mondays(end, cd.tz, config.track_weeks)
         known = outcomes(cases[cases["as_of"].isin(mine)], replay, pd.Timestamp(end))
         history, correction = score_cases(known, replay)
-        live = roadmap_forecast(replay, len(mondays) + k, config, correction, stale_days)
+        last = k == len(ends) - 1  # last week's trials are never shown
+        live = roadmap_forecast(replay, len(mondays) + k, config, correction, stale_days, last)
         runs.append(ForecastRecord(live, TrackRecord(history, correction, len(mine))))
     if previous is None:
         return runs[0]
