@@ -39,6 +39,7 @@ from reports.metrics.frames import (
     ITEM_SPRINTS,
     ITEM_VERSIONS,
     ITEMS,
+    ITEMS_OPTIONAL,
     LINKS,
     SPRINTS,
     SYNC_RUNS,
@@ -345,7 +346,8 @@ class Loaded:
             out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             if sort and len(frames) > 1:
                 out = out.sort_values(sort, kind="stable").reset_index(drop=True)
-            return out[spec.names]
+            extra = [c for c in ITEMS_OPTIONAL if spec is ITEMS and c in out.columns]
+            return out[[*spec.names, *extra]]
 
         meta = self.meta
         inputs = MetricsInputs(
@@ -385,6 +387,7 @@ def _items(
             _raw(func.coalesce(I.c.target_date, I.c.due)).label("due"),
             _raw(gone).label("deleted_at"),
             func.coalesce(I.c.url, "").label("url"),
+            I.c.archived,
         )
         .select_from(I)
         .order_by(I.c.source_id, I.c.item_id),
@@ -407,7 +410,8 @@ def _items(
     ]
     frame = frame[frame["created"] <= meta.as_of].copy()
     frame.loc[frame["deleted_at"] > meta.as_of, "deleted_at"] = pd.NaT
-    return frame[ITEMS.names].reset_index(drop=True)
+    frame["archived"] = frame["archived"].fillna(False).astype(bool)
+    return frame[[*ITEMS.names, *ITEMS_OPTIONAL]].reset_index(drop=True)
 
 
 def _history_query(table: Table, *columns: Any) -> Select[Any]:

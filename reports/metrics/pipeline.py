@@ -138,7 +138,9 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
         (
             "ageing_wip",
             ("column_dates", "window_start"),
-            lambda i, c, r: ageing_wip(r["column_dates"], since=r["window_start"]),
+            lambda i, c, r: ageing_wip(
+                r["column_dates"], since=r["window_start"], exclude_types=c.roadmap_types
+            ),
         ),
         ("blocked", ("column_dates",), lambda i, c, r: blocked_time(r["column_dates"], i.changes)),
         (

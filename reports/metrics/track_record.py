@@ -218,8 +218,11 @@ def replay_cases(
         frame["as_of"] = pd.Timestamp(int(replay.times[k]), unit="ms", tz="UTC")
         parts.append(frame)
     if not parts:
-        return pd.DataFrame(columns=["ri", "made", "as_of", "done_day"])
+        return pd.DataFrame(
+            {"ri": np.zeros(0, dtype=np.int64), "as_of": pd.to_datetime([], utc=True)}
+        )
     cases = pd.concat(parts, ignore_index=True)
+    cases["ri"] = cases["ri"].to_numpy(dtype=np.int64)
     cases["fold"] = [zlib.crc32(i.encode("utf-8")) % FOLDS for i in ids[cases["ri"]]]
     return cases
 
@@ -231,6 +234,7 @@ def outcomes(cases: pd.DataFrame, replay: Replay, known: pd.Timestamp) -> pd.Dat
     done_at = pd.to_datetime(rm["done_at"], utc=True)
     done_day = local_days(done_at.where(done_at <= known), cd.tz).to_numpy()
     mine = cases[(cases["as_of"] < known).to_numpy()].copy()
+    mine["ri"] = mine["ri"].to_numpy(dtype=np.int64)
     mine["done_at"] = done_at.where(done_at <= known).to_numpy()[mine["ri"].to_numpy()]
     mine["done_day"] = done_day[mine["ri"].to_numpy(dtype=np.int64)]
     mine["known"] = local_day(known, cd.tz)
