@@ -18,6 +18,7 @@ import pandas as pd
 
 STALE_DAYS = 60
 DORMANT_DAYS = 120
+SUSPECT = 0.85
 NAT = np.iinfo(np.int64).min
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
@@ -122,7 +123,9 @@ def dormant_chance(kids: pd.DataFrame, as_of_ms: int, days: int = DORMANT_DAYS) 
     Bayes on its idle age a (days since it was created or added): with pi = the share of
     children older than ``days`` never started and S(a) = the share of started children that
     waited longer than a before starting, ``pi / (pi + (1 - pi) S(a))``: a child idle longer
-    than almost every child that did start is almost surely dormant.
+    than almost every child that did start is almost surely dormant. A child idle for less than
+    the ``SUSPECT`` quantile of those waits counts as not dormant (0): fresh children of a newly
+    planned item are work to do, not a tail nobody will touch.
     """
     created = kids["created_ms"].to_numpy(dtype=np.int64)
     since = np.maximum(created, kids["added_ms"].to_numpy(dtype=np.int64))
@@ -138,5 +141,7 @@ def dormant_chance(kids: pd.DataFrame, as_of_ms: int, days: int = DORMANT_DAYS) 
         return out
     longer = 1.0 - np.searchsorted(waits, ages, side="right") / len(waits)
     denom = pi + (1.0 - pi) * longer
-    out[idle] = np.divide(pi, denom, out=np.ones_like(denom), where=denom > 0)
+    chance = np.divide(pi, denom, out=np.ones_like(denom), where=denom > 0)
+    # a child idle no longer than most started children waited is not suspect yet
+    out[idle] = np.where(longer > 1.0 - SUSPECT, 0.0, chance)
     return out

@@ -51,6 +51,7 @@ REASONS: tuple[str, ...] = (  # reports.metrics.health.REASONS, in order
     "AGING_WIP",
     "UNESTIMATED",
     "NO_TARGET",
+    "STALE_SCOPE",
 )
 
 

@@ -10,6 +10,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.metrics.track_record import held_text
+
 from . import cells as C
 from .context import ReportContext
 from .figures import Figures, Kpi
@@ -254,6 +256,21 @@ def _teams(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
     ]
     end = write_grid(ws, row + 1, 1, columns, rows)
     note(ws, end + 1, 1, f"Cycle time over items done in the last {ctx.weeks} weeks.")
+    return _track_record(ws, end + 3, ctx)
+
+
+def _track_record(ws: Worksheet, row: int, ctx: ReportContext) -> int:
+    """Each team's forecast track record: the pipeline's forecasts replayed at past Mondays."""
+    summary = ctx.results.track_record
+    section(ws, row, 1, "Forecast track record — forecasts replayed at the last 26 Mondays", SPAN)
+    teams = summary[(summary["team"] != "all") & (summary["kind"] == "all")]
+    rows = [
+        [str(r["team"]), held_text({str(k): v for k, v in r.items()})]
+        for r in teams.to_dict("records")
+    ]
+    columns = [GridCol("Team", align="left"), GridCol("Forecast track record", align="left")]
+    end = write_grid(ws, row + 1, 1, columns, rows)
+    note(ws, end + 1, 1, "How often past p85 and p50 dates held, per team (see Definitions).")
     return end + 1
 
 

@@ -264,6 +264,8 @@ def test_summary_freshness_and_week_over_week(reports: Reports) -> None:
         assert "data is fresh" in text
         # last week comes from the same engine a week earlier: the first report compares too
         assert "What changed since last week" in text
+        # each team's forecast track record, from history alone: there from the first report
+        assert "Forecast track record" in text and "p85 held " in text
     for source in reports.sources:
         assert source in second_text
 
