@@ -101,13 +101,18 @@ def _idle(kids: pd.DataFrame) -> np.ndarray:
     return ~kids["completed"].to_numpy(dtype=bool) & (kids["committed_ms"].to_numpy() == NAT)
 
 
+def _sibling_moved(kids: pd.DataFrame) -> np.ndarray:
+    """Per child: whether a child of the same item moved after it was last touched."""
+    moved = kids["moved_ms"].to_numpy(dtype=np.int64)
+    newest = pd.Series(moved).groupby(kids["ri"].to_numpy()).transform("max").to_numpy()
+    return np.asarray(newest > _untouched(kids))
+
+
 def stale_children(kids: pd.DataFrame, as_of_ms: int, days: int = STALE_DAYS) -> np.ndarray:
     """Mask of open children never started and untouched for ``days`` while a sibling moved
     since (METRICS §4: listed with the forecast, flagged ``STALE_SCOPE``)."""
     touched = _untouched(kids)
-    moved = kids["moved_ms"].to_numpy(dtype=np.int64)
-    newest = pd.Series(moved).groupby(kids["ri"].to_numpy()).transform("max").to_numpy()
-    return _idle(kids) & (touched < as_of_ms - days * DAY_MS) & (newest > touched)
+    return _idle(kids) & (touched < as_of_ms - days * DAY_MS) & _sibling_moved(kids)
 
 
 def never_started(kids: pd.DataFrame, as_of_ms: int, days: int = DORMANT_DAYS) -> float:
@@ -123,9 +128,10 @@ def dormant_chance(kids: pd.DataFrame, as_of_ms: int, days: int = DORMANT_DAYS) 
     Bayes on its idle age a (days since it was created or added): with pi = the share of
     children older than ``days`` never started and S(a) = the share of started children that
     waited longer than a before starting, ``pi / (pi + (1 - pi) S(a))``: a child idle longer
-    than almost every child that did start is almost surely dormant. A child idle for less than
-    the ``SUSPECT`` quantile of those waits counts as not dormant (0): fresh children of a newly
-    planned item are work to do, not a tail nobody will touch.
+    than almost every child that did start is almost surely dormant. Only a suspect child can
+    be dormant: idle longer than the ``SUSPECT`` quantile of those waits while a sibling moved
+    since. The fresh children of a newly planned item, or of one nobody has touched at all, are
+    work to do, not a tail nobody will touch.
     """
     created = kids["created_ms"].to_numpy(dtype=np.int64)
     since = np.maximum(created, kids["added_ms"].to_numpy(dtype=np.int64))
@@ -142,6 +148,7 @@ def dormant_chance(kids: pd.DataFrame, as_of_ms: int, days: int = DORMANT_DAYS) 
     longer = 1.0 - np.searchsorted(waits, ages, side="right") / len(waits)
     denom = pi + (1.0 - pi) * longer
     chance = np.divide(pi, denom, out=np.ones_like(denom), where=denom > 0)
-    # a child idle no longer than most started children waited is not suspect yet
-    out[idle] = np.where(longer > 1.0 - SUSPECT, 0.0, chance)
+    # suspect: idle longer than most started children waited, while a sibling moved since
+    suspect = (longer <= 1.0 - SUSPECT) & _sibling_moved(kids)[idle]
+    out[idle] = np.where(suspect, chance, 0.0)
     return out
