@@ -25,7 +25,7 @@ forecasts (:mod:`reports.metrics.track_record`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,7 +149,6 @@ class ItemForecast:
     frame: pd.DataFrame
     periods: dict[str, np.ndarray]
     teams: dict[str, TeamItems]
-    cumulative: dict[str, np.ndarray]
 
 
 def forecast_items(
@@ -169,7 +168,6 @@ def forecast_items(
     parts: list[pd.DataFrame] = []
     periods: dict[str, np.ndarray] = {}
     teams: dict[str, TeamItems] = {}
-    cums: dict[str, np.ndarray] = {}
     cols = {c: plan[c].to_numpy() for c in ("ri", "id", "team", "kind", "share")}
     remaining_all = plan["remaining"].to_numpy(dtype=np.float64)
     dormant_all = plan["dormant"].to_numpy(dtype=np.float64)
@@ -183,7 +181,7 @@ def forecast_items(
             growth=np.asarray(pools.get(str(team), ()), dtype=np.float64).tolist(),
             dormant_new=float(dormant_new),
         )
-        finish, cum = simulate_items(items, samples.get(str(team), np.zeros(0)), config, str(team))
+        finish, _ = simulate_items(items, samples.get(str(team), np.zeros(0)), config, str(team))
         raw = _quantile_days(finish, config.quantiles, config.period)
         values = {c: v[ix] for c, v in cols.items()}
         f50 = np.array([correction.factor("p50", str(k)) for k in kinds])
@@ -200,11 +198,10 @@ def forecast_items(
             stretched = stretch(finish, f50, f85)
             periods.update(zip(items.ids, stretched.T, strict=True))
             teams[str(team)] = items
-            cums[str(team)] = cum
     names = ["ri", "id", "team", "kind", "share"]
     names += [f"{x}{s}" for x in labels for s in ("_raw", "")]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
-    return ItemForecast(frame, periods, teams, cums)
+    return ItemForecast(frame, periods, teams)
 
 
 def stretch(finish: np.ndarray, f50: np.ndarray, f85: np.ndarray) -> np.ndarray:
@@ -250,9 +247,3 @@ def done_by(
     got = cum[:, min(reach, cum.shape[1]) - 1] * float(items.share[col])
     whole = np.minimum(np.floor(got + _EPS), float(items.remaining[col]))
     return int(at_least(whole[:, None], confidence)[0])
-
-
-def day_dates(today: pd.Timestamp, days: Sequence[float] | np.ndarray) -> pd.Series:
-    """Day offsets from today as local days (NaT for NaN)."""
-    offsets = pd.to_timedelta(np.asarray(days, dtype=np.float64), unit="D")
-    return pd.Series(pd.Timestamp(today).normalize() + offsets)
