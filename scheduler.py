@@ -45,14 +45,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-import clock as pulse_clock
-from connectors.runner import sync_source
-from scheduling import history
-from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
-from scheduling.lock import REPORT, SHARED, STORE, Scope, ServiceLock, holders
-from settings import JiraSource, ScheduleSettings, Settings, TrelloSource, parse_duration
-from store import Store
-from store.writes import finish_run, register_source, start_run
+from pulse import clock as pulse_clock
+from pulse.connectors.runner import sync_source
+from pulse.scheduling import history
+from pulse.scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
+from pulse.scheduling.lock import REPORT, SHARED, STORE, Scope, ServiceLock, holders
+from pulse.settings import JiraSource, ScheduleSettings, Settings, TrelloSource, parse_duration
+from pulse.store import Store
+from pulse.store.writes import finish_run, register_source, start_run
 
 log = logging.getLogger("pulse.service")
 
@@ -63,7 +63,8 @@ SYNC_WAIT_BEFORE_REPORT = 900.0  # a report waits this long at most for running 
 
 
 class WeeklyReport(Protocol):
-    """What `reports.workbook.write_weekly` returns: the workbook's path, headline and week."""
+    """What `pulse.reports.workbook.write_weekly` returns: the workbook's path, headline and
+    week."""
 
     @property
     def path(self) -> Path: ...
@@ -82,7 +83,7 @@ ReportWriter = Callable[[Settings, Store, datetime], WeeklyReport]
 def write_weekly_report(settings: Settings, store: Store, as_of: datetime) -> WeeklyReport:
     """The production report writer: the weekly workbook into `[report] out_dir`."""
     # Imported when first needed: the workbook pulls in pandas and openpyxl.
-    from reports.workbook import write_weekly
+    from pulse.reports.workbook import write_weekly
 
     return write_weekly(settings, store, as_of=as_of)
 
@@ -394,7 +395,7 @@ class Service:
 
     def _refresh_analysis(self, job: str) -> None:
         """Store today's analysis after new data, so questions between Mondays answer at once."""
-        from reports.queries.analysis import refresh_analysis
+        from pulse.reports.queries.analysis import refresh_analysis
 
         started = time.monotonic()
         try:

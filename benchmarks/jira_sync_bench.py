@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from connectors.jira.sync import BASE_FIELDS
+from pulse.connectors.jira.sync import BASE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 100
@@ -38,7 +38,7 @@ def start_emulator(issues: int, seed: int) -> tuple[subprocess.Popen[str], dict[
         [
             sys.executable,
             "-m",
-            "emulators.jira",
+            "pulse.emulators.jira",
             "--port",
             "0",
             "--seed",
@@ -117,7 +117,7 @@ def pulse_sync(config: Path, token: str) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "cli", "sync", "--config", str(config)),
+            *(sys.executable, "-m", "pulse.cli", "sync", "--config", str(config)),
             *("--no-progress", "--no-analysis"),
         ],
         capture_output=True,

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.metrics.flow_export import flow_table
-from reports.metrics.forecast import ForecastConfig
-from reports.metrics.item_forecast import forecast_items
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs, compute_all, weekly
-from reports.metrics.workflow import Column, Workflow
+from pulse.reports.metrics.flow_export import flow_table
+from pulse.reports.metrics.forecast import ForecastConfig
+from pulse.reports.metrics.item_forecast import forecast_items
+from pulse.reports.metrics.pipeline import MetricsConfig, MetricsInputs, compute_all, weekly
+from pulse.reports.metrics.workflow import Column, Workflow
 
 STATUSES = ["Backlog", "Ready", "In Progress", "Review", "Done"]
 WORKFLOW = Workflow(

@@ -3,7 +3,8 @@
 Run: ``python -m benchmarks.query_bench [--items 100000] [--transitions 1000000] [--db PATH]``.
 Builds a SQLite store by bulk-inserting the metrics benchmark's synthetic organisation (20
 teams, epics, stories, sub-tasks, sprints, versions, flags, links; see
-:mod:`benchmarks.metrics_bench`) with :func:`store.writes.insert_rows`, then times each question
+:mod:`benchmarks.metrics_bench`) with :func:`pulse.store.writes.insert_rows`, then times each
+question
 
 - **cold**: the stored analysis cleared first, so the question computes the whole
   organisation's analysis and stores it (what the first question after a sync costs when
@@ -38,11 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import clock
 from benchmarks.metrics_bench import AS_OF, synthetic
-from settings import Settings
-from store import open_store, schema
-from store.writes import insert_rows
+from pulse import clock
+from pulse.settings import Settings
+from pulse.store import open_store, schema
+from pulse.store.writes import insert_rows
 
 CATEGORY = {
     "Backlog": "new",
@@ -337,7 +338,7 @@ def _load() -> str:
 
 
 def _clear(store: Any) -> None:
-    from store.analysis import clear
+    from pulse.store.analysis import clear
 
     with store.transaction() as conn:
         clear(conn)
@@ -358,10 +359,10 @@ def _cli(cmd: list[str], env: dict[str, str], repeat: int = 1) -> tuple[float, s
 @contextmanager
 def _answer_server(config: Path, env: dict[str, str]) -> Iterator[None]:
     """The answer server `pulse serve` would run for ``config``, until the block ends."""
-    from cli.launch import socket_path
+    from pulse.cli.launch import socket_path
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.answer_server", "--config", str(config)],
+        [sys.executable, "-m", "pulse.cli.answer_server", "--config", str(config)],
         env=env,
         stderr=subprocess.DEVNULL,
     )
@@ -389,11 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI process timings")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold timings")
     args = parser.parse_args(argv)
-    from reports.queries.analysis import compute, instant, refresh_analysis
-    from reports.queries.forecast import forecast
-    from reports.queries.risk import RiskFilters, risk
-    from reports.queries.show import show
-    from store.analysis import begin_snapshot
+    from pulse.reports.queries.analysis import compute, instant, refresh_analysis
+    from pulse.reports.queries.forecast import forecast
+    from pulse.reports.queries.risk import RiskFilters, risk
+    from pulse.reports.queries.show import show
+    from pulse.store.analysis import begin_snapshot
 
     work = Path(tempfile.mkdtemp(prefix="pulse-query-bench-"))
     db = args.db or work / "bench.db"
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     config = write_config(work / "pulse.toml", db)
     os.environ["PULSE_BENCH_TOKEN"] = "bench"
-    from settings import load_settings
+    from pulse.settings import load_settings
 
     settings: Settings = load_settings(config)
     store = open_store(settings.store.url)
@@ -484,7 +485,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_cli:
             stack.enter_context(_answer_server(config, served))
         for name, call, cli_args in cases:
-            cmd = [sys.executable, "-m", "cli", *cli_args, "--as-of", as_of_arg, "-c", str(config)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pulse.cli",
+                *cli_args,
+                "--as-of",
+                as_of_arg,
+                "-c",
+                str(config),
+            ]
             cold = cli_cold = here_text = served_text = ratio = "-"
             if not args.no_cold:
                 _clear(store)
@@ -506,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:<28} {cold:>7} {best:8.3f}s {median:6.3f}s {cli_cold:>8} "
                 f"{here_text:>8} {served_text:>8} {ratio:>6} {os.getloadavg()[0]:5.2f}"
             )
-    start_up = _cli([sys.executable, "-m", "cli", "--help"], here, args.repeat)[1]
+    start_up = _cli([sys.executable, "-m", "pulse.cli", "--help"], here, args.repeat)[1]
     print(f"{'pulse --help (start-up alone)':<28} {start_up}")
     print(_load())
     store.dispose()

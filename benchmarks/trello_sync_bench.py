@@ -33,12 +33,12 @@ from typing import Any
 
 import requests
 
-import connectors.trello.client as trello_client
-from connectors.trello import sync_trello
-from connectors.trello.client import RateLimit
-from settings import TrelloSource
-from store import open_store
-from store.writes import register_source
+import pulse.connectors.trello.client as trello_client
+from pulse.connectors.trello import sync_trello
+from pulse.connectors.trello.client import RateLimit
+from pulse.settings import TrelloSource
+from pulse.store import open_store
+from pulse.store.writes import register_source
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = 1000
@@ -52,7 +52,7 @@ def start_emulator(
     cards: int, boards: int, seed: int
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators.trello", "--port", "0", "--seed", str(seed),
+        [sys.executable, "-m", "pulse.emulators.trello", "--port", "0", "--seed", str(seed),
          "--cards", str(cards), "--boards", str(boards), "--no-rate-limits"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip

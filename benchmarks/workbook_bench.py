@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
-import clock
 from benchmarks.metrics_bench import AS_OF, WORKFLOW, peak_rss_mb, synthetic
-from reports.freshness import facts_frame
-from reports.metrics.pipeline import MetricsConfig, weekly
-from reports.workbook import tables
-from reports.workbook.context import ReportContext
-from reports.workbook.weekly import build_workbook, report_path, report_week, save_atomically
-from settings import Settings
+from pulse import clock
+from pulse.reports.freshness import facts_frame
+from pulse.reports.metrics.pipeline import MetricsConfig, weekly
+from pulse.reports.workbook import tables
+from pulse.reports.workbook.context import ReportContext
+from pulse.reports.workbook.weekly import build_workbook, report_path, report_week, save_atomically
+from pulse.settings import Settings
 
 TZ = "Europe/Berlin"
 TARGET_SECONDS = 30.0

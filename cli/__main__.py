@@ -1,5 +1,5 @@
-"""`python -m cli` runs the pulse command (used where the console script is not on PATH)."""
+"""`python -m pulse.cli` runs the pulse command (used where the console script is not on PATH)."""
 
-from cli.launch import main
+from pulse.cli.launch import main
 
 main()

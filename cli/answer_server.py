@@ -2,7 +2,7 @@
 
 `pulse serve` runs one per configuration file ([schedule] answer_server); by hand:
 
-    python -m cli.answer_server --socket PATH | --config FILE [--parent-pid N] [--log-level L]
+    python -m pulse.cli.answer_server --socket PATH | --config FILE [--parent-pid N] [--log-level L]
 
 The client is cli/launch.py. A request is one length-prefixed JSON message (argv, environment,
 working directory, umask, stdio encodings, Python and code root) carrying the client's stdin,
@@ -39,7 +39,7 @@ from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any, NoReturn
 
-from cli.launch import (
+from pulse.cli.launch import (
     FORK_TIMEOUT,
     ROOT,
     ROUTED,
@@ -56,14 +56,14 @@ log = logging.getLogger("pulse.answer_server")
 
 # What a question imports, beyond the command modules cli.main.COMMANDS names for ROUTED.
 PRELOAD = (
-    "cli.main",
-    "cli.common",
-    "cli.names",
+    "pulse.cli.main",
+    "pulse.cli.common",
+    "pulse.cli.names",
     "safetext",
-    "store.status",
+    "pulse.store.status",
     "settings",
     "store",
-    "store.snapshots",
+    "pulse.store.snapshots",
     "sqlalchemy",
     "sqlite3",
     "sqlalchemy.dialects.sqlite.pysqlite",
@@ -77,7 +77,11 @@ PRELOAD = (
     "rich.box",
     "rich._emoji_codes",
 )
-PRELOAD_PACKAGES = ("reports.queries", "reports.metrics", "rich._unicode_data")  # all modules
+PRELOAD_PACKAGES = (
+    "pulse.reports.queries",
+    "pulse.reports.metrics",
+    "rich._unicode_data",
+)  # all modules
 CHECK_PARENT_EVERY = 2.0  # seconds between checks that the parent (pulse serve) still runs
 REQUEST_TIMEOUT = 2.0  # seconds a client may take to send its request
 STOP_WAIT = 1.5  # seconds pulse serve waits after SIGTERM before it kills the server
@@ -93,7 +97,7 @@ Stamp = dict[str, tuple[int, int] | None]
 @contextmanager
 def running(config: str, log_level: str) -> Iterator[None]:
     """An answer server for ``config`` while the block runs; stopped however the block ends."""
-    argv = [sys.executable, "-m", "cli.answer_server", "--socket", socket_path(config)]
+    argv = [sys.executable, "-m", "pulse.cli.answer_server", "--socket", socket_path(config)]
     argv += ["--parent-pid", str(os.getpid()), "--log-level", log_level]
     process: subprocess.Popen[bytes] | None = None
     try:
@@ -168,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m cli.answer_server",
+        prog="python -m pulse.cli.answer_server",
         description="Answer pulse risk, forecast and show fast (see docs/operations.md).",
     )
     where = parser.add_mutually_exclusive_group(required=True)
@@ -235,7 +239,7 @@ def _lock(path: str) -> int | None:
 
 def preload() -> None:
     """Import (not run) every module a question needs, so no child imports anything heavy."""
-    from cli.main import COMMANDS
+    from pulse.cli.main import COMMANDS
 
     for name in (*PRELOAD, *(COMMANDS[name].split(":")[0] for name in sorted(ROUTED))):
         importlib.import_module(name)
@@ -458,7 +462,7 @@ def _text_stream(fd: int, spec: dict[str, Any]) -> io.TextIOWrapper:
 
 def run() -> int:
     """`pulse` with sys.argv, as a fresh process runs it; its exit code as Python computes it."""
-    from cli.main import main as pulse
+    from pulse.cli.main import main as pulse
 
     try:
         pulse()

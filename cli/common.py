@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-import clock
-from safetext import one_line
+from pulse import clock
+from pulse.safetext import one_line
 
 if TYPE_CHECKING:
-    from settings import Settings
-    from store import Store
+    from pulse.settings import Settings
+    from pulse.store import Store
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -39,7 +39,7 @@ def load(config: str, secrets: bool = False) -> Settings:
 
     ``secrets``: the command talks to Jira or Trello, so every secret's environment variable
     must be set; commands that only read the store start without them."""
-    from settings import ConfigError, load_settings
+    from pulse.settings import ConfigError, load_settings
 
     try:
         return load_settings(config, secrets=secrets)
@@ -52,7 +52,7 @@ def open_configured_store(settings: Settings, create: bool = False) -> Store:
 
     Only ``create`` (sync, serve) makes a store that does not exist: every other command refuses
     it and creates nothing, so a typo in [store] url never answers "0 at risk"."""
-    from store import StoreError, open_store
+    from pulse.store import StoreError, open_store
 
     global opened_store
     try:
@@ -131,7 +131,7 @@ def checked_as_of(store: Store, value: str | None, tz: str) -> datetime:
     """The --as-of instant (:func:`as_of_instant`), refused when the store cannot answer it:
     an empty store, a day before its first item, after its last sync, or in the future. The
     default (now) is answered, with a note on stderr when the last sync is over a day old."""
-    from store.status import data_span
+    from pulse.store.status import data_span
 
     when = as_of_instant(value, tz)
     first, last = data_span(store)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import EXIT_FAILED, fail
-from safetext import one_line
+from pulse.cli.common import EXIT_FAILED, fail
+from pulse.safetext import one_line
 
 if TYPE_CHECKING:
-    from settings import Settings
-    from store import Store
+    from pulse.settings import Settings
+    from pulse.store import Store
 
 DEMO_MARKER = ".pulse-demo"  # written into the demo directory: the only kind `demo` deletes
 SCALES = ("large", "medium", "small")  # emulators.playground.SCALES, without importing them
@@ -44,11 +44,11 @@ def demo(workdir: str, seed: int, scale: str) -> None:
       pulse demo
       pulse demo --scale small --dir /tmp/pulse-demo
     """
-    from cli.progress import BarProgress
-    from connectors.runner import sync_source
-    from emulators.playground import playground
-    from settings import load_settings
-    from store import open_store
+    from pulse.cli.progress import BarProgress
+    from pulse.connectors.runner import sync_source
+    from pulse.emulators.playground import playground
+    from pulse.settings import load_settings
+    from pulse.store import open_store
 
     started = time.monotonic()
     root = Path(workdir).resolve()
@@ -74,7 +74,7 @@ def demo(workdir: str, seed: int, scale: str) -> None:
             failed |= not result.ok
     if failed:
         raise SystemExit(EXIT_FAILED)
-    from reports.workbook import write_weekly
+    from pulse.reports.workbook import write_weekly
 
     report = write_weekly(settings, store)
     click.echo(report.headline)
@@ -108,7 +108,7 @@ def _pulse() -> str:
     if found and script.exists() and Path(found).resolve() == script.resolve():
         return "pulse"
     if not script.exists():
-        return f"{sys.executable} -m cli"
+        return f"{sys.executable} -m pulse.cli"
     try:
         return str(script.relative_to(Path.cwd()))
     except ValueError:
@@ -118,7 +118,7 @@ def _pulse() -> str:
 def _print_top_risks(store: Store, settings: Settings, limit: int = 5) -> None:
     """The five most severe roadmap risks, one line each, as `pulse risk` ranks them: the
     workbook Summary's top five."""
-    from reports.queries.risk import risk
+    from pulse.reports.queries.risk import risk
 
     answer = risk(store, settings)
     high = sum(1 for row in answer.rows if row["level"] == "high")
@@ -145,7 +145,7 @@ def emulate(jira_port: int, trello_port: int, seed: int, scale: str, store_url: 
       pulse emulate --scale small > emulated.toml   (the secrets are printed on stderr)
       pulse emulate --jira-port 9100 --trello-port 9200 --seed 3
     """
-    from emulators.playground import playground
+    from pulse.emulators.playground import playground
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

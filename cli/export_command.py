@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cli.common import (
+from pulse.cli.common import (
     checked_as_of,
     config_option,
     fail,
@@ -14,8 +14,8 @@ from cli.common import (
     open_configured_store,
     output_stream,
 )
-from cli.query_commands import raw_option
-from store.export import EXPORTS, export_rows, write_csv, write_json
+from pulse.cli.query_commands import raw_option
+from pulse.store.export import EXPORTS, export_rows, write_csv, write_json
 
 
 @click.command("export")
@@ -75,12 +75,12 @@ def _write(columns: list[str], rows: Any, fmt: str, out: str | None, raw: bool) 
 def export_flow(
     config: str, fmt: str, out: str | None, as_of: str | None, raw: bool = False
 ) -> None:
-    """Write the flow export (:func:`reports.metrics.flow_export.flow_rows`) as CSV or JSON to
+    """Write the flow export (:func:`pulse.reports.metrics.flow_export.flow_rows`) as CSV or JSON to
     ``out`` (atomically) or stdout."""
     import pandas as pd
 
-    from reports.dataset import load_dataset
-    from reports.metrics.flow_export import flow_rows
+    from pulse.reports.dataset import load_dataset
+    from pulse.reports.metrics.flow_export import flow_rows
 
     settings = load(config)
     store = open_configured_store(settings)

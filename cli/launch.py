@@ -47,7 +47,7 @@ def main() -> None:
         code = ask(args)
         if code is not None:
             sys.exit(code)
-    from cli.main import main as run_here
+    from pulse.cli.main import main as run_here
 
     run_here()
 

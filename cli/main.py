@@ -13,20 +13,20 @@ import sys
 
 import click
 
-from cli.common import EXIT_FAILED, describe_failure, fail
+from pulse.cli.common import EXIT_FAILED, describe_failure, fail
 
 # command name -> "module:attribute"; one line per command
 COMMANDS = {
-    "demo": "cli.demo_commands:demo",
-    "emulate": "cli.demo_commands:emulate",
-    "export": "cli.export_command:export",
-    "forecast": "cli.query_commands:forecast_command",
-    "report": "cli.report_commands:report",
-    "risk": "cli.query_commands:risk_command",
-    "serve": "cli.serve_command:serve",
-    "show": "cli.query_commands:show_command",
-    "status": "cli.status_command:status",
-    "sync": "cli.sync_command:sync",
+    "demo": "pulse.cli.demo_commands:demo",
+    "emulate": "pulse.cli.demo_commands:emulate",
+    "export": "pulse.cli.export_command:export",
+    "forecast": "pulse.cli.query_commands:forecast_command",
+    "report": "pulse.cli.report_commands:report",
+    "risk": "pulse.cli.query_commands:risk_command",
+    "serve": "pulse.cli.serve_command:serve",
+    "show": "pulse.cli.query_commands:show_command",
+    "status": "pulse.cli.status_command:status",
+    "sync": "pulse.cli.sync_command:sync",
 }
 
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 if TYPE_CHECKING:
-    from reports.queries.catalog import Catalog
-    from settings import Settings
-    from store import Store
+    from pulse.reports.queries.catalog import Catalog
+    from pulse.settings import Settings
+    from pulse.store import Store
 
 
 def canonical(value: str | None, candidates: Iterable[str]) -> str | None:
@@ -28,7 +28,7 @@ def canonical(value: str | None, candidates: Iterable[str]) -> str | None:
 
 def key_names(store: Store, value: str) -> set[str]:
     """Item keys and version names equal to ``value`` ignoring case."""
-    from store import schema
+    from pulse.store import schema
 
     upper = value.upper()
     items, versions = schema.items, schema.versions
@@ -47,7 +47,7 @@ def canonical_key(store: Store, value: str) -> str:
 
 def catalog(store: Store, settings: Settings) -> Catalog:
     """The stored sources, projects (boards) with their teams, and versions."""
-    from reports.queries.catalog import read_catalog
+    from pulse.reports.queries.catalog import read_catalog
 
     with store.engine.connect() as conn:
         return read_catalog(conn, settings)

@@ -1,6 +1,6 @@
 """`pulse risk`, `pulse forecast KEY`, `pulse show KEY`: delivery questions answered from the store.
 
-The commands only parse options, open the store and call :mod:`reports.queries`; rendering
+The commands only parse options, open the store and call :mod:`pulse.reports.queries`; rendering
 (rich tables that fit 80 columns, JSON, CSV) is here. Nothing heavy is imported before a command
 runs, and a question answered from the stored analysis needs neither pandas nor the engine.
 """
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from cli.common import checked_as_of, config_option, fail, load, open_configured_store
-from safetext import csv_cell, inert_tree, json_text
+from pulse.cli.common import checked_as_of, config_option, fail, load, open_configured_store
+from pulse.safetext import csv_cell, inert_tree, json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -52,7 +52,7 @@ raw_option = click.option(
 
 def _console() -> Console:
     """Prints text as text: no markup, emoji codes or highlighting is read from what it prints
-    (titles are data); documents are passed through :func:`safetext.inert_tree` first."""
+    (titles are data); documents are passed through :func:`pulse.safetext.inert_tree` first."""
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
@@ -63,7 +63,7 @@ def _run(call: Any) -> Any:
     (a new as-of on a big store takes seconds); a QueryError is one line and exit 2."""
     from contextlib import nullcontext
 
-    from reports.queries.errors import QueryError
+    from pulse.reports.queries.errors import QueryError
 
     waiting: Any = nullcontext()
     if sys.stderr.isatty():
@@ -157,8 +157,8 @@ def risk_command(
       pulse risk --compact --limit 0           one line per item
       pulse risk --as-of 2026-11-02 --format json | jq '.rows[0]'
     """
-    from cli.names import canonical, canonical_key, catalog
-    from reports.queries.risk import RiskFilters, risk
+    from pulse.cli.names import canonical, canonical_key, catalog
+    from pulse.reports.queries.risk import RiskFilters, risk
 
     settings = load(config)
     due = _parse_day(due_before, "--due-before") if due_before else None
@@ -214,7 +214,7 @@ RISK_CSV = [
 
 def write_risk_csv(doc: dict[str, Any], stream: Any, raw: bool = False) -> None:
     """One row per risk; reasons joined by ';', evidence sentences by ' | '; text cleaned and
-    formula-like text quoted unless ``raw`` (:func:`safetext.csv_cell`)."""
+    formula-like text quoted unless ``raw`` (:func:`pulse.safetext.csv_cell`)."""
     import csv
 
     writer = csv.writer(stream, lineterminator="\n")
@@ -370,8 +370,8 @@ def forecast_command(
       pulse forecast WEB-412 --trials 2000 --format json | jq .forecast.p85
       pulse forecast --backtest --format json
     """
-    from cli.names import canonical_key
-    from reports.queries.forecast import forecast
+    from pulse.cli.names import canonical_key
+    from pulse.reports.queries.forecast import forecast
 
     if trials is not None and trials > MAX_TRIALS:
         fail(f"--trials {trials:,} is too many (use at most {MAX_TRIALS:,})")
@@ -414,7 +414,7 @@ def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[st
 
 def _backtest(settings: Any, as_of: str | None, fmt: str) -> None:
     """`pulse forecast --backtest`: the store's track record, overall, per kind and per team."""
-    from reports.queries.forecast import backtest
+    from pulse.reports.queries.forecast import backtest
 
     store = open_configured_store(settings)
     when = checked_as_of(store, as_of, settings.report.timezone)
@@ -527,8 +527,8 @@ def show_command(config: str, as_of: str | None, key: str, source: str | None, f
       pulse show WEB-412 --as-of 2026-10-01
       pulse show WEB-412 --format json | jq .cycle_time
     """
-    from cli.names import canonical_key
-    from reports.queries.show import show
+    from pulse.cli.names import canonical_key
+    from pulse.reports.queries.show import show
 
     settings = load(config)
     store = open_configured_store(settings)

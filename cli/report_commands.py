@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from pulse.cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -69,8 +69,8 @@ def weekly(config: str, as_of: str | None, out: str | None) -> None:
             EXIT_FAILED,
         )
     # The workbook pulls in pandas and openpyxl; only this command needs them.
-    from reports.workbook import ReportError, ReportFailed, write_weekly
-    from safetext import one_line
+    from pulse.reports.workbook import ReportError, ReportFailed, write_weekly
+    from pulse.safetext import one_line
 
     try:
         result = write_weekly(settings, store, as_of=day, out_dir=Path(out) if out else None)

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
-from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from pulse.cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
 
 if TYPE_CHECKING:
-    from scheduler import StopSignals
-    from settings import Settings
+    from pulse.scheduler import StopSignals
+    from pulse.settings import Settings
 
 EXIT_LOCKED = 3  # another service already serves this store (or these sources)
 LEVELS = ["debug", "info", "warning", "error"]
@@ -61,7 +61,7 @@ def serve(
       pulse serve --log-level debug
       pulse serve --source acme-jira --report
     """
-    from settings import ConfigError
+    from pulse.settings import ConfigError
 
     settings = load(config, secrets=True)
     try:
@@ -74,7 +74,7 @@ def serve(
         fail(f"{config}: nothing to serve: no [[sources]] and --no-report")
     level = _level(ctx, log_level, settings.schedule.log_level)
     _configure_logging(level)
-    from scheduler import StopSignals  # APScheduler loads only for the service
+    from pulse.scheduler import StopSignals  # APScheduler loads only for the service
 
     with StopSignals() as signals:
         answers = _answer_server(config, level, settings.schedule.answer_server)
@@ -96,8 +96,8 @@ def _serve(
 ) -> tuple[int, bool]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from scheduler import Service, run_service
-    from scheduling.lock import LockHeld, acquire, service_scopes
+    from pulse.scheduler import Service, run_service
+    from pulse.scheduling.lock import LockHeld, acquire, service_scopes
 
     store = open_configured_store(settings, create=True)
     try:
@@ -123,7 +123,7 @@ def _answer_server(config: str, level: str, enabled: bool) -> AbstractContextMan
     """The answer server that makes `pulse risk|forecast|show` fast while the service runs."""
     if not enabled or os.name != "posix":
         return nullcontext()
-    from cli.answer_server import running
+    from pulse.cli.answer_server import running
 
     return running(config, level)
 
@@ -149,9 +149,13 @@ def _configure_logging(level: str) -> None:
     debug = level.lower() == "debug"
     # One structured line per job run comes from pulse.service; the runner's own summary
     # and APScheduler's chatter would repeat it.
-    logging.getLogger("connectors.runner").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.connectors.runner").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     logging.getLogger("apscheduler").setLevel(logging.INFO if debug else logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.INFO if debug else logging.WARNING)
-    logging.getLogger("reports.workbook").setLevel(logging.DEBUG if debug else logging.WARNING)
+    logging.getLogger("pulse.reports.workbook").setLevel(
+        logging.DEBUG if debug else logging.WARNING
+    )
     for noisy in ("jira", "urllib3", "requests_oauthlib", "oauthlib"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))

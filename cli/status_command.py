@@ -8,8 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from cli.common import config_option, load, open_configured_store
-from safetext import inert_tree, json_text
+from pulse.cli.common import config_option, load, open_configured_store
+from pulse.safetext import inert_tree, json_text
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -32,8 +32,8 @@ def status(config: str, fmt: str) -> None:
     """
     from rich.console import Console
 
-    from scheduler import recent_runs, schedule_preview
-    from store.status import source_status
+    from pulse.scheduler import recent_runs, schedule_preview
+    from pulse.store.status import source_status
 
     settings = load(config)
     store = open_configured_store(settings)

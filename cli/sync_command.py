@@ -7,8 +7,8 @@ import time
 
 import click
 
-from cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
-from safetext import one_line
+from pulse.cli.common import EXIT_FAILED, config_option, fail, load, open_configured_store
+from pulse.safetext import one_line
 
 
 @click.command("sync")
@@ -35,9 +35,9 @@ def sync(
       pulse sync --source acme-jira --full
       pulse sync --no-analysis        (cron jobs that only sync)
     """
-    from cli.progress import BarProgress
-    from connectors.runner import sync_source
-    from settings import ConfigError
+    from pulse.cli.progress import BarProgress
+    from pulse.connectors.runner import sync_source
+    from pulse.settings import ConfigError
 
     settings = load(config, secrets=True)
     if not settings.sources:
@@ -57,7 +57,7 @@ def sync(
         click.echo(one_line(result.line(), 1000), err=not result.ok)
         failed |= not result.ok
     if not no_analysis and not failed:
-        from reports.queries.analysis import refresh_analysis
+        from pulse.reports.queries.analysis import refresh_analysis
 
         started = time.monotonic()
         if refresh_analysis(store, settings):

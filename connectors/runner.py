@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors.base import NoProgress, Progress, SourceError, SyncCounts
-from connectors.http_policy import SyncInterrupted
-from settings import JiraSource, TrelloSource
-from store import Store
-from store.writes import finish_run, register_source, start_run
+from pulse.connectors.base import NoProgress, Progress, SourceError, SyncCounts
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.settings import JiraSource, TrelloSource
+from pulse.store import Store
+from pulse.store.writes import finish_run, register_source, start_run
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,9 @@ def sync_source(
 
 def _connector(source: JiraSource | TrelloSource) -> Callable[..., SyncCounts]:
     if isinstance(source, JiraSource):
-        from connectors.jira import sync_jira
+        from pulse.connectors.jira import sync_jira
 
         return sync_jira
-    from connectors.trello import sync_trello
+    from pulse.connectors.trello import sync_trello
 
     return sync_trello

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import clock
-from emulators.http import EmulatorServer
-from emulators.jira import RISKS, JiraEmulator, OrgSpec
-from emulators.trello import TrelloEmulator, TrelloSpec
+from pulse import clock
+from pulse.emulators.http import EmulatorServer
+from pulse.emulators.jira import RISKS, JiraEmulator, OrgSpec
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
 
 Scale = Literal["small", "medium", "large"]
 # (Jira issues, Jira projects, Trello cards) per scale; medium is the demo's organisation.

@@ -1,4 +1,4 @@
-"""The one loader of the store into the engine's input frames (:mod:`reports.metrics.frames`).
+"""The one loader of the store into the engine's input frames (:mod:`pulse.reports.metrics.frames`).
 
 Reads the whole store (:func:`load_dataset`, the workbook, exports and the stored analysis) or a
 slice of chosen items (:meth:`Loaded.add`, looked up by primary key in chunks, for `pulse show`),
@@ -32,8 +32,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
-import clock
-from reports.metrics.frames import (
+from pulse import clock
+from pulse.reports.metrics.frames import (
     BOARDS,
     CHANGES,
     ITEM_SPRINTS,
@@ -48,11 +48,11 @@ from reports.metrics.frames import (
     FrameSpec,
     empty_frame,
 )
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs
-from reports.metrics.workflow import WorkflowMap
-from reports.workflows import build_workflows
-from settings import Settings
-from store import Store, schema
+from pulse.reports.metrics.pipeline import MetricsConfig, MetricsInputs
+from pulse.reports.metrics.workflow import WorkflowMap
+from pulse.reports.workflows import build_workflows
+from pulse.settings import Settings
+from pulse.store import Store, schema
 
 S, I = schema.sources, schema.items  # noqa: E741
 _TS_KINDS = ("ts", "ts?")

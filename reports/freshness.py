@@ -32,7 +32,7 @@ def facts_frame(
     statuses: list[dict[str, Any]],
 ) -> pd.DataFrame:
     """One row per source (:data:`FACT_COLUMNS`); ``statuses`` as
-    :func:`store.status.source_status` (kind and last error of sources not configured)."""
+    :func:`pulse.store.status.source_status` (kind and last error of sources not configured)."""
     status = {row["source"]: row for row in statuses}
     fresh = freshness if freshness is not None else pd.DataFrame(columns=["source"])
     by_source = {str(r["source"]): r for r in fresh.to_dict("records")}
@@ -61,7 +61,7 @@ def facts_frame(
 
 def freshness_warnings(facts: pd.DataFrame) -> list[str]:
     """One line per source that is stale, never synced, or whose last sync failed."""
-    from safetext import one_line
+    from pulse.safetext import one_line
 
     out = []
     for rec in facts.to_dict("records") if len(facts) else []:

@@ -12,8 +12,8 @@ from collections import defaultdict
 
 import pandas as pd
 
-from reports.metrics.workflow import Column, Workflow, WorkflowMap
-from settings import JiraSource, Settings, TrelloSource, WorkflowSettings
+from pulse.reports.metrics.workflow import Column, Workflow, WorkflowMap
+from pulse.settings import JiraSource, Settings, TrelloSource, WorkflowSettings
 
 DONE_LIST = re.compile(r"\b(done|shipped|complete[d]?|released|live|closed)\b", re.IGNORECASE)
 

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from settings import ScheduleSettings
+from pulse.settings import ScheduleSettings
 
 log = logging.getLogger(__name__)
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
-from store import Store, schema
-from store.writes import finish_run, start_run
+from pulse.store import Store, schema
+from pulse.store.writes import finish_run, start_run
 
 RUNS = schema.sync_runs
 TRIGGER = "schedule"

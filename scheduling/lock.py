@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-import clock
-from store import Store
+from pulse import clock
+from pulse.store import Store
 
 STORE = "store"
 REPORT = "report"

@@ -1,5 +1,5 @@
 """The normalized store: schema, migrations, and the writes a sync makes."""
 
-from store.engine import Store, StoreError, open_store
+from pulse.store.engine import Store, StoreError, open_store
 
 __all__ = ["Store", "StoreError", "open_store"]

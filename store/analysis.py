@@ -46,10 +46,10 @@ from sqlalchemy import (
     select,
 )
 
-import clock
-from store.run_owner import is_dead
-from store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
-from store.writes import insert_rows
+from pulse import clock
+from pulse.store.run_owner import is_dead
+from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
+from pulse.store.writes import insert_rows
 
 analysis_runs = Table(
     "analysis_runs",

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from store.schema import sources
+from pulse.store.schema import sources
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

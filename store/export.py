@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from sqlalchemy import Select, select
 
-from safetext import csv_cell, json_text
-from store import Store, schema
+from pulse.safetext import csv_cell, json_text
+from pulse.store import Store, schema
 
 s, i, t, sp = schema.sources, schema.items, schema.transitions, schema.sprints
 
@@ -95,7 +95,7 @@ def write_csv(
     columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO, raw: bool = False
 ) -> int:
     """Write rows as CSV with a header; returns the row count. Text is cleaned and formula-like
-    text quoted (:func:`safetext.csv_cell`) unless ``raw``."""
+    text quoted (:func:`pulse.safetext.csv_cell`) unless ``raw``."""
     writer = csv.writer(out)
     writer.writerow(columns)
     count = 0
@@ -109,7 +109,7 @@ def write_json(
     columns: list[str], rows: Iterable[Sequence[Any]], out: TextIO, raw: bool = False
 ) -> int:
     """Write rows as a JSON array of objects, one per line; returns the row count. Values are
-    exact; terminal controls JSON may carry raw are escaped (:func:`safetext.json_text`)."""
+    exact; terminal controls JSON may carry raw are escaped (:func:`pulse.safetext.json_text`)."""
     out.write("[")
     count = 0
     for row in rows:

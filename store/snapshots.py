@@ -1,6 +1,7 @@
 """Stored roadmap history: a snapshot of every roadmap row per report, and each item's baseline.
 
-The weekly report saves its ``roadmap_snapshot`` frame (see ``reports.metrics.frames``) so next
+The weekly report saves its ``roadmap_snapshot`` frame (see ``pulse.reports.metrics.frames``) so
+next
 week's report can show what changed and how often past forecasts came true, and the baseline
 (scope and target when an item was first seen with a target) so scope growth is measured against
 it. Frames carry the source *name*; rows are keyed by source id like the rest of the store.
@@ -28,9 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store.engine import Store
-from store.schema import UTCDateTime, _source_fk, metadata, sources
-from store.writes import insert_rows
+from pulse.store.engine import Store
+from pulse.store.schema import UTCDateTime, _source_fk, metadata, sources
+from pulse.store.writes import insert_rows
 
 roadmap_snapshots = Table(
     "roadmap_snapshots",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from store import Store, schema
+from pulse.store import Store, schema
 
 
 def _last_run(conn: Connection, source_id: int, status: str | None = None) -> Any:

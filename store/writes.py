@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-import clock
-from store.run_owner import current_owner, is_dead
-from store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
+from pulse import clock
+from pulse.store.run_owner import current_owner, is_dead
+from pulse.store.schema import ITEM_CHILD_TABLES, UTCDateTime, sources, sync_cursors, sync_runs
 
 Row = Mapping[str, Any]
 _CHUNK = 500  # ids per IN (...) clause

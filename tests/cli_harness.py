@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PULSE = [sys.executable, "-m", "cli"]
+PULSE = [sys.executable, "-m", "pulse.cli"]
 
 
 @dataclass(frozen=True)

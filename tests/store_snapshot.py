@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store import Store, schema
+from pulse.store import Store, schema
 
 BOOKKEEPING = {"synced_at", "census_misses"}
 DATA_TABLES = (

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from cli.launch import runtime_dir, socket_path
+from pulse.cli.launch import runtime_dir, socket_path
 from tests.reports.test_queries import WORLD_END, PlantedOrg
 from tests.test_query_cli import org
 from tests.test_serve import serving, write_config
@@ -27,8 +27,8 @@ __all__ = ["org"]  # the planted store and its pulse.toml, shared with tests/tes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the answer server is POSIX only")
 
-PULSE = [sys.executable, "-m", "cli"]
-SERVER = [sys.executable, "-m", "cli.answer_server"]
+PULSE = [sys.executable, "-m", "pulse.cli"]
+SERVER = [sys.executable, "-m", "pulse.cli.answer_server"]
 AS_OF = WORLD_END.isoformat()  # the planted world's end, as an instant
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 class AnswerServer:
-    """`python -m cli.answer_server` for one configuration file, its log in a file."""
+    """`python -m pulse.cli.answer_server` for one configuration file, its log in a file."""
 
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.socket = socket_path(str(config))
@@ -107,7 +107,7 @@ def client_env(**extra: str) -> dict[str, str]:
 
 
 def pulse(*args: str, cwd: Path = ROOT, direct: bool = False) -> subprocess.CompletedProcess[str]:
-    """`python -m cli ARGS` as a user runs it; ``direct`` keeps it off the answer server."""
+    """`python -m pulse.cli ARGS` as a user runs it; ``direct`` keeps it off the answer server."""
     env = client_env(PULSE_NO_ANSWER_SERVER="1") if direct else client_env()
     return subprocess.run(
         [*PULSE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
@@ -195,7 +195,7 @@ def test_the_console_scripts_python3_counts_as_the_same_python(
     _, config = org
     mark = len(served.lines())
     result = subprocess.run(
-        [str(python3), "-m", "cli", "risk", "--as-of", AS_OF, "--config", str(config)],
+        [str(python3), "-m", "pulse.cli", "risk", "--as-of", AS_OF, "--config", str(config)],
         cwd=ROOT,
         env=client_env(),
         capture_output=True,
@@ -301,7 +301,7 @@ def test_pulse_serve_runs_the_answer_server_and_stops_it(tmp_path: Path) -> None
     with serving(config, "--log-level", "info") as service:
         service.wait_for_line(f"answer server listening on {path}")
         [answers] = psutil.Process(service.process.pid).children()
-        assert "cli.answer_server" in answers.cmdline()
+        assert "pulse.cli.answer_server" in answers.cmdline()
         assert accepts(path)
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         code, seconds = service.stop(signal.SIGTERM)

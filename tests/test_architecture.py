@@ -1,9 +1,9 @@
 """One loader, one pipeline: checked on the product's imports and calls.
 
-- Only :mod:`reports.dataset` reads the store into the engine's input frames: no other product
+- Only :mod:`pulse.reports.dataset` reads the store into the engine's input frames: no other product
   module builds ``MetricsInputs`` or uses the input frames' specs.
-- No calculator is called outside the pipeline: the functions :mod:`reports.metrics.pipeline`
-  runs as steps are imported by no product module outside :mod:`reports.metrics`.
+- No calculator is called outside the pipeline: the functions :mod:`pulse.reports.metrics.pipeline`
+  runs as steps are imported by no product module outside :mod:`pulse.reports.metrics`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def imported(tree: ast.Module) -> set[tuple[str, str]]:
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
-                module = f"reports.metrics.{module}" if module else "reports.metrics"
+                module = f"reports.metrics.{module}" if module else "pulse.reports.metrics"
             out |= {(module, alias.name) for alias in node.names}
     return out
 
@@ -60,7 +60,7 @@ def test_only_the_loader_builds_the_engines_input_frames() -> None:
     for path, tree in product_modules().items():
         if path.startswith("reports/metrics/") or path == "reports/dataset.py":
             continue
-        specs = {n for m, n in imported(tree) if m == "reports.metrics.frames"} & INPUT_SPECS
+        specs = {n for m, n in imported(tree) if m == "pulse.reports.metrics.frames"} & INPUT_SPECS
         calls = {
             node.func.id
             for node in ast.walk(tree)
@@ -79,6 +79,6 @@ def test_no_calculator_is_called_outside_the_pipeline() -> None:
         for path, tree in product_modules().items()
         if not path.startswith("reports/metrics/")
         for module, name in imported(tree)
-        if module.startswith("reports.metrics") and name in steps
+        if module.startswith("pulse.reports.metrics") and name in steps
     }
     assert not callers, sorted(callers)

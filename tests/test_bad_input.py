@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from jira import JIRAError
 
-import clock
-from cli.demo_commands import DEMO_MARKER
-from connectors.jira.client import describe_error
-from settings import JiraSource
-from store import open_store
-from store.status import data_span
+from pulse import clock
+from pulse.cli.demo_commands import DEMO_MARKER
+from pulse.connectors.jira.client import describe_error
+from pulse.settings import JiraSource
+from pulse.store import open_store
+from pulse.store.status import data_span
 from tests.cli_harness import Demo, assert_one_line_error, make_demo, run, tree, unwritable
 
 ZONE = ZoneInfo("Europe/Berlin")  # the demo config's report zone

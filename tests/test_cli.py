@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import COMMANDS, cli
+from pulse.cli.main import COMMANDS, cli
 
-PULSE = [sys.executable, "-m", "cli"]
+PULSE = [sys.executable, "-m", "pulse.cli"]
 
 
 def run(
@@ -48,7 +48,7 @@ def test_a_question_does_not_import_the_sync_machinery() -> None:
     probe = (
         "import sys; from cli.main import cli; cli.get_command(None, 'risk'); "
         "import reports.queries.risk; "
-        "print(sorted(m for m in ('connectors.runner', 'requests', 'jira', 'apscheduler', "
+        "print(sorted(m for m in ('pulse.connectors.runner', 'requests', 'jira', 'apscheduler', "
         "'pandas') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -15,7 +15,7 @@ from tests.connectors.jira_world import jira_world
 
 def pulse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "pulse.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import clock
-from emulators.jira.org import OrgSpec
-from emulators.trello import TrelloSpec
+from pulse import clock
+from pulse.emulators.jira.org import OrgSpec
+from pulse.emulators.trello import TrelloSpec
 
 
 def test_the_shift_moves_now_and_the_emulators_worlds_with_it(

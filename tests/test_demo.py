@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 
-from settings import load_settings
+from pulse.settings import load_settings
 
 
 def summary_top_risks(path: Path) -> list[str]:
@@ -27,7 +27,7 @@ def summary_top_risks(path: Path) -> list[str]:
 def test_demo_syncs_both_tools_and_leaves_no_emulator_running(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "demo", "--scale", "small", "--dir", str(workdir)],
+        [sys.executable, "-m", "pulse.cli", "demo", "--scale", "small", "--dir", str(workdir)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -109,7 +109,7 @@ def test_emulate_prints_a_config_that_syncs_and_stops_on_ctrl_c(tmp_path: Path) 
             lines.append(child.stdout.readline())
         config.write_text("".join(lines), encoding="utf-8")
         synced = subprocess.run(
-            [sys.executable, "-m", "cli", "sync", "--config", str(config), "--no-progress"],
+            [sys.executable, "-m", "pulse.cli", "sync", "--config", str(config), "--no-progress"],
             capture_output=True,
             text=True,
             env={**os.environ, **env},

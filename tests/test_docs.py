@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-import settings
+from pulse import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS: list[type[BaseModel]] = [

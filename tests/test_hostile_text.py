@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
-from emulators.playground import Playground, playground
+from pulse.emulators.playground import Playground, playground
 from tests.cli_harness import run
 
 LONG = "=" + "L" * 39_999  # a 40,000-character title that is also a formula

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import store.snapshots  # noqa: F401  (declares the snapshot tables on the same metadata)
-from store import Store
-from store.analysis import analysis_runs
-from store.schema import metadata
+import pulse.store.snapshots  # noqa: F401  (declares the snapshot tables on the same metadata)
+from pulse.store import Store
+from pulse.store.analysis import analysis_runs
+from pulse.store.schema import metadata
 
 
 def test_migrated_store_matches_the_declared_schema(store: Store) -> None:
@@ -26,8 +26,8 @@ def test_analysis_cache_is_emptied_when_its_shape_changes(store: Store) -> None:
     from alembic.config import Config
     from sqlalchemy import func, insert, select
 
-    from store import open_store
-    from store.engine import MIGRATIONS
+    from pulse.store import open_store
+    from pulse.store.engine import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

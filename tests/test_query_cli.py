@@ -12,7 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from pulse.cli.main import cli
 from tests.reports.test_queries import WORLD_END, PlantedOrg, build_planted_org, day, validate
 
 

@@ -19,9 +19,9 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import insert, select
 
-import clock
-from emulators.http import Fault
-from scheduler import (
+from pulse import clock
+from pulse.emulators.http import Fault
+from pulse.scheduler import (
     ReportTrigger,
     Service,
     job_line,
@@ -30,8 +30,8 @@ from scheduler import (
     recent_runs,
     schedule_preview,
 )
-from settings import ScheduleSettings, Settings, StoreSettings
-from store import Store, open_store, schema
+from pulse.settings import ScheduleSettings, Settings, StoreSettings
+from pulse.store import Store, open_store, schema
 from tests.connectors.jira_world import jira_world
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -469,7 +469,7 @@ def test_schedule_preview_and_recent_runs(store: Store) -> None:
         settings = service_settings(
             store.url, [world.source], sync_every="15m", weekly_report="mon 07:00", timezone="UTC"
         )
-        from connectors.runner import sync_source
+        from pulse.connectors.runner import sync_source
 
         assert sync_source(world.source, store, trigger="schedule").ok
     now = clock.now()

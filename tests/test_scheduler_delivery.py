@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-import clock
-from scheduler import Service
-from scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
-from settings import ScheduleSettings, Settings, StoreSettings
-from store import Store, open_store
+from pulse import clock
+from pulse.scheduler import Service
+from pulse.scheduling.delivery import DeliveryError, copy_into, report_message, send_mail
+from pulse.settings import ScheduleSettings, Settings, StoreSettings
+from pulse.store import Store, open_store
 from tests.test_scheduler import Written, runs
 
 
@@ -229,10 +229,11 @@ def test_a_failed_delivery_fails_the_run_but_keeps_the_workbook(
 def test_the_real_weekly_workbook_is_written_copied_and_mailed(
     tmp_path: Path, smtp: SmtpSink
 ) -> None:
-    """The report job with the real `reports.workbook.write_weekly`, on synced emulator data."""
-    pytest.importorskip("reports.workbook")
-    from connectors.runner import sync_source
-    from settings import ReportSettings
+    """The report job with the real `pulse.reports.workbook.write_weekly`, on synced emulator
+    data."""
+    pytest.importorskip("pulse.reports.workbook")
+    from pulse.connectors.runner import sync_source
+    from pulse.settings import ReportSettings
     from tests.connectors.jira_world import jira_world
 
     url = f"sqlite:///{tmp_path / 'pulse.db'}"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from scheduling.lock import (
+from pulse.scheduling.lock import (
     REPORT,
     SHARED,
     STORE,
@@ -20,7 +20,7 @@ from scheduling.lock import (
     holders,
     service_scopes,
 )
-from store import Store
+from pulse.store import Store
 
 WHOLE = service_scopes(None, True)
 
@@ -99,7 +99,7 @@ def test_a_whole_store_service_excludes_partial_ones(
 def test_sqlite_lock_file_is_beside_the_database_and_private(
     sqlite_url: str, taken: list[ServiceLock]
 ) -> None:
-    from store import open_store
+    from pulse.store import open_store
 
     store = open_store(sqlite_url)
     take(store, taken, service_scopes(["jira"], report=True))
@@ -114,7 +114,7 @@ def test_sqlite_lock_file_is_beside_the_database_and_private(
 
 @pytest.mark.postgres
 def test_postgres_lock_dies_with_its_session(postgres_url: str, taken: list[ServiceLock]) -> None:
-    from store import open_store
+    from pulse.store import open_store
 
     store = open_store(postgres_url)
     lock = take(store, taken, WHOLE)

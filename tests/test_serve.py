@@ -20,15 +20,15 @@ import pytest
 from click.core import ParameterSource
 from sqlalchemy import select
 
-import clock
-from connectors.runner import sync_source
-from emulators.http import Fault
-from store import Store, open_store, schema
-from store.writes import load_cursor
+from pulse import clock
+from pulse.connectors.runner import sync_source
+from pulse.emulators.http import Fault
+from pulse.store import Store, open_store, schema
+from pulse.store.writes import load_cursor
 from tests.connectors.jira_world import jira_world
 from tests.store_snapshot import diff, snapshot
 
-PULSE = [sys.executable, "-m", "cli"]
+PULSE = [sys.executable, "-m", "pulse.cli"]
 SMALL = {"seed": 5, "issues": 300, "projects": 3}
 
 
@@ -129,8 +129,8 @@ def test_a_second_serve_on_the_same_store_refuses(
 
 
 def test_log_level_comes_from_the_option_then_pulse_option_then_config() -> None:
-    from cli.main import cli
-    from cli.serve_command import _level, serve
+    from pulse.cli.main import cli
+    from pulse.cli.serve_command import _level, serve
 
     root = click.Context(cli)
     root.params["log_level"] = "warning"

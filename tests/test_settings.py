@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import ConfigError, JiraSource, load_settings, parse_duration
+from pulse.settings import ConfigError, JiraSource, load_settings, parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"JIRA_TOKEN": "t0ken", "TRELLO_KEY": "k", "TRELLO_TOKEN": "t"}

@@ -14,9 +14,15 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from store import Store, StoreError, open_store, schema
-from store.run_owner import current_owner, is_dead
-from store.writes import load_cursor, register_source, replace_item_children, save_cursor, upsert
+from pulse.store import Store, StoreError, open_store, schema
+from pulse.store.run_owner import current_owner, is_dead
+from pulse.store.writes import (
+    load_cursor,
+    register_source,
+    replace_item_children,
+    save_cursor,
+    upsert,
+)
 
 
 def item(source_id: int, item_id: str, key: str, title: str = "t") -> dict[str, object]:

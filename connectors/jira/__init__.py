@@ -1,5 +1,5 @@
 """Jira Cloud and Data Center connector, built on the `jira` library."""
 
-from connectors.jira.sync import sync_jira
+from pulse.connectors.jira.sync import sync_jira
 
 __all__ = ["sync_jira"]

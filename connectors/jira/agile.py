@@ -14,7 +14,7 @@ from typing import Any
 
 from jira import JIRAError
 
-from connectors.jira.client import JiraSite, parse_jira_time
+from pulse.connectors.jira.client import JiraSite, parse_jira_time
 
 Row = dict[str, Any]
 AGILE_PAGE = 50

@@ -23,12 +23,12 @@ from typing import Any
 from jira import JIRAError
 from sqlalchemy import select, update
 
-from connectors.jira.agile import read_project
-from connectors.jira.client import JiraSite, parse_jira_time
-from connectors.jira.pages import PageWriter
-from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import window_where
-from store import schema
+from pulse.connectors.jira.agile import read_project
+from pulse.connectors.jira.client import JiraSite, parse_jira_time
+from pulse.connectors.jira.pages import PageWriter
+from pulse.connectors.jira.prefetch import fetched_pages
+from pulse.connectors.jira.search import window_where
+from pulse.store import schema
 
 CENSUS_PAGE = 5000  # Jira allows its largest pages when only ids are asked for
 CHANGED_PAGE = 100

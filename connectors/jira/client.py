@@ -16,17 +16,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
-import clock
-from connectors.base import AuthError, SourceError
-from connectors.http_policy import (
+from pulse import clock
+from pulse.connectors.base import AuthError, SourceError
+from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
     RetryAfterTooLong,
     connection_reason,
     policy_session,
 )
-from safetext import one_line
-from settings import JiraSource
+from pulse.safetext import one_line
+from pulse.settings import JiraSource
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from settings import JiraFields
+from pulse.settings import JiraFields
 
 # role → (schema.custom types that identify it outright, names that identify a generic type)
 _RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

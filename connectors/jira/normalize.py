@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from connectors.jira.client import parse_jira_time
-from connectors.jira.fields import FieldMap
-from store import schema
+from pulse.connectors.jira.client import parse_jira_time
+from pulse.connectors.jira.fields import FieldMap
+from pulse.store import schema
 
 Row = dict[str, Any]
 

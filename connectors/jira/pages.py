@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connectors.base import SyncCounts
-from connectors.jira.client import JiraSite
-from connectors.jira.fields import FieldMap
-from connectors.jira.normalize import PageRows, normalize_issue
-from connectors.jira.search import complete_changelogs
-from store import Store, schema
-from store.writes import replace_item_children, save_cursor, upsert
+from pulse.connectors.base import SyncCounts
+from pulse.connectors.jira.client import JiraSite
+from pulse.connectors.jira.fields import FieldMap
+from pulse.connectors.jira.normalize import PageRows, normalize_issue
+from pulse.connectors.jira.search import complete_changelogs
+from pulse.store import Store, schema
+from pulse.store.writes import replace_item_children, save_cursor, upsert
 
 
 @dataclass

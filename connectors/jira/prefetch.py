@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.http_policy import SyncInterrupted
-from connectors.jira.client import JiraSite
-from connectors.jira.search import complete_changelogs, search_page
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.jira.client import JiraSite
+from pulse.connectors.jira.search import complete_changelogs, search_page
 
 AHEAD = 2  # pages fetched and waiting for the writer, at most
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from jira import JIRAError
 
-from connectors.jira.client import JiraSite
+from pulse.connectors.jira.client import JiraSite
 
 CHANGELOG_PAGE = 100
 BULK_CHANGELOG_ISSUES = 1000  # Cloud's changelog/bulkfetch takes up to 1000 issues per request

@@ -20,19 +20,19 @@ from jira import JIRAError
 from requests import RequestException
 from sqlalchemy import select, update
 
-import clock
-from connectors.base import NoProgress, Progress, SourceError, SyncCounts
-from connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
-from connectors.jira.agile import read_agile
-from connectors.jira.census import CensusScope, listing, run_census
-from connectors.jira.client import JiraSite, connect, describe_error
-from connectors.jira.fields import FieldMap, discover_fields
-from connectors.jira.pages import PageWriter
-from connectors.jira.prefetch import fetched_pages
-from connectors.jira.search import approximate_count, window_where
-from settings import JiraSource
-from store import Store, schema
-from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+from pulse import clock
+from pulse.connectors.base import NoProgress, Progress, SourceError, SyncCounts
+from pulse.connectors.http_policy import HttpPolicy, RequestStats, SyncInterrupted
+from pulse.connectors.jira.agile import read_agile
+from pulse.connectors.jira.census import CensusScope, listing, run_census
+from pulse.connectors.jira.client import JiraSite, connect, describe_error
+from pulse.connectors.jira.fields import FieldMap, discover_fields
+from pulse.connectors.jira.pages import PageWriter
+from pulse.connectors.jira.prefetch import fetched_pages
+from pulse.connectors.jira.search import approximate_count, window_where
+from pulse.settings import JiraSource
+from pulse.store import Store, schema
+from pulse.store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
 
 BASE_FIELDS = [
     "summary",

@@ -35,14 +35,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from connectors.base import Progress, SyncCounts
-from connectors.http_policy import SyncInterrupted
-from connectors.trello.boards import BoardInfo
-from connectors.trello.cards import clear_card_children
-from connectors.trello.client import TrelloApi, prefetching
-from connectors.trello.normalize import CardRules, day_of, id_time, parse_time
-from store import Store, schema
-from store.writes import insert_new, insert_rows, load_cursor, save_cursor, upsert
+from pulse.connectors.base import Progress, SyncCounts
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.trello.boards import BoardInfo
+from pulse.connectors.trello.cards import clear_card_children
+from pulse.connectors.trello.client import TrelloApi, prefetching
+from pulse.connectors.trello.normalize import CardRules, day_of, id_time, parse_time
+from pulse.store import Store, schema
+from pulse.store.writes import insert_new, insert_rows, load_cursor, save_cursor, upsert
 
 PAGE_LIMIT = 1000
 # Trello writes a move's two actions (leaving one board, arriving on the other) together.

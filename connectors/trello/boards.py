@@ -11,9 +11,9 @@ from typing import Any
 
 from trello import Board, ResourceUnavailable
 
-from connectors.base import SourceError
-from connectors.trello.client import TrelloApi, http_status
-from settings import TrelloSource
+from pulse.connectors.base import SourceError
+from pulse.connectors.trello.client import TrelloApi, http_status
+from pulse.settings import TrelloSource
 
 Row = dict[str, Any]
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from connectors.base import Progress, SyncCounts
-from connectors.http_policy import SyncInterrupted
-from connectors.trello.boards import BoardInfo, ListInfo, status_row
-from connectors.trello.client import TrelloApi, prefetching
-from connectors.trello.normalize import (
+from pulse.connectors.base import Progress, SyncCounts
+from pulse.connectors.http_policy import SyncInterrupted
+from pulse.connectors.trello.boards import BoardInfo, ListInfo, status_row
+from pulse.connectors.trello.client import TrelloApi, prefetching
+from pulse.connectors.trello.normalize import (
     CARD_LINK_TYPES,
     CardRows,
     CardRules,
@@ -37,8 +37,8 @@ from connectors.trello.normalize import (
     normalize_card,
     parse_time,
 )
-from store import Store, schema
-from store.writes import insert_rows, load_cursor, save_cursor, upsert
+from pulse.store import Store, schema
+from pulse.store.writes import insert_rows, load_cursor, save_cursor, upsert
 
 PAGE_LIMIT = 1000
 _CHUNK = 500

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Column, select, update
 from trello import ResourceUnavailable
 
-from connectors.trello.boards import BoardInfo
-from connectors.trello.cards import CardWriter, clear_card_children, learn_lists
-from connectors.trello.client import TrelloApi, http_status
-from connectors.trello.normalize import card_params
-from store import schema
+from pulse.connectors.trello.boards import BoardInfo
+from pulse.connectors.trello.cards import CardWriter, clear_card_children, learn_lists
+from pulse.connectors.trello.client import TrelloApi, http_status
+from pulse.connectors.trello.normalize import card_params
+from pulse.store import schema
 
 _CHUNK = 500
 

@@ -24,8 +24,8 @@ from typing import Any
 import requests
 from trello import ResourceUnavailable, TrelloClient, Unauthorized
 
-from connectors.base import AuthError, SourceError
-from connectors.http_policy import (
+from pulse.connectors.base import AuthError, SourceError
+from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
     RetryAfterTooLong,
@@ -33,7 +33,7 @@ from connectors.http_policy import (
     connection_reason,
     policy_session,
 )
-from settings import TrelloSource
+from pulse.settings import TrelloSource
 
 TRELLO_API = "https://api.trello.com"
 _SECRET_PARAM = re.compile(r"\b(key|token)=[^&\s\"']+")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.trello.boards import BoardInfo, FieldDef
+from pulse.connectors.trello.boards import BoardInfo, FieldDef
 
 Row = dict[str, Any]
 

@@ -26,8 +26,8 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from connectors.trello.normalize import ROADMAP_LINK
-from store import schema
+from pulse.connectors.trello.normalize import ROADMAP_LINK
+from pulse.store import schema
 
 
 def roll_up(conn: Connection, source_id: int) -> int:

@@ -22,19 +22,19 @@ from datetime import datetime
 from requests import RequestException
 from trello import ResourceUnavailable
 
-import clock
-from connectors.base import NoProgress, Progress, SyncCounts
-from connectors.http_policy import RequestStats
-from connectors.trello.actions import HistoryWriter, sync_actions
-from connectors.trello.boards import BoardInfo, read_board, resolve_boards
-from connectors.trello.cards import CardWriter, sync_cards
-from connectors.trello.census import run_census
-from connectors.trello.client import RateLimit, TrelloApi, connect, describe_error
-from connectors.trello.normalize import CardRules
-from connectors.trello.roadmap import roll_up
-from settings import TrelloSource
-from store import Store, schema
-from store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
+from pulse import clock
+from pulse.connectors.base import NoProgress, Progress, SyncCounts
+from pulse.connectors.http_policy import RequestStats
+from pulse.connectors.trello.actions import HistoryWriter, sync_actions
+from pulse.connectors.trello.boards import BoardInfo, read_board, resolve_boards
+from pulse.connectors.trello.cards import CardWriter, sync_cards
+from pulse.connectors.trello.census import run_census
+from pulse.connectors.trello.client import RateLimit, TrelloApi, connect, describe_error
+from pulse.connectors.trello.normalize import CardRules
+from pulse.connectors.trello.roadmap import roll_up
+from pulse.settings import TrelloSource
+from pulse.store import Store, schema
+from pulse.store.writes import delete_missing, load_cursor, save_cursor, update_source, upsert
 
 CENSUS_STREAM = "census"
 

@@ -5,13 +5,13 @@ with emu.serve() as server:
     ...  # server.url is the Jira site root; emu.credentials authenticates
 """
 
-from emulators.jira.app import Limits
-from emulators.jira.catalog import Flavour
-from emulators.jira.emulator import JiraEmulator
-from emulators.jira.mutations import MutationError
-from emulators.jira.org import RISKS, OrgSpec
-from emulators.jira.timefmt import Clock
-from emulators.jira.truth import FieldChange, IssueTruth, SprintTruth, StatusTransition, Truth
+from pulse.emulators.jira.app import Limits
+from pulse.emulators.jira.catalog import Flavour
+from pulse.emulators.jira.emulator import JiraEmulator
+from pulse.emulators.jira.mutations import MutationError
+from pulse.emulators.jira.org import RISKS, OrgSpec
+from pulse.emulators.jira.timefmt import Clock
+from pulse.emulators.jira.truth import FieldChange, IssueTruth, SprintTruth, StatusTransition, Truth
 
 __all__ = [
     "RISKS",

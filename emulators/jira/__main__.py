@@ -1,4 +1,4 @@
-"""Run a Jira emulator standalone: `python -m emulators.jira --port 8080 --seed 7`.
+"""Run a Jira emulator standalone: `python -m pulse.emulators.jira --port 8080 --seed 7`.
 
 Prints one JSON line once it is listening — url, flavour, credentials (Cloud [email, API token];
 DC the PAT), user + token (the same, flattened), basic_auth, user_timezone, projects,
@@ -14,14 +14,14 @@ import sys
 import threading
 from datetime import datetime
 
-from emulators.jira.emulator import JiraEmulator
-from emulators.jira.org import RISKS, OrgSpec
+from pulse.emulators.jira.emulator import JiraEmulator
+from pulse.emulators.jira.org import RISKS, OrgSpec
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; defaults match OrgSpec's."""
     d = OrgSpec()
-    p = argparse.ArgumentParser(prog="python -m emulators.jira", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m pulse.emulators.jira", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=d.seed)

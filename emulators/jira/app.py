@@ -18,17 +18,17 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from emulators.http import control_response
-from emulators.jira import catalog as cat
-from emulators.jira import text
-from emulators.jira.jql import JqlError, is_bounded
-from emulators.jira.model import Issue
-from emulators.jira.mutations import MutationError
-from emulators.jira.search import make_token, read_token
-from emulators.jira.shapes import FieldSelection, Renderer
+from pulse.emulators.http import control_response
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira import text
+from pulse.emulators.jira.jql import JqlError, is_bounded
+from pulse.emulators.jira.model import Issue
+from pulse.emulators.jira.mutations import MutationError
+from pulse.emulators.jira.search import make_token, read_token
+from pulse.emulators.jira.shapes import FieldSelection, Renderer
 
 if TYPE_CHECKING:
-    from emulators.jira.emulator import JiraEmulator
+    from pulse.emulators.jira.emulator import JiraEmulator
 
 GONE = (
     "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "

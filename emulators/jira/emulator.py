@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
-from emulators.http import EmulatorServer, FaultPlan, RequestLog
-from emulators.jira.app import JiraApp, Limits
-from emulators.jira.catalog import FLAVOURS, Flavour
-from emulators.jira.mutations import Mutator
-from emulators.jira.org import OrgSpec, generate
-from emulators.jira.search import Searcher
-from emulators.jira.timefmt import Clock
-from emulators.jira.truth import Truth
+from pulse.emulators.http import EmulatorServer, FaultPlan, RequestLog
+from pulse.emulators.jira.app import JiraApp, Limits
+from pulse.emulators.jira.catalog import FLAVOURS, Flavour
+from pulse.emulators.jira.mutations import Mutator
+from pulse.emulators.jira.org import OrgSpec, generate
+from pulse.emulators.jira.search import Searcher
+from pulse.emulators.jira.timefmt import Clock
+from pulse.emulators.jira.truth import Truth
 
 
 class JiraEmulator:

@@ -25,9 +25,9 @@ from lark import (
     UnexpectedToken,
 )
 
-from emulators.jira import catalog as cat
-from emulators.jira.model import Issue, World
-from emulators.jira.timefmt import DAY, HOUR, MINUTE, local_date, to_ms, zone
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira.model import Issue, World
+from pulse.emulators.jira.timefmt import DAY, HOUR, MINUTE, local_date, to_ms, zone
 
 GRAMMAR = r"""
 start: or_expr? order_by?

@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from emulators.jira import text
-from emulators.jira.catalog import FieldSet, Flavour, field_set
+from pulse.emulators.jira import text
+from pulse.emulators.jira.catalog import FieldSet, Flavour, field_set
 
 
 class Change(NamedTuple):

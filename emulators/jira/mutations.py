@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from emulators.jira import catalog as cat
-from emulators.jira.model import Change, History, Issue, Link, World
-from emulators.jira.timefmt import Clock
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira.model import Change, History, Issue, Link, World
+from pulse.emulators.jira.timefmt import Clock
 
 
 class MutationError(ValueError):

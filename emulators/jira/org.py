@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import clock
-from emulators.jira import catalog as cat
-from emulators.jira import text
-from emulators.jira.catalog import Flavour
-from emulators.jira.model import (
+from pulse import clock
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira import text
+from pulse.emulators.jira.catalog import Flavour
+from pulse.emulators.jira.model import (
     Board,
     Change,
     History,
@@ -31,8 +31,8 @@ from emulators.jira.model import (
     Version,
     World,
 )
-from emulators.jira.plant import plant_risks
-from emulators.jira.timefmt import DAY, HOUR, MINUTE, date_add, local_date, to_ms, zone
+from pulse.emulators.jira.plant import plant_risks
+from pulse.emulators.jira.timefmt import DAY, HOUR, MINUTE, date_add, local_date, to_ms, zone
 
 PROJECT_KEYS = ("WEB", "MOB", "API", "OPS", "DATA", "PAY", "CORE", "INFRA", "SEC", "DOCS")
 PROJECT_NAMES = (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from emulators.jira.model import Project, World
-from emulators.jira.mutations import Mutator
-from emulators.jira.timefmt import DAY, HOUR, Clock, from_ms, local_date
+from pulse.emulators.jira.model import Project, World
+from pulse.emulators.jira.mutations import Mutator
+from pulse.emulators.jira.timefmt import DAY, HOUR, Clock, from_ms, local_date
 
 
 class _Planter:

@@ -15,9 +15,9 @@ import re
 import threading
 from collections import OrderedDict
 
-from emulators.jira.jql import BoolOp, JqlError, evaluate, parse
-from emulators.jira.model import World
-from emulators.jira.timefmt import Clock
+from pulse.emulators.jira.jql import BoolOp, JqlError, evaluate, parse
+from pulse.emulators.jira.model import World
+from pulse.emulators.jira.timefmt import Clock
 
 TOKEN_ERROR = "The provided next page token is invalid or expired."
 # A keyset page: `<query> AND id > N ORDER BY id ASC`. Jira answers it from its index; here it is

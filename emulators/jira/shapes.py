@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from emulators.jira import catalog as cat
-from emulators.jira import text
-from emulators.jira.model import Change, History, Issue, Sprint, User, Version, World
-from emulators.jira.timefmt import agile_datetime, jira_datetime, local_date, to_ms, zone
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira import text
+from pulse.emulators.jira.model import Change, History, Issue, Sprint, User, Version, World
+from pulse.emulators.jira.timefmt import agile_datetime, jira_datetime, local_date, to_ms, zone
 
 CLOUD_VERSION = ("1001.0.0-SNAPSHOT", [1001, 0, 0], 100290)
 DC_VERSION = ("10.3.4", [10, 3, 4], 10030004)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from emulators.jira import catalog as cat
-from emulators.jira.jql import evaluate
-from emulators.jira.model import Issue, World
-from emulators.jira.timefmt import Clock, from_ms
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira.jql import evaluate
+from pulse.emulators.jira.model import Issue, World
+from pulse.emulators.jira.timefmt import Clock, from_ms
 
 TRACKED = (
     "estimate",

@@ -1,4 +1,5 @@
-"""Run the Trello emulator standalone: `python -m emulators.trello --port P --seed N --cards N`.
+"""Run the Trello emulator standalone: `python -m pulse.emulators.trello --port P --seed N --cards
+N`.
 
 Prints one JSON line (`url` is the API root for `/1/...`, plus `key` and `token`), then serves
 until SIGTERM or SIGINT.
@@ -14,14 +15,14 @@ import threading
 from datetime import datetime
 from types import FrameType
 
-import clock
+from pulse import clock
 
 from .config import TrelloSpec
 from .emulator import TrelloEmulator
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m emulators.trello", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pulse.emulators.trello", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=7)

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from emulators.http import FaultPlan, RequestLog, control_response
+from pulse.emulators.http import FaultPlan, RequestLog, control_response
 
 from . import shapes
 from .auth import credentials

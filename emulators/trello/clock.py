@@ -1,4 +1,4 @@
-"""The emulator's settable clock: mutations are stamped with `clock.now`."""
+"""The emulator's settable clock: mutations are stamped with `pulse.clock.now`."""
 
 from __future__ import annotations
 

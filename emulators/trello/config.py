@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-import clock
+from pulse import clock
 
 
 def _derived(seed: int, what: str, length: int) -> str:

@@ -7,7 +7,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-from emulators.http import EmulatorServer, Fault, FaultPlan, RequestLog
+from pulse.emulators.http import EmulatorServer, Fault, FaultPlan, RequestLog
 
 from .app import TrelloApp
 from .clock import Clock

@@ -6,7 +6,8 @@ says when each epic got its target and when work on it began. The baseline insta
 later of the two: the first instant the item had a target, and the instant work started (the
 item itself or its first child reached the committed column). Scope before work starts is
 planning, not growth. Baseline scope = children at that instant, replayed from the ``parent`` /
-``fix_version`` histories exactly as :func:`reports.metrics.roadmap.roadmap_scope` replays them
+``fix_version`` histories exactly as :func:`pulse.reports.metrics.roadmap.roadmap_scope` replays
+them
 for as_of. Items not started by as_of, or without a target, get no baseline.
 """
 
@@ -57,7 +58,8 @@ def history_baselines(
     item_versions: pd.DataFrame,
     roadmap_types: Collection[str] = ROADMAP_TYPES,
 ) -> pd.DataFrame:
-    """A :data:`reports.metrics.frames.BASELINES` frame rebuilt from history (see module doc)."""
+    """A :data:`pulse.reports.metrics.frames.BASELINES` frame rebuilt from history (see module
+    doc)."""
     rm = scope.roadmap
     if len(rm) == 0:
         return empty_frame(BASELINES)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.dataset import Dataset
+from pulse.reports.dataset import Dataset
 
 from .column_dates import ColumnDates
 from .flow import flow_items

@@ -1,7 +1,8 @@
 """What a roadmap item's forecast starts from: its share of the team, growth and idle children.
 
 Every function reads the state of roadmap items and their children at one instant (see
-:mod:`reports.metrics.item_state`), so the live forecast and the track record's replay at a past
+:mod:`pulse.reports.metrics.item_state`), so the live forecast and the track record's replay at a
+past
 Monday use the same code on what was known then (METRICS §4). Instants are int64 milliseconds
 (``NAT``: never).
 

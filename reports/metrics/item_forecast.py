@@ -1,8 +1,9 @@
 """Per roadmap item Monte Carlo forecasts from the item's own share of its team (METRICS §4).
 
 Model. Each trial draws the team's weekly throughput with replacement from its last W weeks
-(:func:`reports.metrics.forecast.cumulative_throughput`'s blocks); what the item receives and how
-much it has to do come from history (:mod:`reports.metrics.forecast_inputs`):
+(:func:`pulse.reports.metrics.forecast.cumulative_throughput`'s blocks); what the item receives and
+how
+much it has to do come from history (:mod:`pulse.reports.metrics.forecast_inputs`):
 
 - **share**: the item receives ``share`` of the team's throughput, what it actually received in
   the sample window, shrunk towards an even split over the team's open items;
@@ -19,7 +20,7 @@ A trial finishes the item in the first period in which ``share x cumulative thro
 that amount, so more scope never makes a trial earlier and more throughput never makes it later.
 Items are independent, which keeps 10,000 trials x 200 items to one ``searchsorted``. The raw
 horizons are then corrected per roadmap kind by factors learned from the store's own replayed
-forecasts (:mod:`reports.metrics.track_record`).
+forecasts (:mod:`pulse.reports.metrics.track_record`).
 """
 
 from __future__ import annotations
@@ -124,7 +125,8 @@ def horizon_periods(config: ForecastConfig) -> int:
 @dataclass(frozen=True)
 class Correction:
     """Factors on the raw forecast horizon per roadmap kind (``"*"``: any kind), learned from
-    the store's own replayed forecasts (:func:`reports.metrics.track_record.learn_correction`)."""
+    the store's own replayed forecasts
+    (:func:`pulse.reports.metrics.track_record.learn_correction`)."""
 
     p50: Mapping[str, float] = field(default_factory=dict)
     p85: Mapping[str, float] = field(default_factory=dict)

@@ -5,7 +5,8 @@ to it alone: OVERDUE (its own due date passed), BLOCKED (flagged, or blocked by 
 STALLED (in progress, no status change for ``stalled_days``), AGING_WIP (in progress longer than
 its team's p85 cycle time) and UNESTIMATED (no estimate while in an active or future sprint).
 Level: high when overdue or blocked, medium when stalled or ageing, else low; severity = 400 /
-300 / 100 for the level plus the reasons' weights (:class:`reports.metrics.health.HealthConfig`).
+300 / 100 for the level plus the reasons' weights
+(:class:`pulse.reports.metrics.health.HealthConfig`).
 """
 
 from __future__ import annotations

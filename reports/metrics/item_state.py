@@ -28,7 +28,8 @@ from .timeutil import day_start_utc, local_day, local_days, to_ms
 @dataclass(frozen=True)
 class State:
     """Roadmap items (``items``) and their children (``kids``) at one instant ``at_ms`` (see
-    :mod:`reports.metrics.forecast_inputs` for the columns); items unknown then are left out."""
+    :mod:`pulse.reports.metrics.forecast_inputs` for the columns); items unknown then are left
+    out."""
 
     at_ms: int
     items: pd.DataFrame

@@ -40,7 +40,7 @@ from .workflow import WorkflowsLike
 
 @dataclass(frozen=True)
 class MetricsInputs:
-    """Every input frame (see :mod:`reports.metrics.frames`); optional ones may be None."""
+    """Every input frame (see :mod:`pulse.reports.metrics.frames`); optional ones may be None."""
 
     items: pd.DataFrame
     transitions: pd.DataFrame

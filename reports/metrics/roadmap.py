@@ -37,7 +37,7 @@ class RoadmapScope:
     completed, estimate, position.
     ``members``: the replayed parent / fix-version histories, each with the roadmap row (index
     of ``roadmap``) of every pair, -1 for sets that are no roadmap item: what the track record
-    replays at past Mondays (:mod:`reports.metrics.item_state`).
+    replays at past Mondays (:mod:`pulse.reports.metrics.item_state`).
     """
 
     roadmap: pd.DataFrame

@@ -1,8 +1,9 @@
 """Roadmap forecasts, live and replayed at past Mondays, and how well the replayed ones held.
 
 At each of the last N Mondays (local midnight) the engine takes the roadmap as the store knew it
-then (:class:`reports.metrics.item_state.Replay`: children, their states, targets), forecasts
-every item open then with the same model as today's forecast (:mod:`reports.metrics.item_forecast`)
+then (:class:`pulse.reports.metrics.item_state.Replay`: children, their states, targets), forecasts
+every item open then with the same model as today's forecast
+(:mod:`pulse.reports.metrics.item_forecast`)
 and scores it against the item's done day as known at as_of: *held* when done on or before the
 date, *missed* when done later or still open after it, unknown otherwise (left out). No stored
 snapshot is needed, so the record exists from the first sync (METRICS §4).
@@ -351,7 +352,7 @@ def score_cases(cases: pd.DataFrame, replay: Replay) -> tuple[pd.DataFrame, Corr
 def statuses(
     target: pd.Series, today: pd.Series, p50: np.ndarray, p85: np.ndarray, scope: np.ndarray
 ) -> np.ndarray:
-    """:func:`reports.metrics.health.status_of` for many open items at once (p50/p85 in days
+    """:func:`pulse.reports.metrics.health.status_of` for many open items at once (p50/p85 in days
     from ``today``, NaN beyond the horizon)."""
     t = pd.to_datetime(target).to_numpy(dtype="datetime64[ns]")
     d = pd.to_datetime(today).to_numpy(dtype="datetime64[ns]")

@@ -3,7 +3,7 @@
 A forecast depends on the owning team's whole plan and throughput, and `pulse risk` over the
 organisation needs every team: loading the store once and running the engine over everything,
 all teams at once, costs less than loading slices per question. The result is what the questions
-read (see :mod:`store.analysis`):
+read (see :mod:`pulse.store.analysis`):
 
 - per roadmap item (epic, version, Trello roadmap card), open or done: the `pulse risk` row
   (health status, reasons with evidence, p50/p85/p95, scope) and what `pulse forecast` shows
@@ -14,7 +14,8 @@ read (see :mod:`store.analysis`):
   `--by` or `--trials`) and cycle times over the throughput window (for `pulse show`).
 
 Every number comes from the one calculator pipeline over the one loader's frames
-(:mod:`reports.dataset`): :func:`reports.metrics.pipeline.compute_risks` runs the steps of
+(:mod:`pulse.reports.dataset`): :func:`pulse.reports.metrics.pipeline.compute_risks` runs the steps
+of
 ``compute_all`` the questions read, so they show what the weekly workbook shows for the same
 as-of, row for row. This module only turns the results into cache rows. An entry is valid for
 every as-of between the stored events around the one it was computed for (:func:`validity`),
@@ -37,10 +38,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-import clock
-from settings import Settings
-from store import Store, schema
-from store.analysis import (
+from pulse import clock
+from pulse.settings import Settings
+from pulse.store import Store, schema
+from pulse.store.analysis import (
     Entry,
     analysis_items,
     analysis_members,
@@ -162,7 +163,7 @@ def _item_instants(conn: Connection, start: datetime, end: datetime) -> list[int
     """Creation and disappearance instants of items within [start, end], in microseconds."""
     import pandas as pd
 
-    from reports.dataset import to_utc
+    from pulse.reports.dataset import to_utc
 
     i = schema.items
     gone = func.coalesce(i.c.deleted_at, i.c.access_lost_at, i.c.out_of_scope_at)
@@ -211,15 +212,15 @@ def compute(
     statuses: list[dict[str, Any]] | None = None,
 ) -> OrgAnalysis:
     """Run the pipeline over the whole store as known at ``as_of`` (reads only, on ``conn``);
-    ``statuses`` (:func:`store.status.source_status`) give a failed sync's error message."""
+    ``statuses`` (:func:`pulse.store.status.source_status`) give a failed sync's error message."""
     import dataclasses
 
     import numpy as np
     import pandas as pd
 
-    from reports.dataset import read_dataset
-    from reports.freshness import facts_frame
-    from reports.metrics.pipeline import compute_risks
+    from pulse.reports.dataset import read_dataset
+    from pulse.reports.freshness import facts_frame
+    from pulse.reports.metrics.pipeline import compute_risks
 
     started = time.perf_counter()
     ds = read_dataset(conn, settings, pd.Timestamp(as_of))
@@ -296,11 +297,12 @@ def compute(
 
 
 def freshness_doc(facts: Any) -> dict[str, Any]:
-    """The freshness facts (:func:`reports.freshness.facts_frame`) and the warning line, as the
+    """The freshness facts (:func:`pulse.reports.freshness.facts_frame`) and the warning line, as
+    the
     questions print them: the workbook's words for the same as-of."""
     import pandas as pd
 
-    from reports.freshness import freshness_line
+    from pulse.reports.freshness import freshness_line
 
     sources = []
     for rec in facts.to_dict("records"):
@@ -319,8 +321,8 @@ def freshness_doc(facts: Any) -> dict[str, Any]:
 def _forecast_extra(run: Any, today: Any, config: Any, summary: Any) -> dict[str, dict[str, Any]]:
     """Per open roadmap item with work left: its forecast dates, finish-period histogram, share
     of its team, stale children and the date if they were closed, and its team's track record."""
-    from reports.metrics.forecast import PERIOD_DAYS
-    from reports.metrics.track_record import held_text, team_record
+    from pulse.reports.metrics.forecast import PERIOD_DAYS
+    from pulse.reports.metrics.track_record import held_text, team_record
 
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     step = PERIOD_DAYS[config.period]
@@ -386,7 +388,7 @@ def _local(value: Any, tz: str) -> str | None:
     """A snapshot day (local midnight as a UTC instant) as its local calendar date."""
     import pandas as pd
 
-    from reports.metrics.timeutil import local_day
+    from pulse.reports.metrics.timeutil import local_day
 
     if value is None or pd.isna(value):
         return None
@@ -414,7 +416,7 @@ def _roadmap_rows(
 ) -> list[dict[str, Any]]:
     import pandas as pd
 
-    from reports.metrics.item_risks import level_of
+    from pulse.reports.metrics.item_risks import level_of
 
     tz = cd.tz
     url = dict(zip(cd.items["key"], cd.items["url"], strict=False))
@@ -589,7 +591,7 @@ def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reu
 def _compute_and_store(
     store: Store, settings: Settings, as_of: datetime, chash: str, health: Any
 ) -> int:
-    from store.status import source_status
+    from pulse.store.status import source_status
 
     statuses = source_status(store)
     with store.engine.connect() as conn:

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from settings import Settings
-from store import schema
+from pulse.settings import Settings
+from pulse.store import schema
 
 from .errors import QueryError, unknown
 

@@ -2,7 +2,7 @@
 
 The forecast is the engine's (METRICS §4): the owning team's weekly throughput over the last
 ``weeks`` weeks, shared by the team's roadmap items in progress, 10,000 seeded trials. The
-stored whole-organisation analysis (:mod:`reports.queries.analysis`) holds each open item's
+stored whole-organisation analysis (:mod:`pulse.reports.queries.analysis`) holds each open item's
 p50/p85/p95 and its histogram of finish weeks, and each team's ordered plan: with ``--by`` or
 ``--trials`` the team's simulation is run again from that plan (same seed, same answer as the
 engine's for the same trials). Calibration (how past forecasts held) needs stored weekly
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, String, column, select, table
 
-from settings import Settings
-from store import Store, schema
-from store.analysis import Entry, analysis_roadmap
-from store.schema import UTCDateTime
+from pulse.settings import Settings
+from pulse.store import Store, schema
+from pulse.store.analysis import Entry, analysis_roadmap
+from pulse.store.schema import UTCDateTime
 
 from .analysis import instant, reading, team_data
 from .catalog import (
@@ -194,8 +194,8 @@ def _rerun(
 
     import numpy as np
 
-    from reports.metrics.forecast import PERIOD_DAYS, ForecastConfig
-    from reports.metrics.item_forecast import (
+    from pulse.reports.metrics.forecast import PERIOD_DAYS, ForecastConfig
+    from pulse.reports.metrics.item_forecast import (
         Correction,
         TeamItems,
         corrected_days,
@@ -203,7 +203,7 @@ def _rerun(
         simulate_items,
         stretch,
     )
-    from reports.metrics.item_forecast import (
+    from pulse.reports.metrics.item_forecast import (
         quantile_days as item_quantile_days,
     )
 
@@ -294,8 +294,8 @@ def _calibrate(
     import numpy as np
     import pandas as pd
 
-    from reports.metrics.calibration import forecast_calibration
-    from store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
+    from pulse.reports.metrics.calibration import forecast_calibration
+    from pulse.store.snapshots import SNAPSHOT_COLUMNS, read_frame, roadmap_snapshots
 
     t = roadmap_snapshots
     mine = [t.c.source_id == sid, t.c.roadmap_id == rid, t.c.snapshot_at < when]
@@ -334,9 +334,9 @@ def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, A
     overall, per kind and per team) as JSON, each row with its reader's text."""
     import pandas as pd
 
-    from reports.dataset import read_dataset
-    from reports.metrics.pipeline import compute_risks
-    from reports.metrics.track_record import held_text
+    from pulse.reports.dataset import read_dataset
+    from pulse.reports.metrics.pipeline import compute_risks
+    from pulse.reports.metrics.track_record import held_text
 
     when = instant(as_of)
     with store.engine.connect() as conn:

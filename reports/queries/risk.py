@@ -1,7 +1,7 @@
 """`pulse risk`: at-risk roadmap and work items, most severe first, with reasons and evidence.
 
 Roadmap items (epics, versions, Trello roadmap cards) get the engine's roadmap health
-(:func:`reports.metrics.health.snapshot_rows`): status, reason codes and one plain sentence of
+(:func:`pulse.reports.metrics.health.snapshot_rows`): status, reason codes and one plain sentence of
 evidence per reason. Work items get the reasons that apply to one item: OVERDUE (own due date
 passed), BLOCKED (flagged, or blocked by an open issue), STALLED (in progress, no move for
 ``stalled_days``), AGING_WIP (in progress longer than its team's p85 cycle time) and UNESTIMATED
@@ -10,7 +10,7 @@ when off track, *medium* at risk, else *low*; work items *high* when overdue or 
 *medium* when stalled or ageing, else *low*.
 
 The rows come from the stored whole-organisation analysis for the as-of
-(:mod:`reports.queries.analysis`), computed on the first question after new sync data; a
+(:mod:`pulse.reports.queries.analysis`), computed on the first question after new sync data; a
 filter only selects among them, so a filtered answer is always the matching part of the whole.
 """
 
@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
-from settings import Settings
-from store import Store
-from store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.analysis import Entry, analysis_items, analysis_members, analysis_roadmap
 
 from .analysis import instant, reading
 from .catalog import (
@@ -162,7 +162,7 @@ def risk(
 ) -> RiskAnswer:
     """Answer `pulse risk` from the store as it was known at ``as_of`` (default now).
 
-    ``health``: a :class:`reports.metrics.health.HealthConfig` other than the default.
+    ``health``: a :class:`pulse.reports.metrics.health.HealthConfig` other than the default.
     ``limit``: keep only the most severe rows (the summary still counts every row). The
     database filters, counts and ranks the work items, so a table's screenful reads only
     its own rows.

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import or_, select, true
 
-from reports.dataset import Loaded, alive, keys_to_ids, read_meta
-from reports.metrics.blocked import flag_intervals
-from reports.metrics.history import FieldHistory, Membership, current_values
-from reports.metrics.pipeline import column_dates_at
-from reports.metrics.timeutil import local_day
-from settings import Settings
-from store import Store, schema
+from pulse.reports.dataset import Loaded, alive, keys_to_ids, read_meta
+from pulse.reports.metrics.blocked import flag_intervals
+from pulse.reports.metrics.history import FieldHistory, Membership, current_values
+from pulse.reports.metrics.pipeline import column_dates_at
+from pulse.reports.metrics.timeutil import local_day
+from pulse.settings import Settings
+from pulse.store import Store, schema
 
 from .catalog import one_source, source_id_of
 from .errors import QueryError

@@ -1,7 +1,7 @@
 """The Monday workbook: ``write_weekly(settings, store)`` writes ``pulse-weekly-YYYY-MM-DD.xlsx``.
 
 Sheets, in order: Summary, Roadmap, Timelines, Velocity, Flow, Risks, Data quality, Definitions.
-The writer only lays out what the metrics engine (:mod:`reports.metrics`) computed.
+The writer only lays out what the metrics engine (:mod:`pulse.reports.metrics`) computed.
 """
 
 from __future__ import annotations

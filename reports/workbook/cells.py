@@ -15,8 +15,8 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
-import safetext
-from safetext import CONTROL, FORMULA_LEAD, is_missing
+from pulse import safetext
+from pulse.safetext import CONTROL, FORMULA_LEAD, is_missing
 
 MAX_CELL = 32_767
 MAX_URL = 2_079  # Excel refuses longer hyperlink targets
@@ -96,7 +96,7 @@ def status_font(status: str, bold: bool = True) -> Font:
 
 
 def clean_text(value: Any, limit: int = MAX_CELL) -> str:
-    """User text made safe for a cell (:func:`safetext.clean_text`), cut to Excel's limit."""
+    """User text made safe for a cell (:func:`pulse.safetext.clean_text`), cut to Excel's limit."""
     return safetext.clean_text(value, limit)
 
 

@@ -21,7 +21,7 @@ from openpyxl.drawing.text import (
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from safetext import one_line
+from pulse.safetext import one_line
 
 DEFAULT_WIDTH = 8.43  # Excel's default column width, in characters
 MAX_TITLE = 255  # characters of a chart or axis title

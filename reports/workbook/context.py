@@ -13,8 +13,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from reports.metrics.pipeline import MetricsConfig, MetricsInputs, Results
-from settings import JiraSource, Settings
+from pulse.reports.metrics.pipeline import MetricsConfig, MetricsInputs, Results
+from pulse.settings import JiraSource, Settings
 
 from .cells import safe_url
 

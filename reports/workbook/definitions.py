@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import make_url
 
-from settings import JiraSource, Settings, TrelloSource
+from pulse.settings import JiraSource, Settings, TrelloSource
 
 from .context import ReportContext
 from .layout import print_setup, section, title_block

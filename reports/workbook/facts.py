@@ -1,6 +1,6 @@
 """Facts about the sources that the report states next to the metrics: freshness and moves.
 
-``source_facts`` joins the pipeline's freshness rows (:mod:`reports.freshness`) with the error
+``source_facts`` joins the pipeline's freshness rows (:mod:`pulse.reports.freshness`) with the error
 message of a failed last sync, so the Summary can warn when data is stale or the last sync failed.
 ``moved_items`` lists items whose key changed at the source (a move to another project) in the
 week before the report.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import select
 
-from reports.freshness import facts_frame
-from store import Store, schema
-from store.status import source_status
+from pulse.reports.freshness import facts_frame
+from pulse.store import Store, schema
+from pulse.store.status import source_status
 
 
 def source_facts(

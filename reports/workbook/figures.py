@@ -1,7 +1,8 @@
 """The numbers the workbook shows, arranged from the engine's results for one report week.
 
 Nothing here defines a metric: week-over-week figures re-apply the engine's own calculators
-(:func:`reports.metrics.flow.percentiles`, :func:`reports.metrics.sprints.velocity`) to the
+(:func:`pulse.reports.metrics.flow.percentiles`, :func:`pulse.reports.metrics.sprints.velocity`) to
+the
 engine's per-item and per-sprint outputs cut at last week's boundary, and roadmap rows join the
 snapshot, timeline, baselines and week-over-week diff the engine produced.
 """
@@ -15,10 +16,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from reports.freshness import freshness_line, freshness_warnings
-from reports.metrics.flow import percentiles
-from reports.metrics.roadmap import ROADMAP_TYPES
-from safetext import one_line
+from pulse.reports.freshness import freshness_line, freshness_warnings
+from pulse.reports.metrics.flow import percentiles
+from pulse.reports.metrics.roadmap import ROADMAP_TYPES
+from pulse.safetext import one_line
 
 from .cells import STATUS_ORDER
 from .context import ReportContext

@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.metrics.track_record import held_text
+from pulse.reports.metrics.track_record import held_text
 
 from . import cells as C
 from .context import ReportContext

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from openpyxl import Workbook
 
-import clock
-from reports.dataset import load_dataset
-from reports.metrics.pipeline import weekly
-from settings import Settings
-from store import Store
-from store.snapshots import save_baselines, save_snapshot
+from pulse import clock
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.pipeline import weekly
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.snapshots import save_baselines, save_snapshot
 
 from .context import ReportContext
 from .definitions import write_definitions

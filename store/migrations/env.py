@@ -4,9 +4,9 @@ from alembic import context
 
 # These modules declare their tables on the same metadata; importing them lets autogenerate
 # see every table.
-import store.analysis
-import store.snapshots  # noqa: F401
-from store.schema import metadata
+import pulse.store.analysis
+import pulse.store.snapshots  # noqa: F401
+from pulse.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from emulators.http import EmulatorServer
-from emulators.jira import JiraEmulator, OrgSpec
-from settings import JiraSource
+from pulse.emulators.http import EmulatorServer
+from pulse.emulators.jira import JiraEmulator, OrgSpec
+from pulse.settings import JiraSource
 
 SEARCH_PATHS = ("/rest/api/2/search", "/rest/api/3/search/jql")
 

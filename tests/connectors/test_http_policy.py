@@ -10,7 +10,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from connectors.http_policy import (
+from pulse.connectors.http_policy import (
     HttpPolicy,
     RequestStats,
     RetryAfterTooLong,
@@ -19,7 +19,7 @@ from connectors.http_policy import (
     policy_session,
     retry_after_seconds,
 )
-from emulators.http import EmulatorServer, Fault
+from pulse.emulators.http import EmulatorServer, Fault
 
 
 @Request.application
@@ -164,7 +164,7 @@ def test_a_host_that_never_answered_is_given_up_on_after_unreachable_after() -> 
 
     policy = HttpPolicy(max_retry_time=300, unreachable_after=1.5, backoff_base=0.1)
     session, stats = session_for(policy)
-    ear, logger = Ear(level=logging.WARNING), logging.getLogger("connectors.http_policy")
+    ear, logger = Ear(level=logging.WARNING), logging.getLogger("pulse.connectors.http_policy")
     logger.addHandler(ear)
     started = time.monotonic()
     try:
@@ -183,7 +183,7 @@ def test_a_host_that_never_answered_is_given_up_on_after_unreachable_after() -> 
 
 
 def test_the_default_gives_up_on_an_unreachable_source_within_30_seconds() -> None:
-    from settings import JiraSource
+    from pulse.settings import JiraSource
 
     source = JiraSource.model_validate(
         {
@@ -202,9 +202,9 @@ def test_the_default_gives_up_on_an_unreachable_source_within_30_seconds() -> No
 def test_a_refused_source_fails_fast_with_one_line_naming_the_reason(tmp_path: object) -> None:
     from pydantic import SecretStr
 
-    from connectors.runner import sync_source
-    from settings import JiraSource
-    from store import open_store
+    from pulse.connectors.runner import sync_source
+    from pulse.settings import JiraSource
+    from pulse.store import open_store
 
     url = f"http://127.0.0.1:{closed_port()}"
     source = JiraSource(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.runner import sync_source
-from store import open_store
-from store.writes import save_cursor
+from pulse.connectors.runner import sync_source
+from pulse.store import open_store
+from pulse.store.writes import save_cursor
 from tests.connectors.jira_world import jira_world, plain_issues
 from tests.connectors.test_jira_sync import SMALL, assert_store_matches_truth, stored_items
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connectors.runner import sync_source
-from emulators.http import Fault
-from emulators.jira import JiraEmulator
-from store import Store, open_store, schema
-from store.writes import save_cursor
+from pulse.connectors.runner import sync_source
+from pulse.emulators.http import Fault
+from pulse.emulators.jira import JiraEmulator
+from pulse.store import Store, open_store, schema
+from pulse.store.writes import save_cursor
 from tests.connectors.jira_world import JiraWorld, jira_world, plain_issues
 from tests.store_snapshot import diff, snapshot
 
@@ -289,7 +289,7 @@ def test_sigkill_mid_sync_then_rerun_ends_with_the_same_store(tmp_path: Path) ->
     import sys
     import time
 
-    from store.writes import load_cursor
+    from pulse.store.writes import load_cursor
 
     with jira_world("cloud", **SMALL) as world:
         reference = open_store(f"sqlite:///{tmp_path / 'ref.db'}")
@@ -308,7 +308,7 @@ def test_sigkill_mid_sync_then_rerun_ends_with_the_same_store(tmp_path: Path) ->
             Fault("latency", seconds=0.25, count=10**6, path="/rest/api/3/search")
         )
         child = subprocess.Popen(
-            [sys.executable, "-m", "cli", "sync", "--config", str(config), "--no-progress"],
+            [sys.executable, "-m", "pulse.cli", "sync", "--config", str(config), "--no-progress"],
             env={**os.environ, "KILL_TOKEN": token},
         )
         store = open_store(f"sqlite:///{db}")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from emulators.http import Fault
-from emulators.trello import TrelloEmulator, TrelloSpec
-from store import open_store
+from pulse.emulators.http import Fault
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.store import open_store
 from tests.connectors.test_trello_support import (
     RATE,
     WINDOW,

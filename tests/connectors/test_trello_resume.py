@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import connectors.trello.actions as actions_module
-import connectors.trello.cards as cards_module
-from connectors.trello.client import TrelloApi
-from emulators.http import Fault
-from emulators.trello import TrelloEmulator, TrelloSpec
-from store import open_store, schema
+import pulse.connectors.trello.actions as actions_module
+import pulse.connectors.trello.cards as cards_module
+from pulse.connectors.trello.client import TrelloApi
+from pulse.emulators.http import Fault
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.store import open_store, schema
 from tests.connectors.test_trello_support import (
     WINDOW,
     assert_matches_truth,
@@ -103,11 +103,11 @@ def test_crashes_at_random_points_resume_to_the_uninterrupted_result(
 
 _CHILD = """
 import json, sys
-from connectors.trello import sync_trello
-from connectors.trello.client import RateLimit
-from settings import TrelloSource
-from store import open_store
-from store.writes import register_source
+from pulse.connectors.trello import sync_trello
+from pulse.connectors.trello.client import RateLimit
+from pulse.settings import TrelloSource
+from pulse.store import open_store
+from pulse.store.writes import register_source
 args = json.loads(sys.argv[1])
 source = TrelloSource.model_validate(args["source"])
 store = open_store(args["store"])

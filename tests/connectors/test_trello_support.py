@@ -14,17 +14,17 @@ from typing import Any
 import requests
 from sqlalchemy import insert, select
 
-from connectors.base import SyncCounts
-from connectors.trello import sync_trello
-from connectors.trello.actions import history_rows, trello_time
-from connectors.trello.boards import BoardInfo, FieldDef, ListInfo
-from connectors.trello.client import RateLimit, TrelloSession, redact
-from connectors.trello.normalize import CardRules, normalize_card
-from connectors.trello.roadmap import roll_up
-from emulators.trello import TrelloEmulator
-from settings import TrelloSource
-from store import Store, open_store, schema
-from store.writes import register_source
+from pulse.connectors.base import SyncCounts
+from pulse.connectors.trello import sync_trello
+from pulse.connectors.trello.actions import history_rows, trello_time
+from pulse.connectors.trello.boards import BoardInfo, FieldDef, ListInfo
+from pulse.connectors.trello.client import RateLimit, TrelloSession, redact
+from pulse.connectors.trello.normalize import CardRules, normalize_card
+from pulse.connectors.trello.roadmap import roll_up
+from pulse.emulators.trello import TrelloEmulator
+from pulse.settings import TrelloSource
+from pulse.store import Store, open_store, schema
+from pulse.store.writes import register_source
 
 WINDOW = 0.5  # the emulator's shortened rate window in these tests, matched by the client
 RATE = RateLimit(requests=90, window=WINDOW)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import connectors.trello.actions as actions_module
-from connectors.base import AuthError, SourceError
-from connectors.runner import sync_source
-from connectors.trello import sync_trello
-from emulators.trello import TrelloEmulator, TrelloSpec
-from store import Store, open_store, schema
+import pulse.connectors.trello.actions as actions_module
+from pulse.connectors.base import AuthError, SourceError
+from pulse.connectors.runner import sync_source
+from pulse.connectors.trello import sync_trello
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.store import Store, open_store, schema
 from tests.connectors.test_trello_support import (
     RATE,
     WINDOW,
@@ -258,7 +258,7 @@ def test_request_urls_never_reach_the_logs(
 def test_a_card_moved_while_its_board_is_being_read_is_not_lost(sqlite_url: str) -> None:
     """A list move made after the sync read the board's cards and actions is stored by the
     next sync: the actions cursor covers what was read, not the time the pass ended."""
-    from emulators.http import EmulatorServer
+    from pulse.emulators.http import EmulatorServer
 
     emu = _emulator()
     delivery = emu.truth.board("Design Delivery")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.jira import JiraEmulator, Limits, OrgSpec
+from pulse.emulators.jira import JiraEmulator, Limits, OrgSpec
 
 
 class Client:

@@ -1,4 +1,4 @@
-"""`python -m emulators.jira` runs standalone; tests can change its world over HTTP."""
+"""`python -m pulse.emulators.jira` runs standalone; tests can change its world over HTTP."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_standalone_server_prints_credentials_and_serves_until_sigterm() -> None
         [
             sys.executable,
             "-m",
-            "emulators.jira",
+            "pulse.emulators.jira",
             "--port",
             "0",
             "--seed",

@@ -22,7 +22,7 @@ import pytest
 import requests
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.jira import JiraEmulator, OrgSpec
 
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core import Config, OpenAPI  # noqa: E402

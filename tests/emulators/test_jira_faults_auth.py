@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.http import Fault
-from emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.http import Fault
+from pulse.emulators.jira import JiraEmulator, OrgSpec
 
 
 @pytest.fixture(scope="module")

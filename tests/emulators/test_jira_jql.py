@@ -10,9 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulators.jira import JiraEmulator, OrgSpec
-from emulators.jira.jql import EMPTY, BoolOp, Clause, Func, JqlError, evaluate, is_bounded, parse
-from emulators.jira.timefmt import to_ms
+from pulse.emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.jira.jql import (
+    EMPTY,
+    BoolOp,
+    Clause,
+    Func,
+    JqlError,
+    evaluate,
+    is_bounded,
+    parse,
+)
+from pulse.emulators.jira.timefmt import to_ms
 
 EMU = JiraEmulator(  # pinned: the tests below name its dates
     OrgSpec(seed=77, projects=3, issues=400, now=datetime(2026, 11, 20, 12, tzinfo=UTC)), "cloud"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.jira import JiraEmulator, OrgSpec
 
 jira = pytest.importorskip("jira")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.jira import JiraEmulator, MutationError, OrgSpec
-from emulators.jira import catalog as cat
+from pulse.emulators.jira import JiraEmulator, MutationError, OrgSpec
+from pulse.emulators.jira import catalog as cat
 
 PINNED = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a pinned world: the tests below name its dates
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from emulators.jira import JiraEmulator, OrgSpec
-from emulators.jira import catalog as cat
-from emulators.jira.org import generate
-from emulators.jira.shapes import FieldSelection, Renderer
-from emulators.jira.timefmt import DAY, HOUR
+from pulse.emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira.org import generate
+from pulse.emulators.jira.shapes import FieldSelection, Renderer
+from pulse.emulators.jira.timefmt import DAY, HOUR
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

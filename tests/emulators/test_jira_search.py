@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.jira import JiraEmulator, OrgSpec
-from emulators.jira import catalog as cat
-from emulators.jira.timefmt import to_ms
+from pulse.emulators.jira import JiraEmulator, OrgSpec
+from pulse.emulators.jira import catalog as cat
+from pulse.emulators.jira.timefmt import to_ms
 
 PINNED = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a pinned world: the tests below name its dates
 

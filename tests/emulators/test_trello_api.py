@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from emulators.http import EmulatorServer
-from emulators.trello import TrelloEmulator, TrelloSpec
-from emulators.trello.ids import id_seconds, iso_ms
-from emulators.trello.testing import TrelloHttp
+from pulse.emulators.http import EmulatorServer
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.emulators.trello.ids import id_seconds, iso_ms
+from pulse.emulators.trello.testing import TrelloHttp
 
 pytestmark = pytest.mark.xdist_group("trello_api")
 

@@ -1,6 +1,7 @@
 """Every endpoint the Trello emulator serves answers what Atlassian's Trello spec describes.
 
-Where the spec is incomplete or wrong, `emulators.trello.conformance` keeps a narrow, documented
+Where the spec is incomplete or wrong, `pulse.emulators.trello.conformance` keeps a narrow,
+documented
 exception list; these tests also check that each exception is still needed.
 """
 
@@ -12,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from emulators.http import EmulatorServer
-from emulators.trello import TrelloEmulator, TrelloSpec
-from emulators.trello.app import _rules
-from emulators.trello.conformance import (
+from pulse.emulators.http import EmulatorServer
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.emulators.trello.app import _rules
+from pulse.emulators.trello.conformance import (
     EXTRA_QUERY_PARAMS,
     RESPONSE_SCHEMAS,
     SCHEMA_PATCHES,
     TrelloConformance,
     spec_path,
 )
-from emulators.trello.testing import TrelloHttp
+from pulse.emulators.trello.testing import TrelloHttp
 
 pytestmark = pytest.mark.xdist_group("trello_conformance")
 

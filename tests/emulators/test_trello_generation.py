@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emulators.trello import TrelloEmulator, TrelloSpec
-from emulators.trello.ids import id_seconds
-from emulators.trello.shapes import action_text, card_json, dumps
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.emulators.trello.ids import id_seconds
+from pulse.emulators.trello.shapes import action_text, card_json, dumps
 
 pytestmark = pytest.mark.xdist_group("trello_generation")
 

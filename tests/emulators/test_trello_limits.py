@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from emulators.http import Fault
-from emulators.trello import TrelloEmulator, TrelloSpec
-from emulators.trello.ratelimit import KEY_EXCEEDED, TOKEN_EXCEEDED, RateLimiter
-from emulators.trello.testing import TrelloHttp
+from pulse.emulators.http import Fault
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.emulators.trello.ratelimit import KEY_EXCEEDED, TOKEN_EXCEEDED, RateLimiter
+from pulse.emulators.trello.testing import TrelloHttp
 
 pytestmark = pytest.mark.xdist_group("trello_limits")
 

@@ -1,5 +1,5 @@
 """py-trello 0.20.1 against the emulator, through a session that redirects Trello's host, and
-the emulator run standalone (`python -m emulators.trello`)."""
+the emulator run standalone (`python -m pulse.emulators.trello`)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import pytest
 import requests
 from trello import Board, ResourceUnavailable, TrelloClient, Unauthorized
 
-from emulators.http import EmulatorServer
-from emulators.trello import TrelloEmulator, TrelloSpec
-from emulators.trello.testing import HostRedirectSession, pytrello_client
+from pulse.emulators.http import EmulatorServer
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.emulators.trello.testing import HostRedirectSession, pytrello_client
 
 pytestmark = pytest.mark.xdist_group("trello_pytrello")
 
@@ -244,7 +244,17 @@ def test_py_trello_sees_429_as_resource_unavailable() -> None:
 def test_standalone_process_prints_coordinates_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.trello", "--port", "0", "--seed", "3", "--cards", "50"],
+        [
+            sys.executable,
+            "-m",
+            "pulse.emulators.trello",
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--cards",
+            "50",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

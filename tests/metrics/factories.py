@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.workflow import Column, Workflow
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.workflow import Column, Workflow
 
 WF = Workflow(
     columns=[

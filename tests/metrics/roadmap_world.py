@@ -12,8 +12,8 @@ Version V1 (release 2026-04-10, unreleased): c1, c2.
 
 from __future__ import annotations
 
-from reports.metrics import frames as F
-from reports.metrics.column_dates import column_dates
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.column_dates import column_dates
 
 from .factories import WF, changes, frame, item, items, transitions, ts
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.metrics.blocked import blocked_time
-from reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.blocked import blocked_time
+from pulse.reports.metrics.column_dates import column_dates
 
 from .factories import WF, changes, item, items, transitions, ts
 

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.calibration import forecast_calibration
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.calibration import forecast_calibration
 
 from .factories import ts
 from .test_snapshots import snap

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.metrics.cfd import cumulative_flow
-from reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.cfd import cumulative_flow
+from pulse.reports.metrics.column_dates import column_dates
 
 from .factories import WF, item, items, transitions, ts
 

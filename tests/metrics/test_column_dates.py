@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.workflow import Column, Workflow, WorkflowMap
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.workflow import Column, Workflow, WorkflowMap
 
 from .factories import WF, item, items, transitions, ts
 
@@ -283,7 +283,7 @@ def test_positions_and_done_at_instants():
     )
     import numpy as np
 
-    from reports.metrics.timeutil import to_ms
+    from pulse.reports.metrics.timeutil import to_ms
 
     times = to_ms(
         pd.Series(

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow import (
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow import (
     completed_items,
     cycle_data,
     cycle_time_percentiles,

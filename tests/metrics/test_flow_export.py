@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow_export import LEADING, TRAILING, flow_table, stage_columns
-from reports.metrics.workflow import Column, Workflow
-from store.export import write_csv
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow_export import LEADING, TRAILING, flow_table, stage_columns
+from pulse.reports.metrics.workflow import Column, Workflow
+from pulse.store.export import write_csv
 
 from .factories import WF, item, items, transitions, ts
 

@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.forecast import (
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.forecast import (
     ForecastConfig,
     at_least,
     forecast_how_many,
@@ -20,7 +20,7 @@ from reports.metrics.forecast import (
     sharing_schedule,
     simulate_with_growth,
 )
-from reports.metrics.throughput import throughput_samples
+from pulse.reports.metrics.throughput import throughput_samples
 
 from .factories import WF, item, items, transitions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.metrics.forecast_inputs import (
+from pulse.reports.metrics.forecast_inputs import (
     DAY_MS,
     NAT,
     WEEK_MS,
@@ -14,8 +14,8 @@ from reports.metrics.forecast_inputs import (
     history_shares,
     stale_children,
 )
-from reports.metrics.health import status_of
-from reports.metrics.track_record import statuses
+from pulse.reports.metrics.health import status_of
+from pulse.reports.metrics.track_record import statuses
 
 NOW = 1_000 * DAY_MS  # a Monday's midnight in ms, any will do
 WEEK = NOW  # the current week starts at NOW

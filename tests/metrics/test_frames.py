@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.metrics import frames as F
+from pulse.reports.metrics import frames as F
 
 from .factories import item, items
 

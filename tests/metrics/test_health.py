@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.metrics import frames as F
-from reports.metrics.blocked import blocked_time
-from reports.metrics.health import held_open, roadmap_health, status_of
-from reports.metrics.roadmap import roadmap_scope
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.blocked import blocked_time
+from pulse.reports.metrics.health import held_open, roadmap_health, status_of
+from pulse.reports.metrics.roadmap import roadmap_scope
 
 from .factories import frame, ts
 from .roadmap_world import world, world_dates

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reports.metrics.history import FieldHistory, Membership, asof_index, split_values
+from pulse.reports.metrics.history import FieldHistory, Membership, asof_index, split_values
 
 from .factories import changes, item, items
 

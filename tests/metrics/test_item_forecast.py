@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.metrics.forecast import ForecastConfig
-from reports.metrics.item_forecast import TeamItems, simulate_items, stretch
+from pulse.reports.metrics.forecast import ForecastConfig
+from pulse.reports.metrics.item_forecast import TeamItems, simulate_items, stretch
 
 CONFIG = ForecastConfig(trials=300, seed=2)
 history = st.lists(st.integers(0, 12), min_size=1, max_size=12).filter(lambda xs: max(xs) > 0)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reports.metrics import frames as F
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow import estimates_at_as_of
-from reports.metrics.kanban import board_throughput
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow import estimates_at_as_of
+from pulse.reports.metrics.kanban import board_throughput
 
 from .factories import WF, changes, frame, item, items, transitions, ts
 

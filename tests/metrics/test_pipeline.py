@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.pipeline import STEP_NAMES, MetricsConfig, compute_all, weekly
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.pipeline import STEP_NAMES, MetricsConfig, compute_all, weekly
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "metrics_bench.py"
 

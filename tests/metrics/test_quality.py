@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.quality import data_quality, freshness, quality_summary
-from reports.metrics.roadmap import roadmap_scope
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.quality import data_quality, freshness, quality_summary
+from pulse.reports.metrics.roadmap import roadmap_scope
 
 from .factories import changes, frame, item, items, ts
 from .roadmap_world import AS_OF, world, world_dates
@@ -102,7 +102,7 @@ def test_quality_findings():
 
 
 def test_unmapped_statuses_are_findings():
-    from reports.metrics.column_dates import column_dates
+    from pulse.reports.metrics.column_dates import column_dates
 
     from .factories import WF, transitions
 

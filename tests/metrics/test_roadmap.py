@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.metrics.forecast import ForecastConfig
-from reports.metrics.item_state import Replay
-from reports.metrics.roadmap import roadmap_scope, target_days
-from reports.metrics.track_record import forecast_and_record
+from pulse.reports.metrics.forecast import ForecastConfig
+from pulse.reports.metrics.item_state import Replay
+from pulse.reports.metrics.roadmap import roadmap_scope, target_days
+from pulse.reports.metrics.track_record import forecast_and_record
 
 from .factories import ts
 from .roadmap_world import world, world_dates

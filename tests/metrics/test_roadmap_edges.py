@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.roadmap import roadmap_scope
-from reports.metrics.workflow import Column, Workflow
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.roadmap import roadmap_scope
+from pulse.reports.metrics.workflow import Column, Workflow
 
 FLOW = Workflow(
     columns=[Column("Backlog", ["Ideas"]), Column("Doing", ["Doing"]), Column("Done", ["Done"])],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from reports.metrics import frames as F
-from reports.metrics.snapshots import diff_snapshots
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.snapshots import diff_snapshots
 
 
 def snap(at: str, rid: str, **kw) -> dict:

@@ -20,9 +20,9 @@ import math
 
 import pytest
 
-from reports.metrics import frames as F
-from reports.metrics.column_dates import column_dates
-from reports.metrics.sprints import sprint_report, velocity
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.sprints import sprint_report, velocity
 
 from .factories import WF, changes, frame, item, items, transitions, ts
 

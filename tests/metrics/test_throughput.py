@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.throughput import throughput, throughput_samples
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.throughput import throughput, throughput_samples
 
 from .factories import WF, item, items, transitions, ts
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.metrics import frames as F
-from reports.metrics.roadmap import roadmap_scope
-from reports.metrics.timelines import delivered_items, roadmap_timeline
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.roadmap import roadmap_scope
+from pulse.reports.metrics.timelines import delivered_items, roadmap_timeline
 
 from .factories import changes, frame
 from .roadmap_world import world, world_dates

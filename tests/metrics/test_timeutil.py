@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports.metrics.timeutil import as_utc, day_start_utc, local_days, week_monday, whole_days
+from pulse.reports.metrics.timeutil import (
+    as_utc,
+    day_start_utc,
+    local_days,
+    week_monday,
+    whole_days,
+)
 
 
 def test_local_days_cross_midnight_in_berlin_and_across_dst():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.metrics.column_dates import column_dates
-from reports.metrics.wip import ageing_wip, wip_items
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.wip import ageing_wip, wip_items
 
 from .factories import WF, item, items, transitions, ts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.metrics.workflow import Column, Workflow, WorkflowMap, as_workflow_map
+from pulse.reports.metrics.workflow import Column, Workflow, WorkflowMap, as_workflow_map
 
 from .factories import WF
 

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from connectors.runner import sync_source
-from reports.dataset import Dataset, load_dataset
-from reports.metrics.calibration import forecast_calibration
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow import flow_items
-from reports.metrics.forecast import ForecastConfig, forecast_when
-from reports.metrics.pipeline import compute_all
-from reports.metrics.roadmap import ROADMAP_TYPES
-from reports.metrics.throughput import throughput_samples
-from reports.queries.forecast import forecast
-from settings import Settings
-from store import Store, open_store
-from store.snapshots import load_snapshots, save_baselines, save_snapshot
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import Dataset, load_dataset
+from pulse.reports.metrics.calibration import forecast_calibration
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow import flow_items
+from pulse.reports.metrics.forecast import ForecastConfig, forecast_when
+from pulse.reports.metrics.pipeline import compute_all
+from pulse.reports.metrics.roadmap import ROADMAP_TYPES
+from pulse.reports.metrics.throughput import throughput_samples
+from pulse.reports.queries.forecast import forecast
+from pulse.settings import Settings
+from pulse.store import Store, open_store
+from pulse.store.snapshots import load_snapshots, save_baselines, save_snapshot
 from tests.connectors.jira_world import jira_world
 
 TZ = "Europe/Berlin"

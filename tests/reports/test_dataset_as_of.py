@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.runner import sync_source
-from reports.dataset import load_dataset
-from reports.metrics.column_dates import column_dates
-from settings import Settings
-from store import open_store
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.settings import Settings
+from pulse.store import open_store
 from tests.connectors.jira_world import jira_world
 
 

@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.common import as_of_instant
-from cli.export_command import export_flow
-from cli.main import cli
-from connectors.runner import sync_source
-from reports.dataset import load_dataset
-from reports.metrics.column_dates import column_dates
-from reports.metrics.flow_export import LEADING, TRAILING, flow_rows
-from settings import Settings
-from store import open_store
+from pulse.cli.common import as_of_instant
+from pulse.cli.export_command import export_flow
+from pulse.cli.main import cli
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.column_dates import column_dates
+from pulse.reports.metrics.flow_export import LEADING, TRAILING, flow_rows
+from pulse.settings import Settings
+from pulse.store import open_store
 from tests.connectors.jira_world import jira_world
 
 STAGES = ["Backlog", "In Progress", "Done"]  # Jira's status categories, in order

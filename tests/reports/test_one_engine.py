@@ -22,18 +22,18 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-import clock
-from cli.common import as_of_instant
-from connectors.runner import sync_source
-from emulators.playground import playground
-from emulators.trello import TrelloEmulator, TrelloSpec
-from reports.queries.forecast import forecast
-from reports.queries.risk import risk
-from reports.queries.show import show
-from reports.workbook import write_weekly
-from reports.workbook.weekly import resolve_as_of
-from settings import Settings, load_settings
-from store import Store, open_store
+from pulse import clock
+from pulse.cli.common import as_of_instant
+from pulse.connectors.runner import sync_source
+from pulse.emulators.playground import playground
+from pulse.emulators.trello import TrelloEmulator, TrelloSpec
+from pulse.reports.queries.forecast import forecast
+from pulse.reports.queries.risk import risk
+from pulse.reports.queries.show import show
+from pulse.reports.workbook import write_weekly
+from pulse.reports.workbook.weekly import resolve_as_of
+from pulse.settings import Settings, load_settings
+from pulse.store import Store, open_store
 from tests.connectors.jira_world import jira_world
 from tests.reports.test_workbook import _trello_source
 

@@ -20,14 +20,14 @@ import jsonschema
 import pandas as pd
 import pytest
 
-import clock
-from connectors.runner import sync_source
-from reports.queries.errors import QueryError
-from reports.queries.forecast import forecast
-from reports.queries.risk import RiskFilters, risk
-from reports.queries.show import show
-from settings import Settings
-from store import Store, open_store
+from pulse import clock
+from pulse.connectors.runner import sync_source
+from pulse.reports.queries.errors import QueryError
+from pulse.reports.queries.forecast import forecast
+from pulse.reports.queries.risk import RiskFilters, risk
+from pulse.reports.queries.show import show
+from pulse.settings import Settings
+from pulse.store import Store, open_store
 from tests.connectors.jira_world import jira_world
 
 PLANT = (

@@ -22,22 +22,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, update
 
-import reports.queries.analysis as analysis
-from connectors.runner import sync_source
-from reports.queries.forecast import forecast
-from reports.queries.risk import RiskFilters, risk
-from reports.queries.show import show
-from settings import Settings
-from store import Store, open_store
-from store.analysis import (
+import pulse.reports.queries.analysis as analysis
+from pulse.connectors.runner import sync_source
+from pulse.reports.queries.forecast import forecast
+from pulse.reports.queries.risk import RiskFilters, risk
+from pulse.reports.queries.show import show
+from pulse.settings import Settings
+from pulse.store import Store, open_store
+from pulse.store.analysis import (
     CHILD_TABLES,
     analysis_runs,
     clear,
     count_entries,
     data_version,
 )
-from store.schema import metadata, sync_runs
-from store.writes import finish_run, start_run
+from pulse.store.schema import metadata, sync_runs
+from pulse.store.writes import finish_run, start_run
 from tests.connectors.jira_world import jira_world
 from tests.reports.test_queries import PLANT, PlantedOrg, build_planted_org
 
@@ -129,8 +129,8 @@ def test_a_forecast_run_again_gives_the_stored_answer(org: PlantedOrg) -> None:
 
 def test_forecasts_equal_the_weekly_pipelines(org: PlantedOrg) -> None:
     """p50/p85/p95 of `pulse risk` are the engine's whole-store forecasts for the same as_of."""
-    from reports.dataset import load_dataset
-    from reports.metrics.pipeline import compute_all
+    from pulse.reports.dataset import load_dataset
+    from pulse.reports.metrics.pipeline import compute_all
 
     ds = load_dataset(org.store, org.settings, org.now)
     results = compute_all(ds.inputs, ds.config, ds.as_of)
@@ -291,10 +291,10 @@ def test_validity_is_bounded_by_events_and_midnights() -> None:
 
 
 def test_light_constants_match_the_engine() -> None:
-    from reports.metrics.health import REASONS
-    from reports.metrics.roadmap import ROADMAP_TYPES
-    from reports.queries import catalog
-    from reports.queries import risk as risk_module
+    from pulse.reports.metrics.health import REASONS
+    from pulse.reports.metrics.roadmap import ROADMAP_TYPES
+    from pulse.reports.queries import catalog
+    from pulse.reports.queries import risk as risk_module
 
     assert risk_module.REASONS == REASONS
     assert catalog.ROADMAP_TYPES == ROADMAP_TYPES

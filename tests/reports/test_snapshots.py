@@ -16,14 +16,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from connectors.runner import sync_source
-from reports.dataset import load_dataset
-from reports.metrics import frames as F
-from reports.metrics.pipeline import Results, weekly
-from settings import Settings
-from store import Store
-from store.schema import metadata
-from store.snapshots import (
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics import frames as F
+from pulse.reports.metrics.pipeline import Results, weekly
+from pulse.settings import Settings
+from pulse.store import Store
+from pulse.store.schema import metadata
+from pulse.store.snapshots import (
     BASELINE_COLUMNS,
     SNAPSHOT_COLUMNS,
     load_baselines,
@@ -34,7 +34,7 @@ from store.snapshots import (
     save_baselines,
     save_snapshot,
 )
-from store.writes import register_source
+from pulse.store.writes import register_source
 from tests.connectors.jira_world import jira_world
 
 T1 = pd.Timestamp("2026-03-09 06:00:00.123456789", tz="UTC")  # nanoseconds: stored as micro
@@ -237,9 +237,9 @@ def test_two_consecutive_weeks_show_what_changed(store: Store) -> None:
 
 
 def test_a_rerun_in_the_same_week_replaces_that_weeks_snapshot(tmp_path: Path) -> None:
-    from store import open_store
-    from store.snapshots import load_snapshots, save_snapshot
-    from store.writes import register_source
+    from pulse.store import open_store
+    from pulse.store.snapshots import load_snapshots, save_snapshot
+    from pulse.store.writes import register_source
 
     store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
     with store.transaction() as conn:

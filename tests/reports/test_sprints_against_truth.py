@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors.runner import sync_source
-from reports.dataset import load_dataset
-from reports.metrics.pipeline import compute_all
-from settings import Settings
-from store import open_store
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.pipeline import compute_all
+from pulse.settings import Settings
+from pulse.store import open_store
 from tests.connectors.jira_world import jira_world
 
 CATEGORIES = ("committed", "added", "removed", "completed", "not_completed", "completed_outside")

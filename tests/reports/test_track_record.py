@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors.runner import sync_source
-from emulators.playground import playground
-from reports.dataset import load_dataset
-from reports.metrics.pipeline import RiskResults, compute_risks
-from reports.metrics.track_record import HISTORY_COLUMNS, hit_rates
-from settings import load_settings
-from store import open_store
+from pulse.connectors.runner import sync_source
+from pulse.emulators.playground import playground
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.pipeline import RiskResults, compute_risks
+from pulse.reports.metrics.track_record import HISTORY_COLUMNS, hit_rates
+from pulse.settings import load_settings
+from pulse.store import open_store
 
 
 @pytest.fixture(scope="module")

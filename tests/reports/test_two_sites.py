@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from cli.main import cli
-from connectors.runner import sync_source
-from reports.dataset import load_dataset
-from reports.metrics.pipeline import compute_all
-from reports.workbook import write_weekly
-from settings import Settings
-from store import open_store, schema
+from pulse.cli.main import cli
+from pulse.connectors.runner import sync_source
+from pulse.reports.dataset import load_dataset
+from pulse.reports.metrics.pipeline import compute_all
+from pulse.reports.workbook import write_weekly
+from pulse.settings import Settings
+from pulse.store import open_store, schema
 from tests.connectors.jira_world import JiraWorld, jira_world
 from tests.reports.test_sprints_against_truth import CATEGORIES
 

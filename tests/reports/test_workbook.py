@@ -24,19 +24,19 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-import clock
-from cli.main import cli
-from connectors.runner import sync_source
-from emulators.jira.org import RISKS
-from reports.queries.risk import risk
-from reports.workbook import SHEETS, WeeklyReport, write_weekly
-from settings import Settings, TrelloSource
-from store import open_store
+from pulse import clock
+from pulse.cli.main import cli
+from pulse.connectors.runner import sync_source
+from pulse.emulators.jira.org import RISKS
+from pulse.reports.queries.risk import risk
+from pulse.reports.workbook import SHEETS, WeeklyReport, write_weekly
+from pulse.settings import Settings, TrelloSource
+from pulse.store import open_store
 from tests.connectors.jira_world import jira_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workbook")]
 
-HAS_TRELLO = importlib.util.find_spec("connectors.trello") is not None
+HAS_TRELLO = importlib.util.find_spec("pulse.connectors.trello") is not None
 DATA_SHEETS = [s for s in SHEETS if s != "Summary"]
 
 
@@ -83,7 +83,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reports]:
         assert sync_source(world.source, store).ok
         sources.append(world.source)
         if HAS_TRELLO:
-            from emulators.trello import TrelloEmulator, TrelloSpec
+            from pulse.emulators.trello import TrelloEmulator, TrelloSpec
 
             emu = TrelloEmulator(TrelloSpec(seed=7, boards=3, cards=250, now=world_end))
             with emu.serve() as server:

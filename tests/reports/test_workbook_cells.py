@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from emulators.jira.text import ADVERSARIAL
-from reports.workbook import ReportError
-from reports.workbook.cells import MAX_CELL, clean_text, put_text, safe_url
-from reports.workbook.tables import Col, write_table
-from reports.workbook.weekly import report_path, report_week, resolve_as_of
-from safetext import one_line
+from pulse.emulators.jira.text import ADVERSARIAL
+from pulse.reports.workbook import ReportError
+from pulse.reports.workbook.cells import MAX_CELL, clean_text, put_text, safe_url
+from pulse.reports.workbook.tables import Col, write_table
+from pulse.reports.workbook.weekly import report_path, report_week, resolve_as_of
+from pulse.safetext import one_line
 
 NOW = pd.Timestamp("2026-11-25 10:00", tz="UTC")  # a Wednesday
 TZ = "Europe/Berlin"
@@ -135,7 +135,7 @@ def test_report_path_stays_in_the_output_directory(tmp_path: Path) -> None:
 def test_an_empty_store_is_one_line_exit_1(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from pulse.cli.main import cli
 
     config = tmp_path / "pulse.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "p.db"}"\n', encoding="utf-8")
@@ -148,7 +148,7 @@ def test_an_empty_store_is_one_line_exit_1(tmp_path: Path) -> None:
 
 
 def test_long_lists_are_capped_with_a_count() -> None:
-    from reports.workbook.tables import capped
+    from pulse.reports.workbook.tables import capped
 
     frame = pd.DataFrame({"k": range(10)})
     shown, hidden = capped(frame, 4)

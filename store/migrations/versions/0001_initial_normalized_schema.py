@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-import store.schema
+import pulse.store.schema
 
 revision = "0001"
 down_revision = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("server_title", sa.Text(), nullable=True),
         sa.Column("user_timezone", sa.String(length=64), nullable=True),
         sa.Column("fields", sa.Text(), nullable=True),
-        sa.Column("created_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
         sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
     )
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(length=64), nullable=False),
         sa.Column("change_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("author_id", sa.String(length=128), nullable=True),
         sa.Column("field", sa.String(length=32), nullable=False),
         sa.Column("source_field", sa.Text(), nullable=True),
@@ -141,9 +141,9 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=True),
         sa.Column("status_id", sa.String(length=64), nullable=True),
         sa.Column("status_category", sa.String(length=16), nullable=True),
-        sa.Column("created", store.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved", store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("assignee_id", sa.String(length=128), nullable=True),
         sa.Column("reporter_id", sa.String(length=128), nullable=True),
         sa.Column("estimate", sa.Float(), nullable=True),
@@ -154,12 +154,12 @@ def upgrade() -> None:
         sa.Column("target_date", sa.Date(), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("archived", sa.Boolean(), nullable=False),
-        sa.Column("deleted_at", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("access_lost_at", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("out_of_scope_at", store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("access_lost_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("out_of_scope_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("previous_key", sa.String(length=255), nullable=True),
         sa.Column("census_misses", sa.Integer(), nullable=False),
-        sa.Column("synced_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"],
             ["sources.id"],
@@ -227,9 +227,9 @@ def upgrade() -> None:
         sa.Column("board_id", sa.String(length=64), nullable=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("start_at", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("end_at", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("complete_at", store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("start_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("end_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("complete_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("goal", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["source_id"],
@@ -261,7 +261,7 @@ def upgrade() -> None:
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("stream", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("updated_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"],
             ["sources.id"],
@@ -276,8 +276,8 @@ def upgrade() -> None:
         sa.Column("source_id", sa.Integer(), nullable=True),
         sa.Column("job", sa.String(length=32), nullable=False),
         sa.Column("trigger", sa.String(length=16), nullable=False),
-        sa.Column("started_at", store.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("full", sa.Boolean(), nullable=False),
         sa.Column("counts", sa.Text(), nullable=True),
@@ -300,7 +300,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(length=64), nullable=False),
         sa.Column("change_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("author_id", sa.String(length=128), nullable=True),
         sa.Column("from_status", sa.Text(), nullable=True),
         sa.Column("to_status", sa.Text(), nullable=True),

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-import store.schema
+import pulse.store.schema
 
 revision = "0002"
 down_revision = "0001"
@@ -18,18 +18,18 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "roadmap_snapshots",
-        sa.Column("snapshot_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("snapshot_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("roadmap_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("team", sa.String(length=255), nullable=False),
-        sa.Column("target", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("p50", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("p85", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("p95", store.schema.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("done_at", store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("target", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("p50", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("p85", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("p95", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("scope", sa.Integer(), nullable=False),
         sa.Column("remaining", sa.Integer(), nullable=False),
         sa.Column("pct_complete", sa.Float(), nullable=True),
@@ -51,9 +51,9 @@ def upgrade() -> None:
         "roadmap_baselines",
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("roadmap_id", sa.String(length=128), nullable=False),
-        sa.Column("baseline_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("baseline_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("baseline_scope", sa.Integer(), nullable=False),
-        sa.Column("baseline_target", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("baseline_target", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"],
             ["sources.id"],

@@ -7,12 +7,12 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-import store.analysis
-import store.schema
+import pulse.store.analysis
+import pulse.store.schema
 
-# The cache tables are declared in store.analysis on the schema's metadata; importing it here
+# The cache tables are declared in pulse.store.analysis on the schema's metadata; importing it here
 # keeps a schema comparison right whenever migrations run.
-_DECLARED = store.analysis.analysis_runs
+_DECLARED = pulse.store.analysis.analysis_runs
 
 revision = "0004"
 down_revision = "0003"
@@ -35,12 +35,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("data_version", sa.String(length=255), nullable=False),
         sa.Column("config_hash", sa.String(length=64), nullable=False),
-        sa.Column("as_of", store.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("valid_from", store.schema.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("valid_to", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("as_of", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_from", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_to", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("point", sa.Boolean(), nullable=False),
         sa.Column("reusable", sa.Boolean(), nullable=False),
-        sa.Column("computed_at", store.schema.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("computed_at", pulse.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=True),
         sa.Column("meta", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analysis_runs")),
