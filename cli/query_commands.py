@@ -340,7 +340,7 @@ def _print_risk_footer(doc: dict[str, Any], console: Console, shown: int) -> Non
 @click.command("forecast")
 @config_option
 @as_of_option
-@click.argument("key")
+@click.argument("key", required=False)
 @click.option("--by", "by", default=None, metavar="DATE", help="How many items done by DATE.")
 @click.option(
     "--trials",
@@ -350,28 +350,36 @@ def _print_risk_footer(doc: dict[str, Any], console: Console, shown: int) -> Non
 )
 @click.option("--source", default=None, help="The configured source, when several have KEY.")
 @click.option(
+    "--backtest",
+    is_flag=True,
+    help="Replay the last 26 Mondays: how often past p50/p85 dates held (no KEY).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def forecast_command(
     config: str,
     as_of: str | None,
-    key: str,
+    key: str | None,
     by: str | None,
     trials: int | None,
     source: str | None,
+    backtest: bool,
     fmt: str,
 ) -> None:
     """When an epic, version or roadmap card will be done (p50/p85/p95), or how much by a date.
 
     KEY is an epic or Trello roadmap card key, or a fix version name (or id when the name is
     used in several projects). The forecast samples the owning team's weekly throughput of the
-    last 12 weeks, shared among the team's roadmap items in progress.
+    last 12 weeks, the item's share of it from history and its scope growth, corrected by the
+    store's track record (--backtest prints it: how often past p50/p85 dates held).
 
     \b
     Examples:
       pulse forecast WEB-412
       pulse forecast 2026.12 --by 2026-12-07
       pulse forecast WEB-412 --trials 2000 --format json | jq .forecast.p85
+      pulse forecast --backtest --format json
     """
     from pulse.cli.names import canonical_key
     from pulse.reports.queries.forecast import forecast
@@ -379,6 +387,11 @@ def forecast_command(
     if trials is not None and trials > MAX_TRIALS:
         fail(f"--trials {trials:,} is too many (use at most {MAX_TRIALS:,})")
     settings = load(config)
+    if backtest or key is None:
+        if not backtest:
+            fail("pulse forecast: give a KEY (an epic, version or roadmap card), or --backtest")
+        _backtest(settings, as_of, fmt)
+        return
     by_day = _parse_day(by, "--by") if by else None
     store = open_configured_store(settings)
     when = checked_as_of(store, as_of, settings.report.timezone)
@@ -408,6 +421,25 @@ def _bars(doc: dict[str, Any], width: int = 30, rows: int = 12) -> list[tuple[st
         )
     top = max(t for _, t, _ in merged) or 1
     return [(d, "█" * max(1, round(width * t / top)), f"{c:5.1f}%") for d, t, c in merged]
+
+
+def _backtest(settings: Any, as_of: str | None, fmt: str) -> None:
+    """`pulse forecast --backtest`: the store's track record, overall, per kind and per team."""
+    from pulse.reports.queries.forecast import backtest
+
+    store = open_configured_store(settings)
+    when = checked_as_of(store, as_of, settings.report.timezone)
+    doc = _run(lambda: backtest(store, settings, when))
+    if fmt == "json":
+        _emit_json(doc)
+        return
+    console = _console()
+    console.print(
+        f"Track record: {doc['mondays']} past Mondays, {doc['overall']['forecasts']} forecasts"
+    )
+    for row in [doc["overall"], *doc["by_kind"], *doc["by_team"]]:
+        name = row.get("kind") or row.get("team") or "all"
+        console.print(f"  {name:<12} {row['text']}")
 
 
 def print_forecast(doc: dict[str, Any], console: Console) -> None:
@@ -440,8 +472,17 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(table)
     console.print(
         f"{doc['trials']:,} trials; team throughput {doc['weeks']} weeks: "
-        f"{', '.join(f'{x:g}' for x in doc['throughput'])}; share 1/{doc['wip']}"
+        f"{', '.join(f'{x:g}' for x in doc['throughput'])}"
+        + (f"; this item's share {doc['share']:.0%}" if doc["share"] is not None else "")
     )
+    if doc.get("stale"):
+        closed = (doc.get("if_closed") or {}).get("p85") or "beyond horizon"
+        console.print(
+            f"{len(doc['stale'])} untouched children ({', '.join(doc['stale'][:5])}); "
+            f"if they were closed: p85 {closed}"
+        )
+    if doc.get("track_record"):
+        console.print(f"track record of {doc['team']}'s forecasts: {doc['track_record']['text']}")
     bars = _bars(doc)
     if bars:
         hist = Table(title="finish week (trials)", title_justify="left", box=None, pad_edge=False)
@@ -467,7 +508,6 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         console.print(f"calibration: past p85 dates held {shown} of {cal['resolved']} resolved")
     else:
         console.print("calibration: no stored forecasts of this item yet")
-    print_track_record(doc, console)
     print_freshness(doc, console)
     if fc:
         console.print(
@@ -475,20 +515,6 @@ def print_forecast(doc: dict[str, Any], console: Console) -> None:
         )
     else:
         console.print(f"{doc['key']}: no forecast")
-
-
-def print_track_record(doc: dict[str, Any], console: Console) -> None:
-    """The team's forecast track record over the replayed Mondays (METRICS §4)."""
-    rec = doc.get("track_record")
-    if not rec or not rec["p85_count"]:
-        console.print(f"track record of {doc['team']}: no forecast outcome known yet")
-        return
-
-    def held(q: str) -> str:
-        rate = rec[f"{q}_held"]
-        return f"{q} held {'n/a' if rate is None else f'{rate * 100:.0f}%'} of {rec[f'{q}_count']}"
-
-    console.print(f"track record of {doc['team']}, last 26 weeks: {held('p85')}, {held('p50')}")
 
 
 # -- pulse show -------------------------------------------------------------------------------

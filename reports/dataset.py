@@ -28,6 +28,7 @@ from pulse.reports.metrics.frames import (
     ITEM_SPRINTS,
     ITEM_VERSIONS,
     ITEMS,
+    ITEMS_OPTIONAL,
     LINKS,
     SPRINTS,
     SYNC_RUNS,
@@ -214,7 +215,8 @@ def _items(
     ]
     frame = frame[frame["created"] <= meta.as_of].copy()
     frame.loc[frame["deleted_at"] > meta.as_of, "deleted_at"] = pd.NaT
-    return frame[ITEMS.names].reset_index(drop=True), _assignees(frame)
+    frame["archived"] = frame["archived"].fillna(False).astype(bool)
+    return frame[[*ITEMS.names, *ITEMS_OPTIONAL]].reset_index(drop=True), _assignees(frame)
 
 
 def _transitions(conn: Connection, meta: StoreMeta) -> pd.DataFrame:
@@ -279,7 +281,7 @@ def read_dataset(conn: Connection, settings: Settings, as_of: pd.Timestamp) -> D
     item_sprints = _membership(conn, meta, "sprint")
     item_versions = _membership(conn, meta, "version")
     inputs = MetricsInputs(
-        items=_whole(items, ITEMS),
+        items=items if len(items) else empty_frame(ITEMS),
         transitions=_whole(transitions, TRANSITIONS),
         changes=_whole(changes, CHANGES),
         sprints=meta.sprints,

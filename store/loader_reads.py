@@ -137,6 +137,7 @@ def items(conn: Connection) -> Rows:
             _raw(gone_at()).label("deleted_at"),
             func.coalesce(I.c.url, "").label("url"),
             I.c.assignee_id,
+            I.c.archived,
         )
         .select_from(I)
         .order_by(I.c.source_id, I.c.item_id),

@@ -46,12 +46,14 @@ class ForecastConfig:
     weeks: int = 12
     period: Period = "week"
     epic_wip: int | Mapping[str, int] | None = None
-    scope_growth: bool = False
+    scope_growth: bool = True
     max_periods: int | None = None
     quantiles: tuple[float, ...] = (0.5, 0.85, 0.95)
     confidence: float = 0.85
     horizon_days: int = field(default=3650)
     growth_horizon_days: int = 1095
+    track_weeks: int = 26
+    track_trials: int = 200
 
     def horizon(self) -> int:
         """Maximum number of periods simulated before giving up (result 'beyond horizon')."""

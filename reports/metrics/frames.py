@@ -70,6 +70,10 @@ ITEMS = FrameSpec(
     ),
 )
 
+# Optional ``items`` columns, used when present: ``archived`` (bool) = archived at the source
+# now (Trello cards), never work in progress.
+ITEMS_OPTIONAL: tuple[str, ...] = ("archived",)
+
 TRANSITIONS = FrameSpec(
     "transitions",
     (

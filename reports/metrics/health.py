@@ -20,7 +20,14 @@ from .roadmap import RoadmapScope, day_to_instant, target_days
 from .timeutil import local_day
 
 Owner = tuple[str, str]  # a roadmap item: (source, roadmap_id)
-STATUS_RANK = {"off track": 4, "at risk": 3, "no target": 2, "on track": 1, "done": 0}
+STATUS_RANK = {
+    "off track": 4,
+    "at risk": 3,
+    "no target": 2,
+    "no scope": 2,
+    "on track": 1,
+    "done": 0,
+}
 
 
 def _records(frame: pd.DataFrame) -> list[Any]:
@@ -45,6 +52,7 @@ class HealthConfig:
             "AGING_WIP": 10,
             "UNESTIMATED": 5,
             "NO_TARGET": 5,
+            "STALE_SCOPE": 5,
         }
     )
     max_listed: int = 3
@@ -65,10 +73,15 @@ def _listing(parts: list[str], limit: int) -> str:
     return "; ".join(parts[:limit]) + f"; and {len(parts) - limit} more"
 
 
-def status_of(done: bool, target: Any, p50: Any, p85: Any, today: pd.Timestamp) -> str:
-    """One roadmap item's status from its done flag, target and forecast days."""
+def status_of(
+    done: bool, target: Any, p50: Any, p85: Any, today: pd.Timestamp, scope: int = 1
+) -> str:
+    """One roadmap item's status from its done flag, target, forecast days and scope (an item
+    without children has no forecast: ``no scope``, never on track)."""
     if done:
         return "done"
+    if scope == 0:
+        return "no scope"
     if pd.isna(target):
         return "no target"
     target = pd.Timestamp(target)
@@ -138,6 +151,7 @@ def roadmap_health(
     key_of = {
         (s, r): str(k) for s, r, k in zip(rm["source"], rm["roadmap_id"], rm["key"], strict=True)
     }
+    stale_of = _stale_lookup(forecasts)
     flagged = flag_lookup(blocked, cd)
     blockers = blocker_lookup(links, cd, by_key)
     aging = _aging_lookup(ageing)
@@ -152,12 +166,27 @@ def roadmap_health(
         p95 = fc_of["p95"].get((rec.source, rid), pd.NaT)
         if done:
             p50 = p85 = p95 = pd.NaT
-        status = status_of(done, target, p50, p85, today)
+        stale = stale_of.get((rec.source, rid))
+        # with stale children, the work that is moving decides the status (METRICS §5)
+        s50, s85 = (stale[1], stale[2]) if stale else (p50, p85)
+        status = status_of(done, target, s50, s85, today, int(rec.scope))
         reasons: list[tuple[str, str]] = []
         mine = kid.groups.get((rec.source, rid))
-        if not done:
+        if not done and int(rec.scope) == 0:  # nothing to forecast: only the target speaks
+            reasons += [
+                r
+                for r in _target_reasons(rec, target, pd.NaT, today, weeks)
+                if r[0] != "FORECAST_LATE"
+            ]
+            reasons += _estimate_reason(rec)
+        elif not done:
             open_kids = mine[~kid.completed[mine]] if mine is not None else None
-            reasons += _target_reasons(rec, target, p85, today, weeks)
+            late = _target_reasons(rec, target, s85, today, weeks)
+            if stale and len(stale[0]) == int(rec.remaining):  # hygiene, not late work
+                late = [r for r in late if r[0] != "FORECAST_LATE"]
+            reasons += late
+            if stale:
+                reasons.append(("STALE_SCOPE", _stale_evidence(rec, stale, config)))
             reasons += _scope_reason(rec, base.get((rec.source, rid)), config)
             reasons += _stalled_reason(rec, kid, mine, today, cd, config)
             own_row = int(rec.row)
@@ -206,6 +235,42 @@ def roadmap_health(
     frame["pct_complete"] = frame["pct_complete"].astype("float64")
     frame = frame.sort_values(["severity", "key"], ascending=[False, True], kind="stable")
     return frame.reset_index(drop=True)
+
+
+def _stale_lookup(forecasts: pd.DataFrame) -> dict[Owner, tuple[list[str], Any, Any]]:
+    """(source, roadmap_id) -> (stale child keys, p50 and p85 if they were closed)."""
+    if "stale_keys" not in forecasts or len(forecasts) == 0:
+        return {}
+    have = forecasts[forecasts["stale"] > 0]
+    return {
+        (str(s), str(r)): (list(k), a, b)
+        for s, r, k, a, b in zip(
+            have["source"],
+            have["roadmap_id"],
+            have["stale_keys"],
+            have["p50_if_closed"],
+            have["p85_if_closed"],
+            strict=True,
+        )
+    }
+
+
+HELD_OPEN = "held open only by"
+
+
+def _stale_evidence(rec: Any, stale: tuple[list[str], Any, Any], config: HealthConfig) -> str:
+    """Which children are stale, whether they alone hold the item open, and the date without."""
+    keys, _p50, p85 = stale
+    only = len(keys) == int(rec.remaining)
+    what = HELD_OPEN if only else "waiting on"
+    when = f"p85 {_d(p85)}" if pd.notna(p85) else "no forecast before the horizon"
+    listed = _listing(list(keys), config.max_listed)
+    return f"{what} {len(keys)} untouched children ({listed}); if they were closed: {when}"
+
+
+def held_open(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Rows of items held open only by untouched children: counted apart from late work."""
+    return snapshot[snapshot["evidence"].astype(str).str.contains(HELD_OPEN, regex=False)]
 
 
 def _baselines(baselines: pd.DataFrame | None, tz: str) -> dict[tuple[str, str], tuple]:

@@ -26,20 +26,21 @@ from .cross_links import cross_links
 from .cycle_views import cycle_histogram, delivered_cycle_times
 from .effort import effort_mix
 from .flow import cycle_data, cycle_time_percentiles, estimates_at_as_of
-from .forecast import ForecastConfig, PlanForecast
+from .forecast import ForecastConfig
 from .health import HealthConfig, snapshot_rows
 from .item_risks import item_risks
 from .item_story import item_stories
 from .kanban import board_throughput
 from .late_work import assignees_at, late_work
+from .off_track import off_track_counts, off_track_since
 from .quality import data_quality, freshness, quality_summary
-from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_forecasts, roadmap_scope
+from .roadmap import ROADMAP_TYPES, RoadmapScope, roadmap_scope
 from .snapshots import diff_snapshots
 from .sprints import SprintReport, Statistic, sprint_report, velocity
 from .throughput import throughput, window_start
 from .timelines import delivered_items, roadmap_timeline
 from .timeutil import as_utc
-from .track_record import empty_forecast_history, off_track_counts, off_track_since, track_record
+from .track_record import ForecastRecord, RoadmapForecast, forecast_and_record, track_summary
 from .trends import trend_weeks, weekly_trends
 from .wip import ageing_wip
 from .workflow import WorkflowsLike
@@ -147,7 +148,9 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
         (
             "ageing_wip",
             ("column_dates", "window_start"),
-            lambda i, c, r: ageing_wip(r["column_dates"], since=r["window_start"]),
+            lambda i, c, r: ageing_wip(
+                r["column_dates"], since=r["window_start"], exclude_types=c.roadmap_types
+            ),
         ),
         ("blocked", ("column_dates",), lambda i, c, r: blocked_time(r["column_dates"], i.changes)),
         (
@@ -179,18 +182,33 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
                 i.versions,
                 i.item_versions,
                 c.roadmap_types,
-                period=c.forecast.period,
                 estimates=r["estimates"],
             ),
         ),
         (
-            "forecast_run",
+            "forecast_record",
             ("roadmap_scope", "column_dates"),
-            lambda i, c, r: roadmap_forecasts(
-                r["roadmap_scope"], r["column_dates"], c.forecast, roadmap_types=c.roadmap_types
+            lambda i, c, r: forecast_and_record(
+                r["roadmap_scope"],
+                r["column_dates"],
+                i.changes,
+                c.forecast,
+                c.roadmap_types,
+                previous=r.get("previous_as_of"),
             ),
         ),
+        ("forecast_run", ("forecast_record",), lambda i, c, r: r["forecast_record"].live),
         ("forecasts", ("forecast_run",), lambda i, c, r: r["forecast_run"].frame),
+        (
+            "forecast_history",
+            ("forecast_record",),
+            lambda i, c, r: r["forecast_record"].record.history,
+        ),
+        (
+            "track_record",
+            ("forecast_history",),
+            lambda i, c, r: track_summary(r["forecast_history"]),
+        ),
         (
             "baselines",
             ("roadmap_scope", "column_dates"),
@@ -284,13 +302,6 @@ def _steps() -> list[tuple[str, tuple[str, ...], Step]]:
                 flag_intervals(r["column_dates"], i.changes),
             ),
         ),
-        # the forecast replay's frame (METRICS §4, calibration); empty until the replay runs
-        ("forecast_history", (), lambda i, c, r: empty_forecast_history()),
-        (
-            "track_record",
-            ("forecast_history",),
-            lambda i, c, r: track_record(r["forecast_history"]),
-        ),
         (
             "late_work",
             ("snapshot", "roadmap_scope", "column_dates", "blocked", "forecast_history"),
@@ -382,8 +393,11 @@ class Results:
     velocity_week_ago: pd.DataFrame
     kanban_throughput: pd.DataFrame
     roadmap_scope: RoadmapScope
-    forecast_run: PlanForecast
+    forecast_record: ForecastRecord
+    forecast_run: RoadmapForecast
     forecasts: pd.DataFrame
+    forecast_history: pd.DataFrame
+    track_record: pd.DataFrame
     baselines: pd.DataFrame
     snapshot: pd.DataFrame
     item_risks: pd.DataFrame
@@ -393,8 +407,6 @@ class Results:
     quality: pd.DataFrame
     quality_summary: pd.DataFrame
     item_stories: pd.DataFrame
-    forecast_history: pd.DataFrame
-    track_record: pd.DataFrame
     late_work: pd.DataFrame
     cross_links: pd.DataFrame
     delivered_cycle: pd.DataFrame
@@ -430,17 +442,19 @@ def _run(
     as_of: pd.Timestamp,
     wanted: Collection[str] | None,
     timings: dict[str, float] | None = None,
+    preset: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the steps in ``wanted`` (all when None) and those they need."""
+    """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results are
+    given, not run (e.g. last week's forecast, replayed with this week's track record)."""
     steps = _steps()
     needed = set(STEP_NAMES) if wanted is None else set(wanted)
     for name, deps, _ in reversed(steps):
         if name in needed:
             needed.update(deps)
     validate_inputs(inputs)
-    results: dict[str, Any] = {"as_of": as_utc(as_of)}
+    results: dict[str, Any] = {"as_of": as_utc(as_of), **(preset or {})}
     for name, _, step in steps:
-        if name not in needed:
+        if name not in needed or name in results:
             continue
         t0 = time.perf_counter()
         results[name] = step(inputs, config, results)
@@ -469,13 +483,14 @@ class RiskResults:
     window_start: pd.Timestamp
     percentiles: pd.DataFrame
     roadmap_scope: RoadmapScope
-    forecast_run: PlanForecast
+    forecast_run: RoadmapForecast
+    forecast_history: pd.DataFrame
+    track_record: pd.DataFrame
     baselines: pd.DataFrame
     snapshot: pd.DataFrame
     item_risks: pd.DataFrame
     freshness: pd.DataFrame | None
     item_stories: pd.DataFrame
-    track_record: pd.DataFrame
     late_work: pd.DataFrame
     cross_links: pd.DataFrame
 
@@ -500,9 +515,15 @@ def column_dates_at(
     return cd
 
 
-def snapshot_at(inputs: MetricsInputs, config: MetricsConfig, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The roadmap snapshot the engine gives for ``as_of`` over the same history."""
-    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"])["snapshot"]
+def snapshot_at(
+    inputs: MetricsInputs,
+    config: MetricsConfig,
+    as_of: pd.Timestamp,
+    preset: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The roadmap snapshot the engine gives for ``as_of`` over the same history (``preset``:
+    results already known, e.g. the forecast and track record replayed with this week's)."""
+    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"], preset=preset)["snapshot"]
     return frame
 
 
@@ -514,10 +535,13 @@ def weekly(
 ) -> Results:
     """:func:`compute_all` plus "last week": the same engine as of one week earlier, over the
     same history, and what changed since (METRICS §5)."""
-    results = compute_all(inputs, config, as_of, timings)
-    previous_as_of = results.as_of - _WEEK
+    previous_as_of = as_utc(as_of) - _WEEK
+    # one replay serves this week's track record and last week's (they share all but a Monday)
+    preset = {"previous_as_of": previous_as_of}
+    results = Results(**_run(inputs, config, as_of, None, timings, preset))
     t0 = time.perf_counter()
-    previous = snapshot_at(inputs, config, previous_as_of)
+    last = results.forecast_record.previous
+    previous = snapshot_at(inputs, config, previous_as_of, {"forecast_record": last})
     diff = diff_snapshots(previous, results.snapshot, config.tz)
     if timings is not None:
         timings["last_week"] = time.perf_counter() - t0

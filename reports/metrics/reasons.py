@@ -13,6 +13,7 @@ REASONS: tuple[str, ...] = (
     "AGING_WIP",
     "UNESTIMATED",
     "NO_TARGET",
+    "STALE_SCOPE",
 )
 
 __all__ = ["REASONS"]

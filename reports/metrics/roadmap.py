@@ -1,4 +1,4 @@
-"""Roadmap items (epics, versions, Trello roadmap cards), their children as of as_of, and forecasts.
+"""Roadmap items (epics, versions, Trello roadmap cards) and their children as of as_of.
 
 A roadmap item's children are the items whose parent (epics, cards) or fix version (versions)
 was that item at as_of, replayed from the ``parent`` / ``fix_version`` history. Sub-tasks and
@@ -11,21 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .column_dates import ColumnDates
 from .flow import estimates_at_as_of
-from .forecast import PERIOD_DAYS, ForecastConfig, PlanForecast, simulate_plan
 from .frames import validate_changes, validate_item_versions, validate_versions
 from .history import Membership, current_values, due_history
-from .throughput import throughput_samples
-from .timeutil import days_to_utc, local_days, to_ms
+from .timeutil import days_to_utc, local_days
 
 ROADMAP_TYPES: tuple[str, ...] = ("Epic", "Roadmap")
-Unit = Literal["items", "points"]
 _NAT = np.iinfo(np.int64).min
 
 
@@ -35,14 +31,18 @@ class RoadmapScope:
 
     ``roadmap``: roadmap_id, source, kind, key, title, team, project, created, target_day
     (local day), own_done, done_at, started_at, scope, done_children, remaining,
-    remaining_points, unestimated_remaining, estimated_children, pct_complete, last_child_move_at,
-    growth (per-period child additions since it started).
+    remaining_points, unestimated_remaining, estimated_children, pct_complete,
+    last_child_move_at.
     ``children``: roadmap_id, source, row, item_id, key, team, added_at, committed_at, done_at,
     completed, estimate, position.
+    ``members``: the replayed parent / fix-version histories, each with the roadmap row (index
+    of ``roadmap``) of every pair, -1 for sets that are no roadmap item: what the track record
+    replays at past Mondays (:mod:`pulse.reports.metrics.item_state`).
     """
 
     roadmap: pd.DataFrame
     children: pd.DataFrame
+    members: tuple[tuple[Membership, np.ndarray], ...] = ()
 
 
 def target_days(values: pd.Series, tz: str) -> pd.Series:
@@ -67,7 +67,6 @@ def roadmap_scope(
     item_versions: pd.DataFrame,
     roadmap_types: Collection[str] = ROADMAP_TYPES,
     include_versions: bool = True,
-    period: Literal["week", "day"] = "week",
     estimates: pd.Series | None = None,
 ) -> RoadmapScope:
     """Collect roadmap items and their children as known at cd.as_of."""
@@ -127,14 +126,35 @@ def roadmap_scope(
 
     frames = [epic_frame]
     child_frames = [kids]
+    sets: list[tuple[Membership, str]] = [(mem, "")]
     if include_versions and len(versions):
-        vframe, vkids = _versions(cd, changes, versions, item_versions, eligible, est)
+        vframe, vkids, vmem = _versions(cd, changes, versions, item_versions, eligible, est)
         frames.append(vframe)
         child_frames.append(vkids)
+        sets.append((vmem, "version:"))
     roadmap = pd.concat(frames, ignore_index=True)
     children = pd.concat(child_frames, ignore_index=True).drop(columns=["member", "pair"])
-    roadmap = _summarise(roadmap, children, cd, period)
-    return RoadmapScope(roadmap.reset_index(drop=True), children.reset_index(drop=True))
+    roadmap = _summarise(roadmap, children).reset_index(drop=True)
+    ri_of: dict[tuple[str, str], int] = {}
+    for i, (s, r, k) in enumerate(
+        zip(roadmap["source"], roadmap["roadmap_id"], roadmap["key"], strict=True)
+    ):
+        ri_of[(str(s), str(r) if str(r).startswith("version:") else str(k))] = i
+    source = items["source"].astype(str).to_numpy()
+    members = tuple(
+        (
+            m,
+            np.array(
+                [
+                    ri_of.get((source[int(row)], prefix + str(member)), -1)
+                    for row, member in zip(m.pairs["row"], m.pairs["member"], strict=True)
+                ],
+                dtype=np.int64,
+            ),
+        )
+        for m, prefix in sets
+    )
+    return RoadmapScope(roadmap, children.reset_index(drop=True), members)
 
 
 def _children(cd: ColumnDates, mem: Membership, est: pd.Series) -> pd.DataFrame:
@@ -174,8 +194,8 @@ def _versions(
     item_versions: pd.DataFrame,
     eligible: np.ndarray,
     est: pd.Series,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Versions as roadmap items, their children from the fix_version history."""
+) -> tuple[pd.DataFrame, pd.DataFrame, Membership]:
+    """Versions as roadmap items, their children from the fix_version history (and it)."""
     items = cd.items
     ids = set(versions["version_id"].astype(str))
     current = current_values(items, item_versions, "version_id")
@@ -222,13 +242,11 @@ def _versions(
     )
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     frame["own_done_at"] = pd.to_datetime(frame["own_done_at"], utc=True)
-    return frame, kids
+    return frame, kids, mem
 
 
-def _summarise(
-    roadmap: pd.DataFrame, children: pd.DataFrame, cd: ColumnDates, period: str
-) -> pd.DataFrame:
-    """Scope counts, done dates, start and growth history per roadmap item."""
+def _summarise(roadmap: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
+    """Scope counts, done dates and start per roadmap item."""
     roadmap = roadmap.copy()
     roadmap["own_done_at"] = pd.to_datetime(roadmap["own_done_at"], utc=True)
     roadmap["created"] = pd.to_datetime(roadmap["created"], utc=True)
@@ -261,7 +279,6 @@ def _summarise(
     )
     roadmap["started_at"] = _per_roadmap(rid, roadmap.index, g["committed_at"].min())
     roadmap["last_child_move_at"] = _per_roadmap(rid, roadmap.index, g["last_move_at"].max())
-    roadmap["growth"] = pd.Series(_growth(roadmap, children, cd, period), dtype=object).to_numpy()
     roadmap = roadmap.drop(columns=["own_done_at"])
     return roadmap
 
@@ -278,82 +295,6 @@ def _per_roadmap(rid: pd.MultiIndex, index: pd.Index, values: pd.Series) -> pd.S
     """Per-roadmap timestamps aligned to `rid` (NaT when it has none)."""
     aligned = values.reindex(rid).to_numpy()
     return pd.Series(pd.to_datetime(aligned, utc=True), index=index)
-
-
-def _growth(
-    roadmap: pd.DataFrame, children: pd.DataFrame, cd: ColumnDates, period: str
-) -> list[np.ndarray]:
-    """Per roadmap item, children added per complete period since it started (oldest first)."""
-    step = PERIOD_DAYS[period] * 86_400_000
-    start_ms = to_ms(roadmap["started_at"])
-    index = {k: i for i, k in enumerate(roadmap_keys(roadmap["source"], roadmap["roadmap_id"]))}
-    out = [np.zeros(0) for _ in range(len(roadmap))]
-    added = to_ms(children["added_at"])
-    owner = np.array(
-        [index.get(k, -1) for k in roadmap_keys(children["source"], children["roadmap_id"])],
-        dtype=np.int64,
-    )
-    for i, s in enumerate(start_ms):
-        if s == _NAT:
-            continue
-        periods = (cd.as_of_ms - s) // step
-        if periods <= 0:
-            continue
-        mine = (owner == i) & (added > s)
-        bucket = (added[mine] - s) // step
-        bucket = bucket[bucket < periods]
-        out[i] = np.bincount(bucket, minlength=int(periods)).astype(np.float64)
-    return out
-
-
-def forecast_plan(scope: RoadmapScope, unit: Unit = "items") -> pd.DataFrame:
-    """Forecast input per open roadmap item: remaining work, in-progress flag, rank, growth."""
-    rm = scope.roadmap
-    open_rm = rm[rm["done_at"].isna()].copy()
-    remaining = open_rm["remaining_points"] if unit == "points" else open_rm["remaining"]
-    started = open_rm["started_at"].notna() | open_rm["own_committed"].astype(bool)
-    target = pd.to_datetime(open_rm["target_day"])
-    order = (
-        pd.DataFrame({"t": target.fillna(pd.Timestamp.max), "c": open_rm["created"]})
-        .sort_values(["t", "c"], kind="stable")
-        .index
-    )
-    ranks = pd.Series(np.arange(len(order)), index=order)
-    return pd.DataFrame(
-        {
-            "source": open_rm["source"].to_numpy(),
-            "roadmap_id": open_rm["roadmap_id"].to_numpy(),
-            "team": open_rm["team"].to_numpy(),
-            "remaining": remaining.to_numpy(dtype=np.float64),
-            "started": started.to_numpy(dtype=bool),
-            "rank": ranks.reindex(open_rm.index).to_numpy(),
-            "growth": list(open_rm["growth"]),
-        }
-    )
-
-
-def roadmap_forecasts(
-    scope: RoadmapScope,
-    cd: ColumnDates,
-    config: ForecastConfig | None = None,
-    unit: Unit = "items",
-    points: pd.Series | None = None,
-    until: pd.Timestamp | None = None,
-    roadmap_types: Collection[str] = ROADMAP_TYPES,
-) -> PlanForecast:
-    """The forecast of every open roadmap item from its team's recent throughput: p50/p85/p95
-    days (``.frame``), finish periods per trial and each team's plan."""
-    config = config or ForecastConfig()
-    samples = throughput_samples(
-        cd,
-        weeks=config.weeks,
-        period=config.period,
-        by="team",
-        points=points if unit == "points" else None,
-        exclude_types=tuple(roadmap_types),
-    )
-    plan = forecast_plan(scope, unit)
-    return simulate_plan(plan, samples, cd.today, config, until=until)
 
 
 def day_to_instant(days: pd.Series, tz: str) -> pd.Series:

@@ -22,11 +22,18 @@ def _fmt(day: Any) -> str:
 
 
 def diff_snapshots(previous: pd.DataFrame, current: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """One row per roadmap item in either snapshot: what changed since the previous one."""
+    """One row per roadmap item in either snapshot: what changed since the previous one.
+
+    ``change``: ``changed`` (status, reasons, target, scope, or a p85 move with progress or a
+    scope change behind it), ``stalled`` (nothing finished or added and p85 later: one STALLED
+    line, not a slip), ``new``, ``dropped`` or ``unchanged``. p50 moves alone are not news.
+    """
     validate_snapshot(previous)
     validate_snapshot(current)
     keys = ["source", "roadmap_id"]
-    cols = ["key", "title", "team", "target", "p50", "p85", "scope", "status", "reasons"]
+    cols = [
+        "key", "title", "team", "target", "p50", "p85", "scope", "remaining", "status", "reasons"
+    ]  # fmt: skip
     before = previous[keys + cols].copy()
     after = current[keys + cols].copy()
     for frame in (before, after):
@@ -72,22 +79,27 @@ def diff_snapshots(previous: pd.DataFrame, current: pd.DataFrame, tz: str) -> pd
         elif side == "right_only":
             row["change"] = "new"
         else:
-            moved = (
+            # nothing finished and nothing added: a later p85 is the calendar, not news
+            idle = rec["remaining_before"] == rec["remaining_after"] and not _nonzero(
+                row["scope_delta"]
+            )
+            rolled = idle and _nonzero(row["p85_slip_days"]) and row["p85_slip_days"] > 0
+            material = (
                 row["status_changed"]
                 or row["new_risks"]
                 or row["cleared_risks"]
                 or _nonzero(row["target_shift_days"])
-                or _nonzero(row["p85_slip_days"])
-                or _nonzero(row["p50_slip_days"])
                 or _nonzero(row["scope_delta"])
+                or (_nonzero(row["p85_slip_days"]) and not rolled)
             )
-            row["change"] = "changed" if moved else "unchanged"
+            row["change"] = "changed" if material else "stalled" if rolled else "unchanged"
+            row["no_progress"] = bool(rolled)
         row["summary"] = _summary(row)
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    order = {"changed": 0, "new": 1, "dropped": 2, "unchanged": 3}
+    order = {"changed": 0, "new": 1, "dropped": 2, "stalled": 3, "unchanged": 4}
     out["_o"] = out["change"].map(order)
     out = out.sort_values(["_o", "key"], kind="stable").drop(columns="_o")
     return out.reset_index(drop=True)
@@ -109,7 +121,12 @@ def _summary(row: dict) -> str:
     if row["change"] == "dropped":
         return "no longer on the roadmap"
     parts = []
-    if _nonzero(row["p85_slip_days"]):
+    if row.get("no_progress"):
+        parts.append(
+            f"STALLED: no item finished or added since last week "
+            f"(p85 {_fmt(row['p85_before'])} -> {_fmt(row['p85_after'])})"
+        )
+    elif _nonzero(row["p85_slip_days"]):
         verb = "slipped" if row["p85_slip_days"] > 0 else "pulled in"
         parts.append(
             f"p85 {verb} {abs(int(row['p85_slip_days']))} days "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -9,14 +10,22 @@ import pandas as pd
 
 from .column_dates import ColumnDates
 from .flow import completed_items, flow_items
+from .roadmap import ROADMAP_TYPES
 from .timeutil import whole_days
 
 
-def wip_items(cd: ColumnDates, include_subtasks: bool = False) -> pd.DataFrame:
-    """Items whose latest column is at or after committed and before done."""
-    frame = flow_items(cd, include_subtasks)
+def wip_items(
+    cd: ColumnDates,
+    include_subtasks: bool = False,
+    exclude_types: Collection[str] = ROADMAP_TYPES,
+) -> pd.DataFrame:
+    """Work items whose latest column is at or after committed and before done: roadmap items
+    (epics, roadmap cards) and archived cards are not work in progress (METRICS §2)."""
+    frame = flow_items(cd, include_subtasks, exclude_types)
     pos = frame["position"].to_numpy()
     mask = (pos >= frame["committed_index"].to_numpy()) & (pos < frame["done_index"].to_numpy())
+    if "archived" in frame.columns:
+        mask &= ~frame["archived"].fillna(False).to_numpy(dtype=bool)
     return frame[mask & (pos >= 0)]
 
 
@@ -26,9 +35,10 @@ def ageing_wip(
     quantile: float = 0.85,
     since: Any = None,
     include_subtasks: bool = False,
+    exclude_types: Collection[str] = ROADMAP_TYPES,
 ) -> pd.DataFrame:
     """WIP items with age = today - committed day and a flag when age > the group's p85."""
-    wip = wip_items(cd, include_subtasks).copy()
+    wip = wip_items(cd, include_subtasks, exclude_types).copy()
     wip["age_days"] = whole_days(pd.Series(cd.today, index=wip.index), wip["committed_day"])
     done = completed_items(cd, since=since)
     done = done[done["cycle_days"].notna()]

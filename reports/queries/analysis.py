@@ -253,7 +253,7 @@ def compute(
         },
     )
     run = results.forecast_run
-    extra = _forecast_extra(run, cd.today, config.forecast)
+    extra = _forecast_extra(run, cd.today, config.forecast, results.track_record)
     out.roadmap = _roadmap_rows(
         results.roadmap_scope,
         results.snapshot,
@@ -374,28 +374,29 @@ def freshness_doc(facts: Any) -> dict[str, Any]:
     return {"line": freshness_line(facts), "sources": sources}
 
 
-def _forecast_extra(run: Any, today: Any, config: Any) -> dict[str, dict[str, Any]]:
-    """Per open roadmap item: its forecast dates, finish-period histogram, WIP and share."""
-    import numpy as np
-
+def _forecast_extra(run: Any, today: Any, config: Any, summary: Any) -> dict[str, dict[str, Any]]:
+    """Per open roadmap item with work left: its forecast dates, finish-period histogram, share
+    of its team, stale children and the date if they were closed, and its team's track record."""
     from pulse.reports.metrics.forecast import PERIOD_DAYS
 
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
     step = PERIOD_DAYS[config.period]
-    by_id = {str(r["roadmap_id"]): r for r in run.frame.to_dict("records")}
+    records = _track_records(summary)
     extra: dict[str, dict[str, Any]] = {}
-    for plan in run.plans.values():
-        remaining = np.asarray(plan.remaining, dtype=np.float64)
-        concurrent = min(plan.wip, max(1, int((remaining > 1e-9).sum())))
-        for rid in plan.ids:
-            hist, beyond = finish_histogram(run.periods[rid], today, step)
-            extra[rid] = {
-                "forecast": {lab: _day(by_id[rid][lab]) for lab in labels},
-                "histogram": hist,
-                "beyond_horizon": beyond,
-                "wip": int(plan.wip),
-                "share": round(1.0 / concurrent, 4),
-            }
+    for rec in run.frame.to_dict("records"):
+        rid = str(rec["roadmap_id"])
+        hist, beyond = finish_histogram(run.periods[rid], today, step)
+        record = records.get(str(rec["team"]))
+        extra[rid] = {
+            "forecast": {lab: _day(rec[lab]) for lab in labels},
+            "histogram": hist,
+            "beyond_horizon": beyond,
+            "wip": None,
+            "share": round(float(rec["share"]), 4),
+            "stale": list(rec["stale_keys"]),
+            "if_closed": {q: _day(rec[f"{q}_if_closed"]) for q in ("p50", "p85")},
+            "track_record": record,
+        }
     return extra
 
 
@@ -462,21 +463,15 @@ def _baselines(frame: Any, tz: str) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-def _track_records(frame: Any) -> dict[str, dict[str, Any]]:
-    """The forecast track record by team: how often p50/p85 held, and of how many."""
-    import pandas as pd
+def _track_records(summary: Any) -> dict[str, dict[str, Any]]:
+    """Each team's forecast track record (all kinds), with the sentence a reader sees."""
+    from pulse.reports.metrics.track_record import held_text, team_record
 
-    def rate(value: Any) -> float | None:
-        return None if pd.isna(value) else round(float(value), 4)
-
+    teams = sorted({str(t) for t in summary["team"]} - {"all"})
     return {
-        str(r.team): {
-            "p50_held": rate(r.p50_held),
-            "p50_count": int(r.p50_count),
-            "p85_held": rate(r.p85_held),
-            "p85_count": int(r.p85_count),
-        }
-        for r in frame.itertuples(index=False)
+        team: {**record, "text": held_text(record)}
+        for team in teams
+        for record in [team_record(summary, team)]
     }
 
 
@@ -664,7 +659,8 @@ def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
         }
         for r in pct.itertuples(index=False)
     }
-    samples, plans = run.samples, run.plans
+    samples, plans = run.samples, run.teams
+    kinds = dict(zip(run.frame["roadmap_id"].astype(str), run.frame["kind"], strict=True))
     teams = sorted(set(samples) | set(plans) | set(cycles) | set(pct_by))
     out = []
     for team in teams:
@@ -672,6 +668,8 @@ def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
         data = {
             "throughput": [float(x) for x in samples.get(team, [])],
             "plan": None if plan is None else dataclasses.asdict(plan),
+            "kinds": [] if plan is None else [str(kinds.get(i, "")) for i in plan.ids],
+            "correction": dataclasses.asdict(run.correction),
             "cycle": pct_by.get(team, {"count": 0, "p50": None, "p85": None, "p95": None}),
             "cycle_days": cycles.get(team, []),
         }

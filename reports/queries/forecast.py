@@ -142,6 +142,8 @@ def _answer(
         "by": None,
         "calibration": None,
         "track_record": None,
+        "stale": [],
+        "if_closed": None,
         "freshness": dict(meta.get("freshness") or {}),
     }
     if stored is None:
@@ -164,6 +166,9 @@ def _answer(
         forecast=stored.get("forecast"),
         histogram=stored.get("histogram", []),
         beyond_horizon=stored.get("beyond_horizon", 0),
+        track_record=stored.get("track_record"),
+        stale=stored.get("stale", []),
+        if_closed=stored.get("if_closed"),
     )
     return doc
 
@@ -182,7 +187,18 @@ def _rerun(
 
     import numpy as np
 
-    from pulse.reports.metrics.forecast import PERIOD_DAYS, ForecastConfig, forecast_team
+    from pulse.reports.metrics.forecast import PERIOD_DAYS, ForecastConfig
+    from pulse.reports.metrics.item_forecast import (
+        Correction,
+        TeamItems,
+        corrected_days,
+        done_by,
+        simulate_items,
+        stretch,
+    )
+    from pulse.reports.metrics.item_forecast import (
+        quantile_days as item_quantile_days,
+    )
 
     from .analysis import finish_histogram, quantile_days
 
@@ -196,27 +212,29 @@ def _rerun(
     today = date.fromisoformat(meta["today"])
     step = PERIOD_DAYS[config.period]
     until = None if by is None else max(0, (by - today).days) // step
-    remaining = np.asarray(plan["remaining"], dtype=np.float64)
-    growth = [np.asarray(g, dtype=np.float64) for g in plan["growth"]]
-    res = forecast_team(
-        remaining,
-        np.asarray(data.get("throughput", []), dtype=np.float64),
-        config,
-        str(doc["team"]),
-        int(plan["wip"]),
-        growth if config.scope_growth else None,
-        until,
-    )
+    items = TeamItems(**plan)
     col = plan["ids"].index(rid)
-    periods = res["periods"][:, col]
+    kind = data.get("kinds", [""] * len(plan["ids"]))[col]
+    correction = Correction(**data.get("correction", {}))
+    f50 = np.array([correction.factor("p50", kind)])
+    f85 = np.array([correction.factor("p85", kind)])
+    throughput = np.asarray(data.get("throughput", []), dtype=np.float64)
+    finish, cum = simulate_items(items, throughput, config, str(doc["team"]))
+    raw = item_quantile_days(finish[:, [col]], config)[:, 0]
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    doc["forecast"] = quantile_days(res["days"][:, col], labels, today)
+    days = [
+        corrected_days(d, f50 if lab == "p50" else f85)[0]
+        for lab, d in zip(labels, raw, strict=True)
+    ]
+    days = list(np.maximum.accumulate(np.array(days)))
+    periods = stretch(finish[:, [col]], f50, f85)[:, 0]
+    doc["forecast"] = quantile_days(np.array(days), labels, today)
     doc["histogram"], doc["beyond_horizon"] = finish_histogram(periods, today, step)
     if by is not None and until is not None:
-        done_by = int(res["done_by"][col]) if "done_by" in res else 0
+        done = done_by(items, cum, col, until, float(f85[0]), config.confidence)
         doc["by"] = {
             "date": by.isoformat(),
-            "items_done": min(done_by, int(doc["remaining"])),
+            "items_done": min(done, int(doc["remaining"])),
             "confidence": config.confidence,
             "remaining": int(doc["remaining"]),
             "probability_all_done": round(float(np.mean(periods <= until)), 4),
@@ -283,4 +301,44 @@ def _calibrate(
     }
 
 
-__all__ = ["ForecastAnswer", "forecast", "resolve"]
+def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, Any]:
+    """`pulse forecast --backtest`: the pipeline's track record (replayed Mondays, hit rates
+    overall, per kind and per team) as JSON, each row with its reader's text."""
+    import pandas as pd
+
+    from pulse.reports.dataset import read_dataset
+    from pulse.reports.metrics.pipeline import compute_risks
+    from pulse.reports.metrics.track_record import held_text
+
+    when = instant(as_of)
+    with store.engine.connect() as conn:
+        ds = read_dataset(conn, settings, pd.Timestamp(when))
+    results = compute_risks(ds.inputs, ds.config, ds.as_of)
+    summary = results.track_record
+
+    def rows(frame: pd.DataFrame, drop: str) -> list[dict[str, Any]]:
+        out = []
+        for rec in frame.drop(columns=[drop]).to_dict("records"):
+            row: dict[str, Any] = {
+                str(k): (None if pd.isna(v) else round(float(v), 4))
+                if str(k).endswith("rate")
+                else (int(v) if k not in ("team", "kind") else str(v))
+                for k, v in rec.items()
+            }
+            out.append({**row, "text": held_text(row)})
+        return out
+
+    overall = summary[(summary["team"] == "all") & (summary["kind"] == "all")]
+    by_kind = summary[(summary["team"] == "all") & (summary["kind"] != "all")]
+    by_team = summary[(summary["team"] != "all") & (summary["kind"] == "all")]
+    return {
+        "command": "forecast --backtest",
+        "as_of": when.isoformat(),
+        "mondays": int(results.forecast_history["as_of"].nunique()),
+        "overall": {**rows(overall, "team")[0], "kind": None},
+        "by_kind": rows(by_kind, "team"),
+        "by_team": rows(by_team, "kind"),
+    }
+
+
+__all__ = ["ForecastAnswer", "backtest", "forecast", "resolve"]

@@ -39,8 +39,9 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "at risk": ("FFEB9C", "9C5700"),
     "off track": ("FFC7CE", "9C0006"),
     "no target": ("EDEDED", "404040"),
+    "no scope": ("EDEDED", "404040"),
 }
-STATUS_ORDER = ("off track", "at risk", "no target", "on track", "done")
+STATUS_ORDER = ("off track", "at risk", "no target", "no scope", "on track", "done")
 
 # -- number formats ---------------------------------------------------------------------------
 DATE = "yyyy-mm-dd"

@@ -127,21 +127,27 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Forecast p50 / p85",
         "Monte Carlo: each trial (10,000 by default) draws the owning team's weekly throughput "
-        "of recent weeks (12 by default) at random until the roadmap item's open child items "
-        "are done; a team's throughput is split over its roadmap items in progress. p85 = 85% "
-        "of trials finished by that date. The settings used are listed below.",
+        "of recent weeks (12 by default) at random; the roadmap item receives its share of it "
+        "from history (what it actually got lately), must also finish the children it will "
+        "likely gain (the team's past growth) and never finishes while a child nobody works on "
+        "stays open. The dates are corrected by the team's track record (forecasts replayed at "
+        "the last 26 Mondays) so that p85 holds about 85% of the time. p85 = 85% of trials "
+        "finished by that date. The settings used are listed below.",
     ),
     (
         "Roadmap status",
         "done; on track (p85 ≤ target); at risk (p50 ≤ target < p85); off track (target before "
-        "p50, or target passed and not done, or no forecast); no target.",
+        "p50, or target passed and not done, or no forecast); no target; no scope (no child "
+        "items: nothing to forecast). An item held open only by untouched children is rated on "
+        "the date it would land if they were closed, and flagged STALE_SCOPE.",
     ),
     (
         "Reason codes",
         "OVERDUE, FORECAST_LATE (p85 after target), SCOPE_GROWTH (> 20% more items than the "
         "baseline), STALLED (no child moved in 14 days), BLOCKED (flagged child or open blocking "
         "link), LATE_DEPENDENCY (a blocker forecast after this target), AGING_WIP, UNESTIMATED, "
-        "NO_TARGET. Severity = status rank x 100 + the codes' weights.",
+        "NO_TARGET, STALE_SCOPE (children never started and untouched for 60 days while "
+        "siblings moved). Severity = status rank x 100 + the codes' weights.",
     ),
     (
         "Baseline",

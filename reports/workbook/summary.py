@@ -10,6 +10,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pulse.reports.metrics.track_record import held_text
+
 from . import cells as C
 from .context import ReportContext
 from .figures import Figures, Kpi
@@ -44,7 +46,6 @@ def write_summary(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
     row = _changes(ws, row, ctx, figs) + 1
     ws.row_breaks.append(Break(id=row))  # page 2: teams and freshness
     row = _teams(ws, row + 1, ctx, figs) + 2
-    row = _track_record(ws, row, ctx) + 2
     row = _freshness(ws, row, ctx) + 2
     note(
         ws,
@@ -255,28 +256,21 @@ def _teams(ws: Worksheet, row: int, ctx: ReportContext, figs: Figures) -> int:
     ]
     end = write_grid(ws, row + 1, 1, columns, rows)
     note(ws, end + 1, 1, f"Cycle time over items done in the last {ctx.weeks} weeks.")
-    return end + 1
+    return _track_record(ws, end + 3, ctx)
 
 
 def _track_record(ws: Worksheet, row: int, ctx: ReportContext) -> int:
-    section(ws, row, 1, "Forecast track record — how often p50 and p85 held, last 26 weeks", SPAN)
-    record = ctx.results.track_record
-    columns = [
-        GridCol("Team", align="left"),
-        GridCol("p50 held", C.PCT),
-        GridCol("of forecasts", C.INT),
-        GridCol("p85 held", C.PCT),
-        GridCol("of forecasts", C.INT),
-    ]
+    """Each team's forecast track record: the pipeline's forecasts replayed at past Mondays."""
+    summary = ctx.results.track_record
+    section(ws, row, 1, "Forecast track record — forecasts replayed at the last 26 Mondays", SPAN)
+    teams = summary[(summary["team"] != "all") & (summary["kind"] == "all")]
     rows = [
-        [r["team"], r["p50_held"], r["p50_count"], r["p85_held"], r["p85_count"]]
-        for r in record.to_dict("records")
+        [str(r["team"]), held_text({str(k): v for k, v in r.items()})]
+        for r in teams.to_dict("records")
     ]
+    columns = [GridCol("Team", align="left"), GridCol("Forecast track record", align="left")]
     end = write_grid(ws, row + 1, 1, columns, rows)
-    if not rows:
-        note(ws, end + 1, 1, "No forecast outcome is known yet (the replay covers 26 weeks).")
-        return end + 1
-    note(ws, end + 1, 1, "Calibrated forecasts: p85 holds about 85% of the time, p50 about half.")
+    note(ws, end + 1, 1, "How often past p85 and p50 dates held, per team (see Definitions).")
     return end + 1
 
 

@@ -33,10 +33,11 @@ TREND_COLUMNS = [
 ]
 RECORD_COLUMNS = [
     Col("Team", "team", bold=True),
-    Col("p50 held", "p50_held", "pct", width=9),
-    Col("p50 forecasts with an outcome", "p50_count", "int", width=13),
-    Col("p85 held", "p85_held", "pct", width=9),
-    Col("p85 forecasts with an outcome", "p85_count", "int", width=13),
+    Col("Kind", "kind", width=9),
+    Col("p50 held", "p50_rate", "pct", width=9),
+    Col("p50 forecasts with an outcome", "p50_scored", "int", width=13),
+    Col("p85 held", "p85_rate", "pct", width=9),
+    Col("p85 forecasts with an outcome", "p85_scored", "int", width=13),
 ]
 EFFORT_COLUMNS = [
     Col("Team", "team"),
@@ -114,7 +115,7 @@ def _widths(ws: Worksheet, last_col: int) -> list[float]:
 
 
 def _record(ws: Worksheet, ctx: ReportContext, row: int) -> int:
-    record = ctx.results.track_record
+    record = ctx.results.track_record  # per team and kind, "all" rows included
     section(
         ws,
         row - 1,

@@ -9,12 +9,8 @@ import pytest
 from pulse.reports.metrics.column_ageing import ageing_by_column, column_exit_ages
 from pulse.reports.metrics.column_dates import column_dates
 from pulse.reports.metrics.cycle_views import bin_width, cycle_histogram, delivered_cycle_times
-from pulse.reports.metrics.track_record import (
-    empty_forecast_history,
-    off_track_counts,
-    off_track_since,
-    track_record,
-)
+from pulse.reports.metrics.off_track import off_track_counts, off_track_since
+from pulse.reports.metrics.track_record import empty_forecast_history, track_summary
 from pulse.reports.metrics.trends import trend_weeks
 from pulse.reports.metrics.wip import ageing_wip
 
@@ -120,11 +116,12 @@ HISTORY = [
 
 
 def test_track_record_counts_only_known_outcomes() -> None:
-    got = track_record(_history(HISTORY)).set_index("team")
-    assert got.loc["web", "p85_count"] == 4 and got.loc["web", "p85_held"] == 0.75
-    assert got.loc["web", "p50_count"] == 2 and got.loc["web", "p50_held"] == 0.5
-    assert got.loc["api", "p85_count"] == 0 and pd.isna(got.loc["api", "p85_held"])
-    assert track_record(empty_forecast_history()).empty
+    summary = track_summary(_history(HISTORY))
+    got = summary[summary["kind"] == "all"].set_index("team")
+    assert got.loc["web", "p85_scored"] == 4 and got.loc["web", "p85_rate"] == 0.75
+    assert got.loc["web", "p50_scored"] == 2 and got.loc["web", "p50_rate"] == 0.5
+    assert got.loc["api", "p85_scored"] == 0 and pd.isna(got.loc["api", "p85_rate"])
+    assert got.loc["all", "p85_scored"] == 4 and got.loc["all", "forecasts"] == len(HISTORY)
 
 
 def test_off_track_counts_per_monday() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from pulse.reports.metrics import frames as F
 from pulse.reports.metrics.blocked import blocked_time
-from pulse.reports.metrics.health import roadmap_health, status_of
+from pulse.reports.metrics.health import held_open, roadmap_health, status_of
 from pulse.reports.metrics.roadmap import roadmap_scope
 
 from .factories import frame, ts
@@ -149,3 +149,33 @@ def test_small_scope_growth_is_not_a_risk():
         },
     )
     assert "SCOPE_GROWTH" not in health(baselines=base).loc["E1", "reasons"]
+
+
+def test_held_open_only_by_untouched_children_is_never_forecast_late():
+    """E1's two open children are stale: its own forecast never finishes, but the work that
+    moves decides its status (METRICS §5) and it is listed apart, not as late work."""
+    _its, _trs, ch, versions, item_versions, links = world()
+    cd = world_dates()
+    sc = roadmap_scope(cd, ch, versions, item_versions)
+    fc = forecasts()
+    fc["p50"] = fc["p50"].where(fc["roadmap_id"] != "E1")  # never, with its stale tail
+    fc["p85"] = fc["p85"].where(fc["roadmap_id"] != "E1")
+    fc["stale"] = (fc["roadmap_id"] == "E1").astype("int64") * 2
+    fc["stale_keys"] = [["WEB-c2", "WEB-c3"] if r == "E1" else [] for r in fc["roadmap_id"]]
+    fc["p50_if_closed"] = pd.to_datetime(["2026-03-20", None, None, None])
+    fc["p85_if_closed"] = pd.to_datetime(["2026-03-20", None, None, None])
+    row = roadmap_health(sc, fc, cd, None, blocked_time(cd, ch), links).set_index("roadmap_id")
+    e1 = row.loc["E1"]
+    assert e1["status"] == "on track"  # target 04-30, nothing left once they are closed
+    assert "FORECAST_LATE" not in e1["reasons"].split(",")
+    assert "STALE_SCOPE" in e1["reasons"].split(",")
+    assert (
+        "held open only by 2 untouched children (WEB-c2; WEB-c3); if they were closed: "
+        "p85 2026-03-20"
+    ) in e1["evidence"]
+    assert list(held_open(row.reset_index())["roadmap_id"]) == ["E1"]
+
+
+def test_an_item_without_children_has_no_scope_and_no_forecast_reason():
+    assert status_of(False, D("2026-04-30"), pd.NaT, pd.NaT, TODAY, scope=0) == "no scope"
+    assert status_of(False, pd.NaT, pd.NaT, pd.NaT, TODAY, scope=0) == "no scope"

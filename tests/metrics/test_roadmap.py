@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from pulse.reports.metrics.roadmap import (
-    forecast_plan,
-    roadmap_forecasts,
-    roadmap_scope,
-    target_days,
-)
+from pulse.reports.metrics.forecast import ForecastConfig
+from pulse.reports.metrics.item_state import Replay
+from pulse.reports.metrics.roadmap import roadmap_scope, target_days
+from pulse.reports.metrics.track_record import forecast_and_record
 
 from .factories import ts
 from .roadmap_world import world, world_dates
@@ -58,11 +55,21 @@ def test_done_when_the_epic_itself_or_all_children_are_done():
     assert pd.isna(rm.loc["E2", "done_at"])
 
 
-def test_growth_history_counts_children_added_after_the_start():
-    _, sc = scope()
-    growth = sc.roadmap.set_index("roadmap_id").loc["E1", "growth"]
-    # started 03-02 10:00; complete weeks until as_of 03-20 12:00: 2; c3 added 03-05 (week 0)
-    np.testing.assert_array_equal(growth, [1.0, 0.0])
+def test_the_bulk_replay_at_an_earlier_instant_agrees_with_a_full_replay_then():
+    _its, _trs, ch, _versions, _item_versions, _ = world()
+    cd, sc = scope()
+    then = ts("2026-03-04 12:00")
+    state = Replay.build(sc, cd, ch, [int(then.value // 1_000_000)]).state(0)
+    ids = sc.roadmap["roadmap_id"].to_numpy()
+    items = cd.items["item_id"].to_numpy()
+    kids = state.kids.assign(rid=ids[state.kids["ri"]], item=items[state.kids["row"]])
+    assert set(kids[kids["rid"] == "E1"]["item"]) == {"c1", "c2", "c4"}
+    _, full = scope(then)
+    got = state.items.assign(rid=ids[state.items["ri"]]).set_index("rid")
+    want = full.roadmap.set_index("roadmap_id")
+    for rid in ("E1", "E2", "version:V1"):
+        assert got.loc[rid, "remaining"] == want.loc[rid, "remaining"], rid
+        assert got.loc[rid, "scope"] == want.loc[rid, "scope"], rid
 
 
 def test_date_only_targets_keep_their_calendar_date_in_any_zone():
@@ -71,22 +78,17 @@ def test_date_only_targets_keep_their_calendar_date_in_any_zone():
     assert list(target_days(values, "Europe/Berlin").dt.strftime("%m-%d")) == ["04-30", "05-01"]
 
 
-def test_forecast_plan_orders_by_target_and_flags_started():
-    _, sc = scope()
-    plan = forecast_plan(sc).set_index("roadmap_id")
-    assert bool(plan.loc["E1", "started"])  # own status In Progress and a child committed
-    assert not bool(plan.loc["E3", "started"])
-    assert plan.loc["E1", "remaining"] == 2
-    assert plan.loc["version:V1", "rank"] < plan.loc["E1", "rank"] < plan.loc["E3", "rank"]
-    assert plan.loc["E2", "rank"] == plan["rank"].max()  # no target: last
-
-
-def test_roadmap_forecasts_without_throughput_have_no_dates():
+def test_every_open_item_with_work_left_is_forecast_and_nothing_else():
+    _its, _trs, ch, _versions, _item_versions, _ = world()
     cd, sc = scope()
-    fc = roadmap_forecasts(sc, cd).frame
-    assert set(fc["roadmap_id"]) == {"E1", "E2", "E3", "version:V1"}
-    # c1 done in the partial week of 03-09? no: the last 12 complete weeks end 03-15 -> 1 item
-    assert fc["p85"].notna().all()
+    config = ForecastConfig(trials=200, track_weeks=2)
+    run = forecast_and_record(sc, cd, ch, config, ("Epic", "Roadmap"))
+    live, record = run.live, run.record
+    rm = sc.roadmap
+    open_with_work = rm[rm["done_at"].isna() & (rm["remaining"] > 0)]["roadmap_id"]
+    assert set(live.frame["roadmap_id"]) == set(open_with_work)
+    assert record.mondays == 2
+    assert (live.frame["share"] > 0).all() and (live.frame["share"] <= 1).all()
 
 
 def test_versions_without_any_child_yet():

@@ -90,3 +90,29 @@ def test_target_moves_and_pull_ins_are_described():
         "p85 pulled in 7 days (2026-04-28 -> 2026-04-21); "
         "target moved +7 days (2026-04-30 -> 2026-05-07)"
     )
+
+
+def test_a_week_without_progress_is_one_stalled_line_not_a_slip():
+    before = F.build_frame(F.SNAPSHOT, [snap("2026-03-09", "E1"), snap("2026-03-09", "E2")])
+    after = F.build_frame(
+        F.SNAPSHOT,
+        [
+            # nothing finished or added: p85 one week later is the calendar
+            snap("2026-03-16", "E1", p50="2026-04-27", p85="2026-05-05"),
+            # two finished, and p85 still later: that is news
+            snap("2026-03-16", "E2", remaining=8, p85="2026-05-05"),
+        ],
+    )
+    diff = diff_snapshots(before, after, "UTC").set_index("roadmap_id")
+    assert diff.loc["E1", "change"] == "stalled"
+    assert diff.loc["E1", "summary"] == (
+        "STALLED: no item finished or added since last week (p85 2026-04-28 -> 2026-05-05)"
+    )
+    assert diff.loc["E2", "change"] == "changed"
+    assert diff.loc["E2", "summary"].startswith("p85 slipped 7 days")
+
+
+def test_a_p50_move_alone_is_not_news():
+    before = F.build_frame(F.SNAPSHOT, [snap("2026-03-09", "E1")])
+    after = F.build_frame(F.SNAPSHOT, [snap("2026-03-16", "E1", p50="2026-04-22")])
+    assert diff_snapshots(before, after, "UTC").iloc[0]["change"] == "unchanged"

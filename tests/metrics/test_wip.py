@@ -39,3 +39,17 @@ def test_no_completed_items_means_no_flag():
     its = items(item("x", "2026-03-01 09:00", "In Progress"))
     cd = column_dates(its, transitions(), WF, ts("2026-03-20"), "UTC")
     assert not bool(ageing_wip(cd)["over_p85"].iloc[0])
+
+
+def test_epics_roadmap_cards_and_archived_cards_are_not_work_in_progress():
+    its = items(
+        item("s", "2026-03-01 09:00", "In Progress"),
+        item("e", "2026-03-01 09:00", "In Progress", type="Epic"),
+        item("r", "2026-03-01 09:00", "In Progress", type="Roadmap"),
+        item("a", "2026-03-01 09:00", "In Progress"),
+    )
+    its["archived"] = [False, False, False, True]
+    trs = transitions(*[(i, "2026-03-02 10:00", "Backlog", "In Progress") for i in "sera"])
+    cd = column_dates(its, trs, WF, ts("2026-03-20 12:00"), "UTC")
+    assert set(wip_items(cd)["item_id"]) == {"s"}
+    assert set(ageing_wip(cd)["item_id"]) == {"s"}

@@ -127,7 +127,12 @@ def test_calibration_of_the_stored_weekly_snapshots(history: History) -> None:
     now = history.known_at(history.now)
     results = compute_all(now.inputs, now.config, now.as_of)
     calibration = forecast_calibration(stored, results.roadmap_scope.roadmap, now.as_of, TZ)
-    assert list(calibration.by_snapshot["snapshot_at"]) == [m.floor("us") for m in mondays]
+    # a week whose open items all have no date before the horizon has nothing to score
+    dated = [
+        m.floor("us") for m, snap in zip(mondays, saved, strict=True) if snap["p85"].notna().any()
+    ]
+    assert len(dated) >= 2
+    assert list(calibration.by_snapshot["snapshot_at"]) == dated
     assert calibration.resolved > 0
     expected = forecast_calibration(
         pd.concat(saved, ignore_index=True), results.roadmap_scope.roadmap, now.as_of, TZ
@@ -148,7 +153,8 @@ def test_pulse_forecast_calibrates_from_the_same_snapshots(history: History) -> 
     snaps = pd.concat(saved, ignore_index=True)
     epics = snaps[(snaps["kind"] == "epic") & snaps["p85"].notna()]
     key = str(epics["key"].value_counts().index[0])
-    mine = snaps[snaps["key"] == key].sort_values("snapshot_at")
+    # a stored forecast is a row with a date (one beyond the horizon says nothing to score)
+    mine = snaps[(snaps["key"] == key) & snaps["p85"].notna()].sort_values("snapshot_at")
     doc = forecast(history.store, history.settings, key, history.now).to_json()
     calibration = doc["calibration"]
     assert calibration is not None

@@ -137,8 +137,10 @@ def test_planted_evidence_is_plain_language(org: PlantedOrg) -> None:
         return next(e["text"] for e in row["evidence"] if e["code"] == code)
 
     assert re.match(r"target \d{4}-\d\d-\d\d passed 10 days ago", text("overdue_epic", "OVERDUE"))
+    # 25 children idle for weeks while a sibling finished: late, or never at this pace
     assert re.match(
-        r"p85 \d{4}-\d\d-\d\d is \d+ days after target", text("forecast_late_epic", "FORECAST_LATE")
+        r"(p85 \d{4}-\d\d-\d\d is \d+ days after target|no forecast before the horizon)",
+        text("forecast_late_epic", "FORECAST_LATE"),
     )
     assert "scope +80% since baseline (5 -> 9 items" in text("scope_growth", "SCOPE_GROWTH")
     blocker = org.planted["blocked_epic"][-1]
@@ -327,8 +329,8 @@ def test_forecast_matches_risk_and_validates(org: PlantedOrg) -> None:
     row = rows_by_key(risk(org.store, org.settings, org.now))[epic]
     assert doc["forecast"] == {"p50": row["p50"], "p85": row["p85"], "p95": row["p95"]}
     assert doc["remaining"] == 25 and doc["scope"] == 26
-    assert doc["histogram"][-1]["cumulative_pct"] == pytest.approx(100.0 - 0.01 * 0, abs=0.1) or (
-        doc["beyond_horizon"] > 0
+    assert doc["beyond_horizon"] > 0 or doc["histogram"][-1]["cumulative_pct"] == pytest.approx(
+        100.0, abs=0.1
     )
     assert sum(h["trials"] for h in doc["histogram"]) + doc["beyond_horizon"] == doc["trials"]
     assert doc == forecast(org.store, org.settings, epic, org.now).to_json()

@@ -194,7 +194,8 @@ def test_pandas_reads_every_sheet_with_dates_typed_as_dates(reports: Reports) ->
     roadmap = pd.read_excel(reports.second.path, sheet_name="Roadmap", header=3)
     assert {"Key", "Title", "Status", "Target", "Forecast p85", "% complete"} <= set(roadmap)
     assert pd.api.types.is_datetime64_any_dtype(roadmap["Forecast p85"])
-    assert roadmap["Status"].isin(["done", "on track", "at risk", "off track", "no target"]).all()
+    statuses = ["done", "on track", "at risk", "off track", "no target", "no scope"]
+    assert roadmap["Status"].isin(statuses).all()
     wb = openpyxl.load_workbook(reports.second.path)
     delivered = _table(wb["Timelines"], "Delivered")
     assert len(delivered) > 10
@@ -272,6 +273,8 @@ def test_summary_freshness_and_week_over_week(reports: Reports) -> None:
         assert "data is fresh" in text
         # last week comes from the same engine a week earlier: the first report compares too
         assert "What changed since last week" in text
+        # each team's forecast track record, from history alone: there from the first report
+        assert "Forecast track record" in text and "p85 held " in text
     for source in reports.sources:
         assert source in second_text
 
