@@ -311,7 +311,7 @@ def backtest(store: Store, settings: Settings, as_of: Any = None) -> dict[str, A
     from pulse.reports.metrics.track_record import held_text
 
     when = instant(as_of)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         ds = read_dataset(conn, settings, pd.Timestamp(when))
     results = compute_risks(ds.inputs, ds.config, ds.as_of)
     summary = results.track_record

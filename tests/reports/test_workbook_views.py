@@ -225,7 +225,10 @@ def test_trends_table_and_chart_agree_week_by_week(org: Org) -> None:
     summary = wb["Summary"]
     kpi = next(r for r in summary.iter_rows(values_only=True) if r[0] == "Items delivered")
     assert trends["Items delivered"].iloc[-1] == kpi[1]
-    assert trends["Roadmap items off track"].isna().all(), "no replay in this branch yet"
+    # the replay's off-track count per Monday, plotted as the chart's first series
+    off = trends["Roadmap items off track"]
+    assert off.notna().all() and (off >= 0).all() and off.sum() > 0
+    assert _cells(wb, _refs(chart.series[0])[1]) == [float(v) for v in off]
 
 
 def test_effort_shares_add_up_and_match_throughput(org: Org) -> None:
