@@ -53,7 +53,7 @@ class ForecastConfig:
     horizon_days: int = field(default=3650)
     growth_horizon_days: int = 1095
     track_weeks: int = 26
-    track_trials: int = 200
+    track_trials: int = 100
 
     def horizon(self) -> int:
         """Maximum number of periods simulated before giving up (result 'beyond horizon')."""

@@ -406,7 +406,6 @@ class Results:
     freshness: pd.DataFrame | None
     quality: pd.DataFrame
     quality_summary: pd.DataFrame
-    item_stories: pd.DataFrame
     late_work: pd.DataFrame
     cross_links: pd.DataFrame
     delivered_cycle: pd.DataFrame
@@ -418,9 +417,12 @@ class Results:
     previous_as_of: pd.Timestamp | None = None
     previous_snapshot: pd.DataFrame | None = None
     snapshot_diff: pd.DataFrame | None = None
+    item_stories: pd.DataFrame | None = None  # only the questions' analysis asks for it
 
 
 STEP_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _steps())
+# Steps only the stored analysis behind `pulse show` reads: the workbook never runs them.
+QUESTION_ONLY: tuple[str, ...] = ("item_stories",)
 
 
 def validate_inputs(inputs: MetricsInputs) -> None:
@@ -447,7 +449,7 @@ def _run(
     """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results are
     given, not run (e.g. last week's forecast, replayed with this week's track record)."""
     steps = _steps()
-    needed = set(STEP_NAMES) if wanted is None else set(wanted)
+    needed = set(STEP_NAMES) - set(QUESTION_ONLY) if wanted is None else set(wanted)
     for name, deps, _ in reversed(steps):
         if name in needed:
             needed.update(deps)

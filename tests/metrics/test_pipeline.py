@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from pulse.reports.metrics import frames as F
-from pulse.reports.metrics.pipeline import STEP_NAMES, MetricsConfig, compute_all, weekly
+from pulse.reports.metrics.pipeline import (
+    QUESTION_ONLY,
+    STEP_NAMES,
+    MetricsConfig,
+    compute_all,
+    compute_risks,
+    weekly,
+)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "metrics_bench.py"
 
@@ -27,8 +34,12 @@ def test_every_calculator_runs_and_outputs_honour_contracts():
     config = MetricsConfig(workflows=bench.WORKFLOW, tz="Europe/Berlin")
     timings: dict[str, float] = {}
     res = compute_all(inputs, config, bench.AS_OF, timings)
-    assert all(getattr(res, name) is not None for name in STEP_NAMES if name != "freshness")
-    assert list(timings) == list(STEP_NAMES)
+    workbook_steps = [name for name in STEP_NAMES if name not in QUESTION_ONLY]
+    assert all(getattr(res, name) is not None for name in workbook_steps if name != "freshness")
+    assert list(timings) == workbook_steps  # the questions' own steps never run for the workbook
+    assert res.item_stories is None
+    stories = compute_risks(inputs, config, bench.AS_OF).item_stories
+    assert len(stories) == len(res.column_dates.items)
     F.validate_snapshot(res.snapshot)
     F.validate_baselines(res.baselines)
     assert len(res.snapshot) == len(res.roadmap_scope.roadmap)
