@@ -170,7 +170,14 @@ def test_histogram_bars_sum_to_the_teams_delivered_count(org: Org) -> None:
         team = _title(chart).split(":", 1)[0]
         labels, counts = (_cells(wb, r) for r in _refs(chart.series[0]))
         assert sum(counts) == int(pct.loc[team].iloc[0])
-        assert labels[0] in ("0", "0–1", "0–2", "0–3") and len(labels) <= 20
+        # bins start at 0 days, one day wide or as wide as 20 bins need (bin_width)
+        width = 1 if labels[0] == "0" else int(str(labels[0]).split("–")[1]) + 1
+        assert labels[0] == ("0" if width == 1 else f"0–{width - 1}") and len(labels) <= 20
+        assert labels[-1] == (
+            f"{(len(labels) - 1) * width}"
+            if width == 1
+            else f"{(len(labels) - 1) * width}–{len(labels) * width - 1}"
+        )
 
 
 def test_a_planted_ageing_item_is_above_its_columns_p85(org: Org) -> None:
