@@ -242,8 +242,9 @@ def test_sync_job_runs_every_two_seconds_against_the_emulator(
     assert all(r.trigger == "schedule" for r in done)
     assert 3.5 <= elapsed < 12, "a never-synced source syncs at once, then every 2 s"
     gaps = [(b.started_at - a.started_at).total_seconds() for a, b in pairwise(done)]
-    # Runs are due every 2 s; a loaded machine may start one late, never two at once.
-    assert all(0.8 <= gap <= 4 for gap in gaps), gaps
+    # Runs are due every 2 s; a loaded machine may skip one tick (a gap of 4 s plus the
+    # scheduler's jitter), never run two at once.
+    assert all(0.8 <= gap <= 4.5 for gap in gaps), gaps
     assert 1.6 <= sum(gaps) / len(gaps) <= 3, gaps
     assert done[0].counts and json.loads(done[0].counts)["new"] == 30
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job=sync:")]
