@@ -182,13 +182,6 @@ def sprint_names(
     return {str(i): (str(n), str(s)) for i, n, s in rows}
 
 
-def source_name(conn: Connection, source_id: int) -> str:
-    """A stored source's configured name."""
-    return str(
-        conn.execute(select(schema.sources.c.name).where(schema.sources.c.id == source_id)).scalar()
-    )
-
-
 def moved_items(
     conn: Connection, since: datetime, until: datetime
 ) -> list[tuple[str, str, str, str]]:
@@ -219,7 +212,6 @@ __all__ = [
     "keyed_items",
     "links_of",
     "moved_items",
-    "source_name",
     "sprint_names",
     "status_changes",
     "stored_item",

@@ -16,8 +16,6 @@ import pandas as pd
 from .column_dates import ColumnDates
 from .history import FieldHistory, current_values, scoped, sprint_membership
 
-STAGES = ("unmapped", "not started", "in progress", "done")
-
 
 def stages(items: pd.DataFrame) -> np.ndarray:
     """Each item's stage from its latest mapped column: unmapped, not started, in progress, done."""
@@ -189,4 +187,4 @@ def item_stories(
     )
 
 
-__all__ = ["STAGES", "item_stories", "stages"]
+__all__ = ["item_stories", "stages"]

@@ -22,12 +22,12 @@ from pulse.settings import Settings
 from pulse.store import Store
 from pulse.store.analysis import Entry
 from pulse.store.analysis_reads import roadmap_risk, stories, team_data
+from pulse.store.catalog import source_names
 from pulse.store.item_reads import (
     children_of,
     items_named,
     keyed_items,
     links_of,
-    source_name,
     sprint_names,
     status_changes,
     stored_item,
@@ -68,12 +68,12 @@ def show(
     with reading(store, settings, moment) as (conn, entry):
         found = items_named(conn, moment, key, source_id_of(conn, source))
         if not found:
-            raise QueryError(f"unknown key {key!r} (not in the store at {_local_day(moment)})")
+            raise QueryError(f"unknown key {key!r} (not in the store at {moment:%Y-%m-%d})")
         exact = [r for r in found if r[2] == key] or found
         one_source(conn, key, [r[0] for r in exact])
         sid, iid, _ = exact[0]
         item = stored_item(conn, sid, iid)
-        src = source_name(conn, sid)
+        src = source_names(conn)[sid]
         mine = _one(stories(conn, entry, src, item_ids=[iid]), iid)
         links = links_of(conn, sid, iid)
         others = keyed_items(conn, moment, sid, [other for _, _, other in links])
@@ -309,10 +309,6 @@ ORDER = (
 def _ordered(story: dict[str, Any]) -> dict[str, Any]:
     """The documented key order."""
     return {k: story[k] for k in ORDER}
-
-
-def _local_day(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d")
 
 
 __all__ = ["ItemStory", "show"]
