@@ -1,14 +1,14 @@
-"""Roadmap baselines rebuilt from history, for SCOPE_GROWTH when no stored baseline exists.
+"""Roadmap baselines rebuilt from history: what SCOPE_GROWTH measures against.
 
-METRICS §5 defines the baseline as the item's scope and target when the store first saw it with
-a target. A store synced for the first time today has seen nothing before today, yet its history
-says when each epic got its target and when work on it began. The baseline instant here is the
-later of the two: the first instant the item had a target, and the instant work started (the
-item itself or its first child reached the committed column). Scope before work starts is
+METRICS §5 defines the baseline as the item's scope and target when work started or when its
+target was last set, whichever is later. A store synced for the first time today has seen nothing
+before today, yet its history says when each epic's target was set or moved and when work on it
+began. The baseline instant here is the later of the two: the last instant up to as_of the target
+was set or moved (a re-plan resets what growth is measured against), and the instant work started
+(the item itself or its first child reached the committed column). Scope before work starts is
 planning, not growth. Baseline scope = children at that instant, replayed from the ``parent`` /
 ``fix_version`` histories exactly as :func:`pulse.reports.metrics.roadmap.roadmap_scope` replays
-them
-for as_of. Items not started by as_of, or without a target, get no baseline.
+them for as_of. Items not started by as_of, or without a target, get no baseline.
 """
 
 from __future__ import annotations
@@ -31,23 +31,24 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
 
 
-def _target_since(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Per roadmap item row: first instant (ms) it had a due date, int64 min when never."""
+def _target_last_set(cd: ColumnDates, changes: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Per roadmap item row: the last instant (ms) up to as_of its due date was set or moved —
+    its creation when it was born with one and never changed; int64 min when it never had one."""
     items = cd.items
     hist = due_history(items, changes, cd.as_of_ms)
     created = to_ms(items["created"])
     out = np.full(len(rows), _NAT, dtype=np.int64)
-    first_set: dict[int, int] = {}
+    last_set: dict[int, int] = {}
     for r, at, value in zip(hist.row, hist.at_ms, hist.to_value, strict=True):
-        if int(r) not in first_set and not _blank(value):
-            first_set[int(r)] = int(at)
+        if not _blank(value):  # sorted by time within each row: the last one stays
+            last_set[int(r)] = int(at)
     for k, r in enumerate(rows):
         r = int(r)
         initial = hist.initial[r] if hist.has_changes[r] else hist.current[r]
-        if not _blank(initial) and not (isinstance(initial, pd.Timestamp) and pd.isna(initial)):
+        if r in last_set:
+            out[k] = last_set[r]
+        elif not _blank(initial) and not (isinstance(initial, pd.Timestamp) and pd.isna(initial)):
             out[k] = created[r]
-        elif r in first_set:
-            out[k] = first_set[r]
     return out
 
 
@@ -68,7 +69,7 @@ def history_baselines(
     is_epic = rows >= 0
     target_ms = np.full(len(rm), _NAT, dtype=np.int64)
     if is_epic.any():
-        target_ms[is_epic] = _target_since(cd, changes, rows[is_epic])
+        target_ms[is_epic] = _target_last_set(cd, changes, rows[is_epic])
     # versions: their release date has no history; it counts from the first child added
     created_ms = to_ms(rm["created"])
     target_ms[~is_epic] = created_ms[~is_epic]
