@@ -18,6 +18,7 @@ import pandas as pd
 
 from pulse.reports.freshness import freshness_line, freshness_warnings
 from pulse.reports.metrics.flow import percentiles
+from pulse.reports.metrics.health import held_open
 from pulse.reports.metrics.roadmap import ROADMAP_TYPES
 from pulse.safetext import one_line
 
@@ -172,6 +173,20 @@ class Figures:
             str(e).split("\n", 1)[0] if isinstance(e, str) else "" for e in out["evidence"]
         ]
         return out
+
+    @cached_property
+    def held_open(self) -> pd.DataFrame:
+        """Open roadmap items held open only by untouched children (METRICS §5: hygiene, counted
+        and listed apart from late work), with those children and the p85 if they were closed."""
+        rm = self.roadmap
+        held = held_open(rm[(rm["status"] != "done").to_numpy(dtype=bool)])
+        keys = ["source", "roadmap_id"]
+        stale = self.results.forecasts[[*keys, "stale_keys", "p85_if_closed"]]
+        out = held.merge(stale, on=keys, how="left")
+        out["untouched"] = [", ".join(k) if isinstance(k, list) else "" for k in out["stale_keys"]]
+        out["untouched_count"] = [len(k) if isinstance(k, list) else 0 for k in out["stale_keys"]]
+        out["p85_if_closed_day"] = self.ctx.local_days(out["p85_if_closed"])
+        return out.sort_values("key", kind="stable").reset_index(drop=True)
 
     @cached_property
     def item_risks(self) -> pd.DataFrame:

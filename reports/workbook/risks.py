@@ -1,6 +1,7 @@
 """Risks: every open roadmap item with a reason code (or at risk / off track), most severe first,
-with its reason codes and the plain-language evidence behind each; then every open work item
-carrying a reason of its own. The same rows, numbers and words as `pulse risk`."""
+with its reason codes and the plain-language evidence behind each; the open children of the late
+ones; the items held open only by untouched children, apart; then every open work item carrying a
+reason of its own. The same rows, numbers and words as `pulse risk`."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ LATE_COLUMNS = [
     Col("Assignee", "assignee", width=18),
     Col("Blocked by", "blocked_by", width=12),
     Col("Flagged now", "flagged", "flag", width=9),
+]
+HELD_COLUMNS = [
+    Col("Roadmap item", "key", url="url", bold=True),
+    Col("Title", "title", "wrap", width=32),
+    Col("Team", "team"),
+    Col("Status", "status", "status"),
+    Col("Target", "target_day", "date"),
+    Col("Untouched children", "untouched_count", "int", width=10),
+    Col("Which", "untouched", "wrap", width=32),
+    Col("p85 if they were closed", "p85_if_closed_day", "date", width=13),
 ]
 ITEM_COLUMNS = [
     Col("#", "rank", "int", width=5),
@@ -108,10 +119,28 @@ def write_risks(ws: Worksheet, ctx: ReportContext, figs: Figures) -> None:
             1,
             f"…and {late_hidden:,} more children of late items (`pulse show KEY` lists them).",
         )
+    row = drill.last_row + (4 if late_hidden else 3)
+    section(
+        ws,
+        row - 1,
+        1,
+        "Held open only by untouched children — hygiene, not late work (close or re-scope them)",
+        len(HELD_COLUMNS),
+    )
+    held = write_table(
+        ws,
+        row,
+        1,
+        "HeldOpen",
+        HELD_COLUMNS,
+        figs.held_open,
+        empty="No roadmap item is held open only by untouched children.",
+    )
+    _align_top(ws, held)
     items, hidden = capped(figs.item_risks, MAX_ITEMS)
     items = items.copy()
     items["reasons_text"] = items["reasons"].astype(str).str.replace(",", ", ")
-    row = drill.last_row + 3
+    row = held.last_row + 3
     section(ws, row - 1, 1, "Work items with a reason of their own, most severe first", 8)
     listed = write_table(
         ws, row, 1, "ItemRisks", ITEM_COLUMNS, items, empty="No work item carries a reason."

@@ -134,7 +134,18 @@ def _roadmap(ws: Worksheet, row: int, figs: Figures) -> int:
     add_status_colours(ws, f"A{row + 2}:A{end}")
     total = int(counts["now"].sum())
     note(ws, end + 1, 1, f"{total} roadmap items in all; details on the Roadmap sheet.")
-    return end + 1
+    held = len(figs.held_open)
+    if not held:
+        return end + 1
+    note(
+        ws,
+        end + 2,
+        1,
+        f"{held} of them {'is' if held == 1 else 'are'} held open only by untouched children: "
+        "a backlog to tidy, not late work — rated on the date they would land without those "
+        "children, and listed apart on the Risks sheet.",
+    )
+    return end + 2
 
 
 def _top_risks(ws: Worksheet, row: int, figs: Figures) -> int:

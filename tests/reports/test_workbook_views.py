@@ -270,6 +270,29 @@ def test_late_work_drill_down_names_assignees_blockers_and_aligns_rows(org: Org)
             assert all(c.alignment.vertical == "top" for c in cells), f"{name} row not aligned"
 
 
+def test_items_held_open_by_untouched_children_are_counted_and_listed_apart(org: Org) -> None:
+    """METRICS §5: an item held open only by untouched children is hygiene, not late work — the
+    Summary counts it apart and the Risks sheet lists it with those children."""
+    wb = openpyxl.load_workbook(org.path)
+    ws = wb["Risks"]
+    risks = _table(ws, "Risks").set_index("Key")
+    held = _table(ws, "HeldOpen")
+    expected = {k for k, e in risks["Evidence"].items() if "held open only by" in str(e)}
+    assert expected, "the emulator organisation has items held open by untouched children"
+    assert set(held["Roadmap item"]) == expected
+    for rec in held.to_dict("records"):
+        row = risks.loc[rec["Roadmap item"]]
+        assert "STALE_SCOPE" in row["Reasons"] and "FORECAST_LATE" not in row["Reasons"]
+        assert rec["Untouched children"] == len(rec["Which"].split(", "))
+        assert all(k in row["Evidence"] for k in rec["Which"].split(", ")[:3])
+    summary = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value]
+    count = len(expected)
+    assert any(
+        isinstance(v, str) and v.startswith(f"{count} of them {'is' if count == 1 else 'are'} held")
+        for v in summary
+    )
+
+
 def test_roadmap_sheet_resolves_links_to_the_other_tool(org: Org) -> None:
     wb = openpyxl.load_workbook(org.path)
     roadmap = _table(wb["Roadmap"], "Roadmap")
