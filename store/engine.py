@@ -122,7 +122,9 @@ class Store:
 def _connect(url: str, copy: _MemoryCopy | None = None) -> Reader:
     """A driver connection to the store: ``sqlite3`` (or the private copy), else ``psycopg``."""
     if copy is not None:
-        return Reader(copy(), "sqlite")
+        conn = copy()
+        conn.isolation_level = None  # reads: autocommit, a snapshot only where one is begun
+        return Reader(conn, "sqlite")
     if backend(url) == "sqlite":
         conn = sqlite3.connect(
             sqlite_database(url) or "", isolation_level=None, check_same_thread=False
@@ -231,7 +233,7 @@ class _MemoryCopy:
     keeper: sqlite3.Connection
 
     def __call__(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.name, uri=True, isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(self.name, uri=True, check_same_thread=False)
 
 
 def _head_revisions() -> set[str]:
