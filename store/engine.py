@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,8 @@ class Store:
     copy: _MemoryCopy | None = None  # that copy
     create: bool = False  # the engine creates a SQLite file and sets it to WAL
     _engine: Engine | None = field(default=None, repr=False)
+    _idle: list[Reader] = field(default_factory=list, repr=False)  # driver connections to reuse
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -88,11 +91,22 @@ class Store:
     @contextmanager
     def reads(self) -> Iterator[Reader]:
         """The driver's own connection for the store's plain-SQL reads (:mod:`pulse.store.sql`):
-        no SQLAlchemy; nothing it does is committed."""
-        reader = _connect(self.url, self.copy)
+        no SQLAlchemy; nothing it does is committed. Connections are kept for the next reads
+        (a question reads in several steps; a PostgreSQL connection costs a round trip or a
+        TLS handshake); one that failed is closed instead."""
+        with self._lock:
+            reader = self._idle.pop() if self._idle else None
+        if reader is None:
+            reader = _connect(self.url, self.copy)
         try:
             yield reader
-        finally:
+        except BaseException:
+            reader.close()
+            raise
+        if reader.reset():
+            with self._lock:
+                self._idle.append(reader)
+        else:
             reader.close()
 
     @property
@@ -115,6 +129,11 @@ class Store:
             return {str(n): int(i) for n, i in rows(conn, "SELECT name, id FROM sources")}
 
     def dispose(self) -> None:
+        """Close every connection this store holds."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for reader in idle:
+            reader.close()
         if self._engine is not None:
             self._engine.dispose()
 

@@ -76,6 +76,18 @@ class Reader:
         """Close the connection (ending its read transaction)."""
         self.dbapi.close()
 
+    def reset(self) -> bool:
+        """End the read transaction a snapshot began; False when the connection is no longer
+        usable (closed, or broken: a PostgreSQL server gone), so it is not used again."""
+        if self.dialect == "sqlite":
+            if self.dbapi.in_transaction:
+                self.dbapi.execute("ROLLBACK")
+            return True
+        if self.dbapi.closed or self.dbapi.broken:
+            return False
+        self.dbapi.rollback()
+        return True
+
 
 Conn: TypeAlias = "Reader | Connection"  # what the store's plain-SQL reads run on
 
