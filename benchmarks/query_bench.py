@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     from pulse.reports.queries.forecast import forecast
     from pulse.reports.queries.risk import RiskFilters, risk
     from pulse.reports.queries.show import show
-    from pulse.store.analysis import begin_snapshot
+    from pulse.store.sql import begin_snapshot
 
     work = Path(tempfile.mkdtemp(prefix="pulse-query-bench-"))
     db = args.db or work / "bench.db"

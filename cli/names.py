@@ -40,5 +40,5 @@ def catalog(store: Store, settings: Settings) -> Catalog:
     """The stored sources, projects (boards) with their teams, and versions."""
     from pulse.reports.queries.catalog import read_catalog
 
-    with store.reading() as conn:
+    with store.reads() as conn:
         return read_catalog(conn, settings)

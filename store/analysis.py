@@ -3,9 +3,9 @@
 `pulse risk` and `pulse forecast` read what the metrics engine computed for every roadmap item,
 work item and team at an as-of, instead of recomputing it per question. An entry is keyed by
 
-- the **data version**: a digest of the sync history (:func:`data_version`) that changes
-  whenever a sync finishes (and with every cursor a sync saves), so new sync data never meets an
-  old entry;
+- the **data version**: a digest of the sync history
+  (:func:`pulse.store.analysis_reads.data_version`) that changes whenever a sync finishes (and
+  with every cursor a sync saves), so new sync data never meets an old entry;
 - the **config hash**: what in the settings changes the analysis (zone, teams, workflows,
   engine version), computed by the caller;
 - the **validity interval** of the as-of: the answer only changes when the as-of crosses a
@@ -21,9 +21,7 @@ answer rows; nothing here needs pandas.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,19 +36,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     delete,
     func,
     insert,
-    or_,
     select,
 )
 
 from pulse import clock
 from pulse.store.chunks import chunked
-from pulse.store.run_owner import is_dead
-from pulse.store.schema import UTCDateTime, metadata, sync_cursors, sync_runs
-from pulse.store.timestamps import to_text
+from pulse.store.schema import UTCDateTime, metadata
 
 analysis_runs = Table(
     "analysis_runs",
@@ -168,105 +162,7 @@ CHILD_TABLES = (
     analysis_teams,
 )
 KEEP_ENTRIES = 8  # reusable entries kept per (data version, config); older ones are pruned
-STALE_RUN = timedelta(hours=12)  # a run 'running' for longer was left behind by a dead process
 GRACE = timedelta(seconds=120)  # an entry this young may still be being read: never pruned
-
-
-def begin_snapshot(conn: Connection) -> Connection:
-    """Make every read on ``conn`` see one consistent state of the store until it closes.
-
-    SQLite (WAL): an explicit read transaction; PostgreSQL: REPEATABLE READ. Call first.
-    """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
-        return conn
-    return conn.execution_options(isolation_level="REPEATABLE READ")
-
-
-@dataclass(frozen=True)
-class DataVersion:
-    """What the sync history says about the data: a digest and whether a sync is running."""
-
-    digest: str
-    busy: bool
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return to_text(value)
-    return str(value)
-
-
-def data_version(conn: Connection, now: datetime | None = None) -> DataVersion:
-    """The data version: changes whenever a sync (or census) starts, finishes, or saves a cursor.
-
-    Report runs are left out: they write roadmap snapshots, which the analysis does not read.
-    ``busy`` is True while a run is `running`: started less than :data:`STALE_RUN` ago, and
-    not by a process of this host that is gone (a killed sync must not keep every question
-    from reusing the stored analysis).
-    """
-    now = now or clock.now()
-    data_runs = sync_runs.c.job != "report"
-    runs = conn.execute(
-        select(
-            func.count(),
-            func.max(sync_runs.c.id),
-            func.max(sync_runs.c.finished_at),
-        ).where(data_runs)
-    ).one()
-    running = conn.execute(
-        select(sync_runs.c.owner).where(
-            data_runs,
-            sync_runs.c.status == "running",
-            sync_runs.c.started_at > now - STALE_RUN,
-        )
-    ).all()
-    cursors = conn.execute(select(func.count(), func.max(sync_cursors.c.updated_at))).one()
-    parts = [*runs, *cursors]
-    busy = any(not is_dead(owner) for (owner,) in running)
-    return DataVersion(":".join(_text(p) for p in parts), busy)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One stored analysis: its id and what it was computed from."""
-
-    id: int
-    as_of: datetime
-    meta: dict[str, Any]
-
-
-def find_entry(conn: Connection, version: str, config_hash: str, as_of: datetime) -> Entry | None:
-    """The newest reusable entry for this data version and config that is valid at ``as_of``."""
-    r = analysis_runs
-    row = conn.execute(
-        select(r.c.id, r.c.as_of, r.c.meta)
-        .where(
-            r.c.data_version == version,
-            r.c.config_hash == config_hash,
-            r.c.reusable.is_(True),
-            or_(
-                and_(r.c.point.is_(True), r.c.valid_from == as_of),
-                and_(r.c.point.is_(False), r.c.valid_from < as_of, r.c.valid_to > as_of),
-            ),
-        )
-        .order_by(r.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return Entry(int(row.id), row.as_of, json.loads(row.meta))
-
-
-def entry_by_id(conn: Connection, entry_id: int) -> Entry:
-    """A stored entry by id."""
-    r = analysis_runs
-    row = conn.execute(select(r.c.id, r.c.as_of, r.c.meta).where(r.c.id == entry_id)).first()
-    if row is None:
-        raise LookupError(f"no stored analysis {entry_id}")
-    return Entry(int(row.id), row.as_of, json.loads(row.meta))
 
 
 Rows = Sequence[Mapping[str, Any]]
@@ -344,20 +240,14 @@ def count_entries(conn: Connection) -> int:
 
 __all__ = [
     "CHILD_TABLES",
-    "DataVersion",
-    "Entry",
     "analysis_items",
     "analysis_members",
     "analysis_roadmap",
     "analysis_runs",
     "analysis_stories",
     "analysis_teams",
-    "begin_snapshot",
     "clear",
     "count_entries",
-    "data_version",
-    "entry_by_id",
-    "find_entry",
     "prune",
     "save_entry",
 ]

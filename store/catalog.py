@@ -6,29 +6,29 @@ with them.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from typing import TYPE_CHECKING
 
-from pulse.store import schema
+from pulse.store.sql import rows
+
+if TYPE_CHECKING:
+    from pulse.store.sql import Conn
 
 
-def source_names(conn: Connection) -> dict[int, str]:
+def source_names(conn: Conn) -> dict[int, str]:
     """Every stored source's name by its id."""
-    s = schema.sources
-    return {int(i): str(n) for i, n in conn.execute(select(s.c.id, s.c.name))}
+    return {int(i): str(n) for i, n in rows(conn, "SELECT id, name FROM sources")}
 
 
-def item_projects(conn: Connection) -> list[tuple[int, str]]:
+def item_projects(conn: Conn) -> list[tuple[int, str]]:
     """Every distinct (source id, project key) the items use; '' for items without one."""
-    i = schema.items
-    rows = conn.execute(select(i.c.source_id, func.coalesce(i.c.project_key, "")).distinct())
-    return [(int(s), str(p)) for s, p in rows]
+    found = rows(conn, "SELECT DISTINCT source_id, COALESCE(project_key, '') FROM items")
+    return [(int(s), str(p)) for s, p in found]
 
 
-def version_names(conn: Connection) -> list[tuple[int, str, str, str]]:
+def version_names(conn: Conn) -> list[tuple[int, str, str, str]]:
     """(source id, version id, project key or '', name) of every stored version."""
-    v = schema.versions
-    rows = conn.execute(select(v.c.source_id, v.c.version_id, v.c.project_key, v.c.name))
-    return [(int(s), str(i), str(p or ""), str(n)) for s, i, p, n in rows]
+    found = rows(conn, "SELECT source_id, version_id, project_key, name FROM versions")
+    return [(int(s), str(i), str(p or ""), str(n)) for s, i, p, n in found]
 
 
 __all__ = ["item_projects", "source_names", "version_names"]

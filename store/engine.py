@@ -1,31 +1,55 @@
-"""Open the store: create it private (0600), tune SQLite for WAL, migrate to the latest schema."""
+"""Open the store: create it private (0600), tune SQLite for WAL, migrate to the latest schema.
+
+SQLAlchemy is imported only when something needs its engine (a sync, a report, the analysis
+being computed): opening an existing store at the latest schema and reading it through
+:meth:`Store.reads` (the questions) uses the database driver alone (:mod:`pulse.store.sql`).
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import sqlite3
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, SQLAlchemyError
+from pulse.store.sql import (
+    Reader,
+    backend,
+    first,
+    hide_password,
+    libpq_url,
+    rows,
+    sqlite_database,
+)
 
-from pulse.store.schema import sources
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    # What `Store.transaction()` yields: store functions take it, callers only pass it along.
+    Transaction = Connection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-# Any failure of the database or of the store's use of it, for callers that contain one.
-DatabaseFailure = SQLAlchemyError
+def __getattr__(name: str) -> Any:
+    """SQLAlchemy's names, imported on first use: ``DatabaseFailure`` (any failure of the
+    database or of the store's use of it, for callers that contain one) and ``Transaction``."""
+    if name == "DatabaseFailure":
+        from sqlalchemy.exc import SQLAlchemyError
 
-# What `Store.transaction()` yields: store functions take it, callers only pass it along.
-Transaction = Connection
+        return SQLAlchemyError
+    if name == "Transaction":
+        from sqlalchemy import Connection
+
+        return Connection
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class StoreError(Exception):
@@ -34,11 +58,23 @@ class StoreError(Exception):
 
 @dataclass
 class Store:
-    """A migrated database and the one engine used to reach it."""
+    """A migrated database: its driver's connections for reads, and the one SQLAlchemy engine
+    used for everything else, made on first use."""
 
-    engine: Engine
     url: str
     read_only: bool = False  # a private in-memory copy of a file this process may not write
+    copy: _MemoryCopy | None = None  # that copy
+    create: bool = False  # the engine creates a SQLite file and sets it to WAL
+    _engine: Engine | None = field(default=None, repr=False)
+    _idle: list[Reader] = field(default_factory=list, repr=False)  # driver connections to reuse
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (SQLAlchemy is imported here, the first time)."""
+        if self._engine is None:
+            self._engine = make_engine(self.url, self.create, self.copy)
+        return self._engine
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -48,35 +84,81 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
-        """A connection for reads; nothing it does is committed."""
+        """A SQLAlchemy connection for reads; nothing it does is committed."""
         with self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def reads(self) -> Iterator[Reader]:
+        """The driver's own connection for the store's plain-SQL reads (:mod:`pulse.store.sql`):
+        no SQLAlchemy; nothing it does is committed. Connections are kept for the next reads
+        (a question reads in several steps; a PostgreSQL connection costs a round trip or a
+        TLS handshake); one that failed is closed instead."""
+        with self._lock:
+            reader = self._idle.pop() if self._idle else None
+        if reader is None:
+            reader = _connect(self.url, self.copy)
+        try:
+            yield reader
+        except BaseException:
+            reader.close()
+            raise
+        if reader.reset():
+            with self._lock:
+                self._idle.append(reader)
+        else:
+            reader.close()
 
     @property
     def display_url(self) -> str:
         """The URL without its password, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return hide_password(self.url)
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return backend(self.url) == "sqlite"
 
     @property
     def sqlite_path(self) -> Path | None:
-        database = make_url(self.url).database
-        return Path(database) if self.is_sqlite and database else None
+        database = sqlite_database(self.url) if self.is_sqlite else None
+        return Path(database) if database else None
 
     def source_ids(self) -> dict[str, int]:
         """Registered sources by name."""
-        with self.engine.connect() as conn:
-            return {row.name: row.id for row in conn.execute(select(sources.c.name, sources.c.id))}
+        with self.reads() as conn:
+            return {str(n): int(i) for n, i in rows(conn, "SELECT name, id FROM sources")}
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        """Close every connection this store holds."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for reader in idle:
+            reader.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _connect(url: str, copy: _MemoryCopy | None = None) -> Reader:
+    """A driver connection to the store: ``sqlite3`` (or the private copy), else ``psycopg``."""
+    if copy is not None:
+        conn = copy()
+        conn.isolation_level = None  # reads: autocommit, a snapshot only where one is begun
+        return Reader(conn, "sqlite")
+    if backend(url) == "sqlite":
+        conn = sqlite3.connect(
+            sqlite_database(url) or "", isolation_level=None, check_same_thread=False
+        )
+        _session_pragmas(conn)
+        return Reader(conn, "sqlite")
+    import psycopg
+
+    return Reader(psycopg.connect(libpq_url(url)), "postgresql")
 
 
 def public_url(url: str) -> str:
     """A store URL without its user name or password, for what is shown to readers."""
+    from sqlalchemy.engine import URL, make_url
+
     parsed = make_url(url)
     return URL.create(
         parsed.drivername,
@@ -111,26 +193,29 @@ def _session_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     cursor.close()
 
 
-def make_engine(url: str, create: bool = True) -> Engine:
+def make_engine(url: str, create: bool = True, copy: _MemoryCopy | None = None) -> Engine:
     """An engine for the URL; SQLite files are created private (unless not ``create``) and run
-    in WAL mode. A SQLite file this process may not write is read from a private copy."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            raise StoreError(
-                "the store must be a file (sqlite:///pulse.db), not an in-memory database"
-            )
-        path = Path(parsed.database)
+    in WAL mode. ``copy``: the private in-memory copy of a file this process may not write."""
+    from sqlalchemy import create_engine, event
+
+    if copy is not None:
+        return create_engine("sqlite://", creator=copy)
+    if backend(url) == "sqlite":
+        path = _sqlite_file(url)
         if create:
             _create_private_sqlite_file(path)
-        elif not path.is_file():
-            raise StoreError(f"no store at {path}: run `pulse sync` first")
-        elif not _writable(path):
-            return _read_only_copy(path)
-        engine = create_engine(parsed, pool_size=2, max_overflow=4)
+        engine = create_engine(url, pool_size=2, max_overflow=4)
         event.listen(engine, "connect", _sqlite_pragmas if create else _session_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_file(url: str) -> Path:
+    """The file of a SQLite store URL; an in-memory database is refused."""
+    database = sqlite_database(url)
+    if database in (None, "", ":memory:"):
+        raise StoreError("the store must be a file (sqlite:///pulse.db), not an in-memory database")
+    return Path(str(database))
 
 
 def _writable(path: Path) -> bool:
@@ -138,9 +223,9 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def _read_only_copy(path: Path) -> Engine:
-    """An engine over a private in-memory copy of a SQLite store this process may only read:
-    a question still gets its answer (and caches it for this run only); the file is untouched."""
+def _read_only_copy(path: Path) -> _MemoryCopy:
+    """A private in-memory copy of a SQLite store this process may only read: a question still
+    gets its answer (and caches it for this run only); the file is untouched."""
     name = f"file:pulse-{uuid.uuid4().hex}?mode=memory&cache=shared"
     keeper = sqlite3.connect(name, uri=True, check_same_thread=False)
     for flags in ("mode=ro", "immutable=1"):  # immutable: a WAL store in a read-only directory
@@ -156,8 +241,7 @@ def _read_only_copy(path: Path) -> Engine:
     else:
         keeper.close()
         raise StoreError(f"cannot read store {path}: {failure}")
-
-    return create_engine("sqlite://", creator=_MemoryCopy(name, keeper))
+    return _MemoryCopy(name, keeper)
 
 
 @dataclass
@@ -183,19 +267,16 @@ def _head_revisions() -> set[str]:
     return set(revisions) - {d for d in revisions.values() if d}
 
 
-def _is_current(engine: Engine) -> bool:
+def _is_current(conn: Reader) -> bool:
     """True when the store is already at the head revision (so Alembic need not load)."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return False
-        stored = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    if not _exists(conn):
+        return False
+    stored = {row[0] for row in rows(conn, "SELECT version_num FROM alembic_version")}
     return stored == _head_revisions()
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision."""
-    if _is_current(engine):
-        return
     from alembic import command
     from alembic.config import Config
 
@@ -208,28 +289,59 @@ def migrate(engine: Engine) -> None:
 
 def open_store(url: str, create: bool = True) -> Store:
     """Open the store at a SQLAlchemy URL, migrated. ``create``: create it when it does not
-    exist (sync, serve); otherwise a store that does not exist is refused and nothing created."""
-    safe = make_url(url).render_as_string(hide_password=True)
+    exist (sync, serve); otherwise a store that does not exist is refused and nothing created.
+    A store at the latest schema is opened without SQLAlchemy."""
+    safe = hide_password(url)
+    store = Store(url=url, create=create)
     try:
-        engine = make_engine(url, create)
-        if not create and not _exists(engine):
-            engine.dispose()
+        if store.is_sqlite:
+            path = _sqlite_file(url)
+            if create:
+                _create_private_sqlite_file(path)
+            elif not path.is_file():
+                raise StoreError(f"no store at {path}: run `pulse sync` first")
+            elif not _writable(path):
+                store.copy, store.read_only = _read_only_copy(path), True
+        with store.reads() as conn:
+            exists = _exists(conn)
+            current = exists and _is_current(conn)
+        if not create and not exists:
             raise StoreError(f"no store at {safe}: run `pulse sync` first")
-        migrate(engine)
-    except DatabaseError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreError(f"cannot open store {safe}: {reason}") from None
+        if not current:
+            migrate(store.engine)
+    except StoreError:
+        store.dispose()
+        raise
     except OSError as exc:
         raise StoreError(f"cannot open store {safe}: {exc.strerror}") from None
-    database = make_url(url).database
-    read_only = engine.dialect.name == "sqlite" and not _writable(Path(database or ""))
-    return Store(engine=engine, url=url, read_only=read_only)
+    except Exception as exc:
+        reason = _database_reason(exc)
+        if reason is None:
+            raise
+        store.dispose()
+        raise StoreError(f"cannot open store {safe}: {reason}") from None
+    return store
 
 
-def _exists(engine: Engine) -> bool:
+def _database_reason(exc: Exception) -> str | None:
+    """The first line of what the database said, when ``exc`` is the driver's (or
+    SQLAlchemy's) database error; None for anything else."""
+    orig = driver_error(exc)
+    if orig is None:
+        return None
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def _exists(conn: Reader) -> bool:
     """Whether the database holds a Pulse store (an empty file or database does not)."""
-    with engine.connect() as conn:
-        return inspect(conn).has_table("alembic_version")
+    if conn.dialect == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    else:
+        sql = (
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'alembic_version'"
+            " AND schemaname = ANY(current_schemas(false))"
+        )
+    return first(conn, sql) is not None
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -240,6 +352,12 @@ def failure_reason(exc: BaseException) -> str:
 def driver_error(exc: BaseException) -> BaseException | None:
     """The database driver's error behind `exc` (a damaged file, a lost server), or None when
     `exc` did not come from the driver."""
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, sqlite3.DatabaseError):
+        return exc
+    psycopg = sys.modules.get("psycopg")  # not loaded: no PostgreSQL store was reached
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        return exc
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    if exc_module is not None and isinstance(exc, exc_module.DBAPIError):
         return exc.orig if exc.orig is not None else exc
     return None

@@ -4,77 +4,116 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, TextIO
-
-from sqlalchemy import Select, select
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pulse.safetext import csv_cell, json_text
-from pulse.store import Store, schema
+from pulse.store.engine import Store
 
-s, i, t, sp = schema.sources, schema.items, schema.transitions, schema.sprints
+if TYPE_CHECKING:
+    from sqlalchemy import Select
 
-EXPORTS: dict[str, Select[Any]] = {
-    "items": select(
-        s.c.name.label("source"),
-        i.c.item_id,
-        i.c.key,
-        i.c.project_key.label("project"),
-        i.c.type,
-        i.c.is_subtask,
-        i.c.title,
-        i.c.status,
-        i.c.status_category,
-        i.c.created,
-        i.c.updated,
-        i.c.resolved,
-        i.c.estimate,
-        i.c.parent_key,
-        i.c.due,
-        i.c.target_date,
-        i.c.url,
-        i.c.archived,
-        i.c.deleted_at,
-        i.c.access_lost_at,
-        i.c.out_of_scope_at,
-        i.c.previous_key,
+
+def _items() -> Select[Any]:
+    """Every item, with its source's name (SQLAlchemy loads only when an export runs: `pulse
+    --help` lists the tables without it)."""
+    from sqlalchemy import select
+
+    from pulse.store.schema import items as i
+    from pulse.store.schema import sources as s
+
+    return (
+        select(
+            s.c.name.label("source"),
+            i.c.item_id,
+            i.c.key,
+            i.c.project_key.label("project"),
+            i.c.type,
+            i.c.is_subtask,
+            i.c.title,
+            i.c.status,
+            i.c.status_category,
+            i.c.created,
+            i.c.updated,
+            i.c.resolved,
+            i.c.estimate,
+            i.c.parent_key,
+            i.c.due,
+            i.c.target_date,
+            i.c.url,
+            i.c.archived,
+            i.c.deleted_at,
+            i.c.access_lost_at,
+            i.c.out_of_scope_at,
+            i.c.previous_key,
+        )
+        .join(s, s.c.id == i.c.source_id)
+        .order_by(s.c.name, i.c.created, i.c.item_id)
     )
-    .join(s, s.c.id == i.c.source_id)
-    .order_by(s.c.name, i.c.created, i.c.item_id),
-    "transitions": select(
-        s.c.name.label("source"),
-        t.c.item_id,
-        i.c.key,
-        t.c.change_id,
-        t.c.seq,
-        t.c.at,
-        t.c.from_status,
-        t.c.to_status,
-        t.c.author_id,
+
+
+def _transitions() -> Select[Any]:
+    """Every status change, with its item's key."""
+    from sqlalchemy import select
+
+    from pulse.store.schema import items as i
+    from pulse.store.schema import sources as s
+    from pulse.store.schema import transitions as t
+
+    return (
+        select(
+            s.c.name.label("source"),
+            t.c.item_id,
+            i.c.key,
+            t.c.change_id,
+            t.c.seq,
+            t.c.at,
+            t.c.from_status,
+            t.c.to_status,
+            t.c.author_id,
+        )
+        .join(s, s.c.id == t.c.source_id)
+        .join(i, (i.c.source_id == t.c.source_id) & (i.c.item_id == t.c.item_id))
+        .order_by(s.c.name, t.c.item_id, t.c.at, t.c.change_id, t.c.seq)
     )
-    .join(s, s.c.id == t.c.source_id)
-    .join(i, (i.c.source_id == t.c.source_id) & (i.c.item_id == t.c.item_id))
-    .order_by(s.c.name, t.c.item_id, t.c.at, t.c.change_id, t.c.seq),
-    "sprints": select(
-        s.c.name.label("source"),
-        sp.c.sprint_id,
-        sp.c.board_id,
-        sp.c.name,
-        sp.c.state,
-        sp.c.start_at,
-        sp.c.end_at,
-        sp.c.complete_at,
-        sp.c.goal,
+
+
+def _sprints() -> Select[Any]:
+    """Every sprint."""
+    from sqlalchemy import select
+
+    from pulse.store.schema import sources as s
+    from pulse.store.schema import sprints as sp
+
+    return (
+        select(
+            s.c.name.label("source"),
+            sp.c.sprint_id,
+            sp.c.board_id,
+            sp.c.name,
+            sp.c.state,
+            sp.c.start_at,
+            sp.c.end_at,
+            sp.c.complete_at,
+            sp.c.goal,
+        )
+        .join(s, s.c.id == sp.c.source_id)
+        .order_by(s.c.name, sp.c.start_at, sp.c.sprint_id)
     )
-    .join(s, s.c.id == sp.c.source_id)
-    .order_by(s.c.name, sp.c.start_at, sp.c.sprint_id),
+
+
+# what `pulse export TABLE` writes, by table name
+EXPORTS: dict[str, Callable[[], Select[Any]]] = {
+    "items": _items,
+    "transitions": _transitions,
+    "sprints": _sprints,
 }
 
 
 def export_rows(store: Store, table: str) -> tuple[list[str], Iterator[Sequence[Any]]]:
     """Column names and a lazy iterator over the rows of one export."""
-    query = EXPORTS[table]
+    query = EXPORTS[table]()
     columns = [c.name for c in query.selected_columns]
 
     def rows() -> Iterator[Sequence[Any]]:

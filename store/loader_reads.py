@@ -13,14 +13,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, Table, Text, and_, func, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    Text,
+    and_,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 
 from pulse.store import schema
-from pulse.store.item_reads import gone_at
+from pulse.store.item_reads import GONE_AT
+from pulse.store.schema import UTCDateTime
 
 Rows = tuple[list[Any], list[str]]  # rows as tuples, column names
 
 I = schema.items  # noqa: E741
+GONE = literal_column(GONE_AT, UTCDateTime)  # when the item left the store's view
 
 
 def _raw(col: Any) -> Any:
@@ -134,7 +146,7 @@ def items(conn: Connection) -> Rows:
             I.c.estimate,
             I.c.parent_key,
             _raw(func.coalesce(I.c.target_date, I.c.due)).label("due"),
-            _raw(gone_at()).label("deleted_at"),
+            _raw(GONE).label("deleted_at"),
             func.coalesce(I.c.url, "").label("url"),
             I.c.assignee_id,
             I.c.archived,
@@ -228,8 +240,9 @@ def item_instants(conn: Connection, start: datetime, end: datetime) -> list[Any]
     """Every instant within [start, end] at which an item was created or disappeared, as the
     driver gives it."""
     values: list[Any] = []
-    for col in (I.c.created, gone_at()):
-        values += [r[0] for r in conn.execute(select(col).where(col >= start, col <= end)).all()]
+    for col in (I.c.created, GONE):
+        query = select(col).select_from(I).where(col >= start, col <= end)
+        values += [r[0] for r in conn.execute(query).all()]
     return values
 
 

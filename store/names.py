@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from pulse.store.engine import Store
-from pulse.store.schema import items, versions
+from pulse.store.sql import rows
 
 
 def keys_and_versions_named(store: Store, value: str) -> set[str]:
     """Item keys and version names equal to ``value`` ignoring case, as stored."""
-    upper = value.upper()
-    with store.reading() as conn:
-        found = set(
-            conn.execute(select(items.c.key).where(func.upper(items.c.key) == upper)).scalars()
+    with store.reads() as conn:
+        found = rows(
+            conn,
+            "SELECT key FROM items WHERE UPPER(key) = :upper"
+            " UNION SELECT name FROM versions WHERE UPPER(name) = :upper",
+            upper=value.upper(),
         )
-        names = select(versions.c.name).where(func.upper(versions.c.name) == upper)
-        found.update(conn.execute(names).scalars())
-    return found
+    return {str(v) for (v,) in found}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, insert, or_, select, update
 
 from pulse import clock
 from pulse.store.engine import Store
@@ -193,15 +193,6 @@ def last_sync(conn: Connection, source_id: int, status: str | None = None) -> Ru
         query = query.where(RUNS.c.status == status)
     row = conn.execute(query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(1)).first()
     return None if row is None else _run(row)
-
-
-def last_successful_sync_end(conn: Connection) -> datetime | None:
-    """When the latest successful sync of any source ended (None: never)."""
-    query = select(func.max(RUNS.c.finished_at))
-    ended: datetime | None = conn.execute(
-        query.where(RUNS.c.job == "sync", RUNS.c.status == "ok")
-    ).scalar_one()
-    return ended
 
 
 def recent_runs(store: Store, limit: int = 20) -> list[tuple[Run, str | None]]:

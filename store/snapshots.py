@@ -6,7 +6,8 @@ week's report can show what changed and how often past forecasts came true, and 
 (scope and target when an item was first seen with a target) so scope growth is measured against
 it. Frames carry the source *name*; rows are keyed by source id like the rest of the store.
 Timestamps are kept to the microsecond (what both backends store). pandas is imported only by
-the functions that build frames: `pulse forecast` asks :func:`has_snapshots` without it.
+the functions that build frames: `pulse forecast` asks
+:func:`pulse.store.item_reads.has_snapshots` without it.
 """
 
 from __future__ import annotations
@@ -129,17 +130,6 @@ def read_frame(
             frame[col.name] = frame[col.name].astype(object)
     frame["source"] = frame["source"].astype(object)
     return frame[columns]
-
-
-def has_snapshots(conn: Connection, source_id: int, roadmap_id: str, before: datetime) -> bool:
-    """Whether any snapshot of this roadmap item was taken strictly before ``before``."""
-    t = roadmap_snapshots
-    first = conn.execute(
-        select(t.c.source_id)
-        .where(t.c.source_id == source_id, t.c.roadmap_id == roadmap_id, t.c.snapshot_at < before)
-        .limit(1)
-    ).first()
-    return first is not None
 
 
 def item_snapshots(

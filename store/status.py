@@ -6,10 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
-
-from pulse.store import Store, schema
-from pulse.store.runs import last_successful_sync_end, last_sync
+from pulse.store.engine import Store
+from pulse.store.sql import instant, rows
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -18,6 +16,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def source_status(store: Store) -> list[dict[str, Any]]:
     """One dict per known source, ready for a table or `--format json`."""
+    from sqlalchemy import case, func, select
+
+    from pulse.store import schema
+    from pulse.store.runs import last_sync
+
     items = schema.items
     out = []
     with store.engine.connect() as conn:
@@ -67,7 +70,10 @@ def source_status(store: Store) -> list[dict[str, Any]]:
 def data_span(store: Store) -> tuple[datetime | None, datetime | None]:
     """What the store's data covers: its first item's creation and the end of its last
     successful sync (None when it holds no items, or was never synced)."""
-    with store.reading() as conn:
-        first = conn.execute(select(func.min(schema.items.c.created))).scalar_one()
-        last = last_successful_sync_end(conn)
-    return first, last
+    with store.reads() as conn:
+        ((first, last),) = rows(
+            conn,
+            "SELECT (SELECT MIN(created) FROM items), (SELECT MAX(finished_at) FROM sync_runs"
+            " WHERE job = 'sync' AND status = 'ok')",
+        )
+    return instant(first), instant(last)

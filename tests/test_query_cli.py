@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +59,42 @@ def run(config: Path, *args: str, width: int = 80) -> tuple[int, str, str]:
 
 
 AS_OF = WORLD_END.isoformat()  # the planted world's end, as an instant
+
+
+# what a question answered from the stored analysis never imports: the engine's libraries, the
+# ORM layer (the store's reads use the driver), and PostgreSQL's driver on a SQLite store
+NOT_IMPORTED = ("pandas", "numpy", "sqlalchemy", "psycopg", "alembic")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [("risk",), ("risk", "--format", "json"), ("forecast", "forecast_late"), ("show", "blocked")],
+)
+def test_a_question_from_the_stored_analysis_imports_no_heavy_module(
+    org: tuple[PlantedOrg, Path], question: tuple[str, ...]
+) -> None:
+    """A whole `pulse` process answering from the stored analysis: what it imported by exit."""
+    built, config = org
+    keys = {
+        "forecast_late": built.planted["forecast_late_epic"][0],
+        "blocked": built.planted["blocked_epic"][1],
+    }
+    args = [keys.get(a, a) for a in question] + ["--as-of", AS_OF, "--config", str(config)]
+    assert run(config, *args[:-2])[0] == 0  # computes and stores the analysis when needed
+    probe = (
+        "import atexit, runpy, sys\n"
+        f"heavy = {NOT_IMPORTED!r}\n"
+        "atexit.register(lambda: print('loaded:', *[m for m in heavy if m in sys.modules],"
+        " file=sys.stderr))\n"
+        f"sys.argv = ['pulse', *{args!r}]\n"
+        "runpy.run_module('pulse.cli', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PULSE_TEST_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "loaded:"
 
 
 def test_risk_table_fits_80_columns_and_ends_with_a_summary(org: tuple[PlantedOrg, Path]) -> None:

@@ -146,3 +146,25 @@ def test_only_create_makes_a_store(store_url: str) -> None:
     opened = open_store(store_url, create=False)
     assert not opened.read_only
     opened.dispose()
+
+
+def test_driver_reads_reuse_a_connection_each_snapshot_starting_fresh(store: Store) -> None:
+    """A question's several reads share one driver connection; a snapshot ends with its block
+    (the next block sees what was committed since), and a block that failed drops its
+    connection."""
+    from pulse.store.sql import begin_snapshot, scalar
+
+    with store.reads() as first:
+        begin_snapshot(first)
+        assert scalar(first, "SELECT COUNT(*) FROM sources") == 0
+    with store.transaction() as conn:
+        register_source(conn, "acme", "jira", "https://acme.example")
+    with store.reads() as again:
+        assert again is first
+        begin_snapshot(again)  # refused by either driver inside a transaction still open
+        assert scalar(again, "SELECT COUNT(*) FROM sources") == 1
+    with pytest.raises(ZeroDivisionError), store.reads() as failed:
+        assert failed is first
+        1 / 0  # noqa: B018
+    with store.reads() as fresh:
+        assert fresh is not first

@@ -1,9 +1,52 @@
-"""The store's small helpers for the reports: the URL the workbook shows, and IN-list chunks."""
+"""The store's small helpers: the URL the workbook shows, store URLs read without SQLAlchemy,
+plain SQL's parameters, and IN-list chunks."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import make_url
+
 from pulse.store.chunks import chunked
 from pulse.store.engine import public_url
+from pulse.store.sql import backend, driver_sql, hide_password, libpq_url, sqlite_database
+
+URLS = [
+    "postgresql+psycopg://user:pass@host:5432/db?sslmode=require",
+    "postgresql+psycopg://pulse:p%40ss%3Aw0rd@db.example/pulse",
+    "postgresql://db/pulse?sslmode=require",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "sqlite:///relative.db",
+    "sqlite:////abs/path.db",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_store_urls_read_without_sqlalchemy_as_sqlalchemy_reads_them(url: str) -> None:
+    parsed = make_url(url)
+    assert backend(url) == parsed.get_backend_name()
+    assert hide_password(url) == parsed.render_as_string(hide_password=True)
+    if backend(url) == "sqlite":
+        assert sqlite_database(url) == parsed.database
+    else:  # libpq reads the same parts from the URI psycopg is given
+        assert make_url(libpq_url(url)).set(drivername=parsed.drivername) == parsed
+
+
+def test_a_sqlite_path_is_decoded_as_sqlalchemy_decodes_it() -> None:
+    url = "sqlite:///dir%20with%20space/pulse.db"
+    assert sqlite_database(url) == make_url(url).database == "dir with space/pulse.db"
+
+
+def test_plain_sql_binds_lists_instants_and_percent_signs_per_driver() -> None:
+    sql = "SELECT 1 FROM t WHERE k IN (:keys) AND at < :at AND note LIKE '%x'"
+    at = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    lite, values = driver_sql(sql, {"keys": ["A", "B"], "at": at}, "sqlite")
+    assert lite == "SELECT 1 FROM t WHERE k IN (:keys_0, :keys_1) AND at < :at AND note LIKE '%x'"
+    assert values == {"keys_0": "A", "keys_1": "B", "at": "2026-06-01 08:00:00.000000"}
+    pg, values = driver_sql(sql, {"keys": ["A"], "at": at}, "postgresql")
+    assert pg == "SELECT 1 FROM t WHERE k IN (%(keys_0)s) AND at < %(at)s AND note LIKE '%%x'"
+    assert values == {"keys_0": "A", "at": at}
 
 
 def test_the_shown_store_url_has_no_user_or_password() -> None:

@@ -33,20 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pulse import clock
 from pulse.settings import Settings
-from pulse.store import Connection, Store
-from pulse.store.analysis import (
-    Entry,
-    begin_snapshot,
-    data_version,
-    entry_by_id,
-    find_entry,
-    save_entry,
-)
+from pulse.store import Store
+from pulse.store.analysis_reads import Entry, data_version, entry_by_id, find_entry
+from pulse.store.sql import Reader, begin_snapshot
+
+if TYPE_CHECKING:
+    from pulse.store import Connection
 
 ANALYSIS_VERSION = 3  # bump when the analysis changes meaning: older entries are not reused
 
@@ -682,6 +679,8 @@ def _team_rows(cd: Any, since: Any, run: Any, pct: Any) -> list[dict[str, Any]]:
 
 def store_analysis(store: Store, org: OrgAnalysis, version: str, chash: str, reusable: bool) -> int:
     """Save a computed analysis as a cache entry; return its id."""
+    from pulse.store.analysis import save_entry  # SQLAlchemy's tables: only a refresh needs them
+
     run = {
         "data_version": version,
         "config_hash": chash,
@@ -724,12 +723,13 @@ def _compute_and_store(
 @contextmanager
 def reading(
     store: Store, settings: Settings, as_of: datetime, health: Any = None
-) -> Iterator[tuple[Connection, Entry]]:
+) -> Iterator[tuple[Reader, Entry]]:
     """A connection reading one consistent state of the store, and the analysis entry valid at
-    ``as_of`` for the store's current data: found, or computed and stored first."""
+    ``as_of`` for the store's current data: found, or computed and stored first (only then is
+    SQLAlchemy, and the engine, imported)."""
     chash = config_hash(settings, health)
     for _attempt in range(3):
-        with store.reading() as conn:
+        with store.reads() as conn:
             begin_snapshot(conn)
             version = data_version(conn)
             entry = find_entry(conn, version.digest, chash, as_of)
@@ -737,7 +737,7 @@ def reading(
                 yield conn, entry
                 return
         entry_id = _compute_and_store(store, settings, as_of, chash, health)
-        with store.reading() as conn:
+        with store.reads() as conn:
             begin_snapshot(conn)
             try:
                 entry = entry_by_id(conn, entry_id)
@@ -750,7 +750,7 @@ def reading(
 
 def lookup(store: Store, settings: Settings, as_of: datetime) -> Entry | None:
     """The reusable entry valid at ``as_of`` if there is one (never computes)."""
-    with store.reading() as conn:
+    with store.reads() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
         return find_entry(conn, version.digest, config_hash(settings), as_of)
@@ -766,7 +766,7 @@ def refresh_analysis(store: Store, settings: Settings, as_of: Any = None) -> boo
     """
     when = instant(as_of)
     chash = config_hash(settings)
-    with store.reading() as conn:
+    with store.reads() as conn:
         begin_snapshot(conn)
         version = data_version(conn)
         if version.busy or find_entry(conn, version.digest, chash, when) is not None:

@@ -9,13 +9,15 @@ so a question answered from the stored analysis imports and reads as little as p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulse.settings import Settings
-from pulse.store import Connection
 from pulse.store.catalog import item_projects, source_names, version_names
 
 from .errors import QueryError, unknown
+
+if TYPE_CHECKING:
+    from pulse.store.sql import Conn
 
 ROADMAP_TYPES: tuple[str, ...] = ("Epic", "Roadmap")  # reports.metrics.roadmap.ROADMAP_TYPES
 
@@ -46,7 +48,7 @@ class Catalog:
         return {n: i for i, n in self.sources.items()}
 
 
-def read_catalog(conn: Connection, settings: Settings) -> Catalog:
+def read_catalog(conn: Conn, settings: Settings) -> Catalog:
     """Sources, projects with their teams, and versions, as stored now."""
     src = source_names(conn)
     projects = [
@@ -56,7 +58,7 @@ def read_catalog(conn: Connection, settings: Settings) -> Catalog:
     return Catalog(src, sorted(set(projects)), versions)
 
 
-def source_id_of(conn: Connection, source: str | None) -> int | None:
+def source_id_of(conn: Conn, source: str | None) -> int | None:
     """The stored id of a configured source named by --source (None: any source)."""
     if source is None:
         return None
@@ -66,7 +68,7 @@ def source_id_of(conn: Connection, source: str | None) -> int | None:
     return names[source]
 
 
-def one_source(conn: Connection, key: str, source_ids: list[int]) -> None:
+def one_source(conn: Conn, key: str, source_ids: list[int]) -> None:
     """Refuse a key that names items in several sources (two Jira sites may both have WEB-1):
     the QueryError names them and asks for --source."""
     if len(set(source_ids)) < 2:

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulse.settings import Settings
-from pulse.store import Connection, Store
-from pulse.store.analysis import Entry
-from pulse.store.analysis_reads import roadmap_forecast, team_data
+from pulse.store import Store
+from pulse.store.analysis_reads import Entry, roadmap_forecast, team_data
 from pulse.store.catalog import source_names
-from pulse.store.item_reads import items_with_key
-from pulse.store.snapshots import has_snapshots, item_snapshots
+from pulse.store.item_reads import has_snapshots, items_with_key
 
 from .analysis import instant, reading
 from .catalog import (
@@ -32,6 +30,9 @@ from .catalog import (
     team_of,
 )
 from .errors import QueryError
+
+if TYPE_CHECKING:
+    from pulse.store.sql import Conn
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ForecastAnswer:
 
 
 def resolve(
-    conn: Connection, settings: Settings, as_of: datetime, key: str, source: str | None = None
+    conn: Conn, settings: Settings, as_of: datetime, key: str, source: str | None = None
 ) -> tuple[str, str, str, str]:
     """(kind, source, roadmap_id, team) of an epic / roadmap card key or a version name (of
     `source`, needed when several sources have it)."""
@@ -86,7 +87,7 @@ def forecast(
     """Answer `pulse forecast KEY` (of `source` when several have it) from the store as it
     was known at ``as_of``."""
     when = instant(as_of)
-    with store.reading() as conn:
+    with store.reads() as conn:
         kind, source, rid, team = resolve(conn, settings, when, key, source)
     if trials is not None and trials < 100:
         raise QueryError(f"--trials {trials} is too few (use at least 100)")
@@ -99,7 +100,7 @@ def forecast(
             if by is not None or trials is not None:
                 _rerun(doc, entry, data, rid, by, trials)
         done_at = stored.get("done_at_utc") if stored is not None else None
-        doc["calibration"] = _calibration(conn, entry, when, source, rid, done_at)
+        doc["calibration"] = _calibration(store, conn, entry, when, source, rid, done_at)
     return ForecastAnswer(doc)
 
 
@@ -242,7 +243,8 @@ def _rerun(
 
 
 def _calibration(
-    conn: Connection,
+    store: Store,
+    conn: Conn,
     entry: Entry,
     when: datetime,
     source: str,
@@ -254,11 +256,11 @@ def _calibration(
     sid = {n: i for i, n in source_names(conn).items()}.get(source)
     if sid is None or not has_snapshots(conn, sid, rid, when):
         return None
-    return _calibrate(conn, entry, when, source, rid, sid, done_at)
+    return _calibrate(store, entry, when, source, rid, sid, done_at)
 
 
 def _calibrate(
-    conn: Connection,
+    store: Store,
     entry: Entry,
     when: datetime,
     source: str,
@@ -270,8 +272,10 @@ def _calibrate(
     import pandas as pd
 
     from pulse.reports.metrics.calibration import forecast_calibration
+    from pulse.store.snapshots import item_snapshots
 
-    frame = item_snapshots(conn, sid, rid, when)
+    with store.reading() as conn:  # a frame: SQLAlchemy and pandas are loaded by now anyway
+        frame = item_snapshots(conn, sid, rid, when)
     outcome = pd.DataFrame(
         {
             "source": [source],

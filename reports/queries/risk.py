@@ -19,17 +19,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulse.reports.metrics.reasons import REASONS
 from pulse.settings import Settings
-from pulse.store import Connection, Store
+from pulse.store import Store
 from pulse.store.analysis_reads import RiskPick, item_risks, listed_roadmap
 from pulse.store.item_reads import items_with_key
 
 from .analysis import instant, reading
 from .catalog import Catalog, ask_source, is_roadmap_type, one_source, read_catalog
 from .errors import QueryError, unknown
+
+if TYPE_CHECKING:
+    from pulse.store.sql import Conn
 
 LEVELS = ("low", "medium", "high")
 
@@ -90,7 +93,7 @@ class RiskAnswer:
         return f'{head[:-1]}, "rows": [{", ".join(self.texts)}]}}'
 
 
-def check_filters(conn: Connection, catalog: Catalog, as_of: datetime, f: RiskFilters) -> None:
+def check_filters(conn: Conn, catalog: Catalog, as_of: datetime, f: RiskFilters) -> None:
     """Raise QueryError naming the first filter value the store does not know."""
     ids = catalog.source_ids
     if f.source is not None and f.source not in ids:
@@ -123,7 +126,7 @@ def check_filters(conn: Connection, catalog: Catalog, as_of: datetime, f: RiskFi
 
 
 def find_roadmap_item(
-    conn: Connection,
+    conn: Conn,
     catalog: Catalog,
     as_of: datetime,
     key: str,
@@ -162,7 +165,7 @@ def risk(
     """
     f = filters or RiskFilters()
     when = instant(as_of)
-    with store.reading() as conn:
+    with store.reads() as conn:
         check_filters(conn, catalog or read_catalog(conn, settings), when, f)
     pick = RiskPick(
         source=f.source,

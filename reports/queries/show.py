@@ -20,8 +20,7 @@ from typing import Any
 
 from pulse.settings import Settings
 from pulse.store import Store
-from pulse.store.analysis import Entry
-from pulse.store.analysis_reads import roadmap_risk, stories, team_data
+from pulse.store.analysis_reads import Entry, roadmap_risk, stories, team_data
 from pulse.store.catalog import source_names
 from pulse.store.item_reads import (
     children_of,

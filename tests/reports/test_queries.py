@@ -221,6 +221,17 @@ def test_postgresql_ranks_filters_and_counts_as_sqlite_does(
                 for doc in (lite, post):  # each store's own syncs ran at their own instants
                     del doc["freshness"]
                 assert host.sub("", json.dumps(post)) == host.sub("", json.dumps(lite))
+        # forecast and show read items, stories and the team's data through psycopg alone
+        epic, item = org.planted["forecast_late_epic"][0], org.planted["blocked_epic"][1]
+        for ask in (
+            lambda o: forecast(o.store, o.settings, epic, o.now).to_json(),
+            lambda o: forecast(o.store, o.settings, epic, o.now, by=day(41), trials=500).to_json(),
+            lambda o: show(o.store, o.settings, item, o.now).to_json(),
+        ):
+            lite, post = ask(org), ask(pg)
+            for doc in (lite, post):
+                del doc["freshness"]
+            assert host.sub("", json.dumps(post)) == host.sub("", json.dumps(lite))
     finally:
         pg.store.dispose()
 

@@ -34,8 +34,8 @@ from pulse.store.analysis import (
     analysis_runs,
     clear,
     count_entries,
-    data_version,
 )
+from pulse.store.analysis_reads import data_version
 from pulse.store.runs import finish_run, start_run
 from pulse.store.schema import metadata, sync_runs
 from tests.connectors.jira_world import jira_world
