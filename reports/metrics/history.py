@@ -49,21 +49,57 @@ def asof_index(
     if len(ev_row) == 0 or len(q_row) == 0:
         return out
     ok_q = q_ms != _NAT
-    if not ok_q.any():
-        return out
-    base = min(int(ev_ms.min()), int(q_ms[ok_q].min()))
-    span = max(int(ev_ms.max()), int(q_ms[ok_q].max())) - base + 1
+    every = bool(ok_q.all())
+    if not every:
+        if not ok_q.any():
+            return out
+        q_row, q_ms = q_row[ok_q], q_ms[ok_q]
+    base = min(int(ev_ms.min()), int(q_ms.min()))
+    span = max(int(ev_ms.max()), int(q_ms.max())) - base + 1
     top = max(int(ev_row.max()), int(q_row.max())) + 1
     if top * span >= 2**62:  # pragma: no cover - only for absurd time spans
         raise OverflowError("time span too large for the as-of index")
-    ev_key = ev_row.astype(np.int64) * span + (ev_ms - base)
-    q_key = q_row[ok_q].astype(np.int64) * span + (q_ms[ok_q] - base)
+    ev_key = ev_row.astype(np.int64) * span
+    ev_key += ev_ms - base
+    q_key = q_row.astype(np.int64) * span
+    q_key += q_ms - base
     pos = np.searchsorted(ev_key, q_key, side="right") - 1
-    good = pos >= 0
-    good[good] = ev_row[pos[good]] == q_row[ok_q][good]
-    res = np.where(good, pos, -1)
+    hit = ev_row[np.maximum(pos, 0)] == q_row
+    hit &= pos >= 0
+    res = np.where(hit, pos, -1)
+    if every:
+        return res
     out[ok_q] = res
     return out
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every (instant, row) pair as flat as-of queries (``rows``, ``times``), ordered by (row,
+    instant): sorted queries let :func:`asof_index`'s search walk the events once (several times
+    faster than instant by instant); :meth:`back` lays the answers out as instants x rows."""
+
+    rows: np.ndarray
+    times: np.ndarray
+    row_order: np.ndarray
+    time_order: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, times: np.ndarray) -> Grid:
+        """The queries of every row at every instant (in any order)."""
+        row_order = np.argsort(rows, kind="stable")
+        time_order = np.argsort(times, kind="stable")
+        flat_rows = np.repeat(np.asarray(rows)[row_order], len(time_order))
+        flat_times = np.tile(np.asarray(times)[time_order], len(row_order))
+        return cls(flat_rows, flat_times, row_order, time_order)
+
+    def back(self, values: np.ndarray) -> np.ndarray:
+        """One answer per query as an array of instants x rows, in the order asked."""
+        values = np.asarray(values)
+        shape = (len(self.time_order), len(self.row_order))
+        out = np.empty(shape, dtype=values.dtype)
+        out[np.ix_(self.time_order, self.row_order)] = values.reshape(shape[::-1]).T
+        return out
 
 
 def split_values(value: object) -> frozenset[str]:
