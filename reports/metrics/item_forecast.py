@@ -48,8 +48,7 @@ def reach_periods(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
     offset = (np.arange(trials, dtype=np.float64) * span)[:, None]
     flat = (cum + offset).ravel()
     queries = np.minimum(targets, span - 0.5) - _EPS + offset
-    # item by item the queries rise with the trial: sorted, so the search walks ``flat`` once
-    pos = np.searchsorted(flat, queries.T.ravel(), side="left").reshape(targets.shape[::-1]).T
+    pos = np.searchsorted(flat, queries.ravel(), side="left").reshape(targets.shape)
     n = (pos - (np.arange(trials) * periods)[:, None] + 1).astype(np.float64)
     n[(n > periods) | ~np.isfinite(targets) | (targets >= span - 0.5)] = np.inf
     n[targets <= _EPS] = 0.0
