@@ -260,14 +260,27 @@ class Membership:
 
 
 def explode_values(values: np.ndarray) -> pd.DataFrame:
-    """Comma-separated values per event -> long frame (eid, member), blanks dropped."""
-    text = pd.Series(values, dtype=object).fillna("").astype(str)
-    simple = ~text.str.contains(",", regex=False)
-    single = pd.DataFrame({"eid": np.flatnonzero(simple.to_numpy()), "member": text[simple]})
-    multi = text[~simple].str.split(",").explode()
-    many = pd.DataFrame({"eid": multi.index.to_numpy(), "member": multi.to_numpy()})
-    long = pd.concat([single.reset_index(drop=True), many], ignore_index=True)
-    long["member"] = long["member"].astype(object).str.strip()
+    """Comma-separated values per event -> long frame (eid, member), blanks dropped: events with
+    one value first, then those with several, each in event order."""
+    text = pd.Series(values, dtype=object).fillna("").astype(str).to_numpy(dtype=object)
+    # a few distinct texts (sprint ids, parent keys): split and strip each once, not per event
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype=object)
+    plain = ~distinct.str.contains(",", regex=False).to_numpy(dtype=bool)
+    single_eid = np.flatnonzero(plain[codes])
+    single = distinct.str.strip().to_numpy(dtype=object)[codes[single_eid]]
+    split = distinct[~plain].str.split(",")
+    lens = np.zeros(len(distinct), dtype=np.int64)
+    lens[~plain] = [len(p) for p in split]
+    starts = np.cumsum(lens) - lens  # where each distinct text's parts begin in ``parts``
+    parts = pd.Series(split.explode().to_numpy(dtype=object), dtype=object).str.strip()
+    multi_eid = np.flatnonzero(~plain[codes])
+    n = lens[codes[multi_eid]]
+    within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    many = parts.to_numpy(dtype=object)[np.repeat(starts[codes[multi_eid]], n) + within]
+    long = pd.DataFrame(
+        {"eid": np.r_[single_eid, np.repeat(multi_eid, n)], "member": np.r_[single, many]}
+    )
     long = long[long["member"] != ""]
     return long.astype({"eid": np.int64, "member": object}).reset_index(drop=True)
 
