@@ -81,8 +81,8 @@ class Grid:
 
     rows: np.ndarray
     times: np.ndarray
-    row_order: np.ndarray
-    time_order: np.ndarray
+    row_rank: np.ndarray  # where each row asked for sits among the sorted rows
+    time_rank: np.ndarray
 
     @classmethod
     def of(cls, rows: np.ndarray, times: np.ndarray) -> Grid:
@@ -91,15 +91,19 @@ class Grid:
         time_order = np.argsort(times, kind="stable")
         flat_rows = np.repeat(np.asarray(rows)[row_order], len(time_order))
         flat_times = np.tile(np.asarray(times)[time_order], len(row_order))
-        return cls(flat_rows, flat_times, row_order, time_order)
+        return cls(flat_rows, flat_times, _rank(row_order), _rank(time_order))
 
     def back(self, values: np.ndarray) -> np.ndarray:
         """One answer per query as an array of instants x rows, in the order asked."""
-        values = np.asarray(values)
-        shape = (len(self.time_order), len(self.row_order))
-        out = np.empty(shape, dtype=values.dtype)
-        out[np.ix_(self.time_order, self.row_order)] = values.reshape(shape[::-1]).T
-        return out
+        table = np.asarray(values).reshape(len(self.row_rank), len(self.time_rank))
+        return np.ascontiguousarray(table[self.row_rank][:, self.time_rank].T)
+
+
+def _rank(order: np.ndarray) -> np.ndarray:
+    """The inverse of a permutation: where each position went."""
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank
 
 
 def split_values(value: object) -> frozenset[str]:
