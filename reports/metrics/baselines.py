@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .column_dates import ColumnDates
+from .flow import is_type
 from .frames import BASELINES, empty_frame
 from .history import Membership, current_values, due_history
 from .roadmap import ROADMAP_TYPES, RoadmapScope
@@ -84,9 +85,8 @@ def history_baselines(
     base_ms = np.maximum(target_ms, started)
     ok = has_target & (target_ms != _NAT) & (started != _NAT) & (base_ms <= cd.as_of_ms)
 
-    folded = {t.casefold() for t in roadmap_types}
-    is_roadmap = items["type"].astype(object).map(lambda t: str(t).casefold() in folded)
-    eligible = ~items["is_subtask"].to_numpy(dtype=bool) & ~is_roadmap.to_numpy(dtype=bool)
+    is_roadmap = is_type(items, roadmap_types)
+    eligible = ~items["is_subtask"].to_numpy(dtype=bool) & ~is_roadmap
     scope_at = np.zeros(len(rm), dtype=np.int64)
     want = {str(r): k for k, r in enumerate(rm["roadmap_id"]) if ok[k]}
     if want:

@@ -23,10 +23,17 @@ def flow_items(
     if not include_subtasks:
         mask &= ~frame["is_subtask"].to_numpy(dtype=bool)
     if exclude_types:
-        folded = {t.casefold() for t in exclude_types}
-        types = frame["type"].astype(object).map(lambda t: str(t).casefold() in folded)
-        mask &= ~types.to_numpy(dtype=bool)
+        mask &= ~is_type(frame, exclude_types)
     return frame[mask]
+
+
+def is_type(frame: pd.DataFrame, types: Collection[str]) -> np.ndarray:
+    """Mask of the rows whose ``type`` is one of ``types`` (case-insensitive); each distinct
+    type is tested once, not each of 100,000 items."""
+    folded = {t.casefold() for t in types}
+    codes, distinct = pd.factorize(frame["type"].astype(object), use_na_sentinel=False)
+    hit = np.array([str(t).casefold() in folded for t in distinct], dtype=bool)
+    return hit[codes] if len(hit) else np.zeros(len(frame), dtype=bool)
 
 
 def completed_items(

@@ -58,11 +58,14 @@ def history_shares(
     hit = (done != NAT) & (done < week_ms) & (done >= floor)
     got = pd.Series(kid_ri[hit]).value_counts()
     mine = got.reindex(ri).fillna(0).to_numpy(dtype=np.float64)
-    team_done = np.array(
-        [np.asarray(samples.get(t, ()), dtype=np.float64)[len(samples.get(t, ())) - a :].sum()
-         if a else 0.0 for t, a in zip(teams, active, strict=True)]
-    )  # fmt: skip
-    prior = np.array([np.mean(samples[t]) if len(samples.get(t, ())) else 0.0 for t in teams])
+    # per team (and window), not per item: a few dozen sums instead of one per open item
+    sums: dict[tuple[str, int], float] = {}
+    for t, a in set(zip(teams.tolist(), active.tolist(), strict=True)):
+        window = np.asarray(samples.get(t, ()), dtype=np.float64)
+        sums[t, a] = window[len(window) - a :].sum() if a else 0.0
+    team_done = np.array([sums[key] for key in zip(teams.tolist(), active.tolist(), strict=True)])
+    means = {t: np.mean(samples[t]) if len(samples.get(t, ())) else 0.0 for t in set(teams)}
+    prior = np.array([means[t] for t in teams.tolist()])
     even = 1.0 / k.reindex(teams).to_numpy(dtype=np.float64)
     denom = team_done + prior
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -49,21 +49,61 @@ def asof_index(
     if len(ev_row) == 0 or len(q_row) == 0:
         return out
     ok_q = q_ms != _NAT
-    if not ok_q.any():
-        return out
-    base = min(int(ev_ms.min()), int(q_ms[ok_q].min()))
-    span = max(int(ev_ms.max()), int(q_ms[ok_q].max())) - base + 1
+    every = bool(ok_q.all())
+    if not every:
+        if not ok_q.any():
+            return out
+        q_row, q_ms = q_row[ok_q], q_ms[ok_q]
+    base = min(int(ev_ms.min()), int(q_ms.min()))
+    span = max(int(ev_ms.max()), int(q_ms.max())) - base + 1
     top = max(int(ev_row.max()), int(q_row.max())) + 1
     if top * span >= 2**62:  # pragma: no cover - only for absurd time spans
         raise OverflowError("time span too large for the as-of index")
-    ev_key = ev_row.astype(np.int64) * span + (ev_ms - base)
-    q_key = q_row[ok_q].astype(np.int64) * span + (q_ms[ok_q] - base)
+    ev_key = ev_row.astype(np.int64) * span
+    ev_key += ev_ms - base
+    q_key = q_row.astype(np.int64) * span
+    q_key += q_ms - base
     pos = np.searchsorted(ev_key, q_key, side="right") - 1
-    good = pos >= 0
-    good[good] = ev_row[pos[good]] == q_row[ok_q][good]
-    res = np.where(good, pos, -1)
+    hit = ev_row[np.maximum(pos, 0)] == q_row
+    hit &= pos >= 0
+    res = np.where(hit, pos, -1)
+    if every:
+        return res
     out[ok_q] = res
     return out
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every (instant, row) pair as flat as-of queries (``rows``, ``times``), ordered by (row,
+    instant): sorted queries let :func:`asof_index`'s search walk the events once (several times
+    faster than instant by instant); :meth:`back` lays the answers out as instants x rows."""
+
+    rows: np.ndarray
+    times: np.ndarray
+    row_rank: np.ndarray  # where each row asked for sits among the sorted rows
+    time_rank: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, times: np.ndarray) -> Grid:
+        """The queries of every row at every instant (in any order)."""
+        row_order = np.argsort(rows, kind="stable")
+        time_order = np.argsort(times, kind="stable")
+        flat_rows = np.repeat(np.asarray(rows)[row_order], len(time_order))
+        flat_times = np.tile(np.asarray(times)[time_order], len(row_order))
+        return cls(flat_rows, flat_times, _rank(row_order), _rank(time_order))
+
+    def back(self, values: np.ndarray) -> np.ndarray:
+        """One answer per query as an array of instants x rows, in the order asked."""
+        table = np.asarray(values).reshape(len(self.row_rank), len(self.time_rank))
+        return np.ascontiguousarray(table[self.row_rank][:, self.time_rank].T)
+
+
+def _rank(order: np.ndarray) -> np.ndarray:
+    """The inverse of a permutation: where each position went."""
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank
 
 
 def split_values(value: object) -> frozenset[str]:
@@ -224,14 +264,27 @@ class Membership:
 
 
 def explode_values(values: np.ndarray) -> pd.DataFrame:
-    """Comma-separated values per event -> long frame (eid, member), blanks dropped."""
-    text = pd.Series(values, dtype=object).fillna("").astype(str)
-    simple = ~text.str.contains(",", regex=False)
-    single = pd.DataFrame({"eid": np.flatnonzero(simple.to_numpy()), "member": text[simple]})
-    multi = text[~simple].str.split(",").explode()
-    many = pd.DataFrame({"eid": multi.index.to_numpy(), "member": multi.to_numpy()})
-    long = pd.concat([single.reset_index(drop=True), many], ignore_index=True)
-    long["member"] = long["member"].astype(object).str.strip()
+    """Comma-separated values per event -> long frame (eid, member), blanks dropped: events with
+    one value first, then those with several, each in event order."""
+    text = pd.Series(values, dtype=object).fillna("").astype(str).to_numpy(dtype=object)
+    # a few distinct texts (sprint ids, parent keys): split and strip each once, not per event
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype=object)
+    plain = ~distinct.str.contains(",", regex=False).to_numpy(dtype=bool)
+    single_eid = np.flatnonzero(plain[codes])
+    single = distinct.str.strip().to_numpy(dtype=object)[codes[single_eid]]
+    split = distinct[~plain].str.split(",")
+    lens = np.zeros(len(distinct), dtype=np.int64)
+    lens[~plain] = [len(p) for p in split]
+    starts = np.cumsum(lens) - lens  # where each distinct text's parts begin in ``parts``
+    parts = pd.Series(split.explode().to_numpy(dtype=object), dtype=object).str.strip()
+    multi_eid = np.flatnonzero(~plain[codes])
+    n = lens[codes[multi_eid]]
+    within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    many = parts.to_numpy(dtype=object)[np.repeat(starts[codes[multi_eid]], n) + within]
+    long = pd.DataFrame(
+        {"eid": np.r_[single_eid, np.repeat(multi_eid, n)], "member": np.r_[single, many]}
+    )
     long = long[long["member"] != ""]
     return long.astype({"eid": np.int64, "member": object}).reset_index(drop=True)
 

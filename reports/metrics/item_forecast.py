@@ -167,7 +167,7 @@ def forecast_items(
     never worked on)."""
     correction = correction or Correction()
     labels = [f"p{round(q * 100)}" for q in config.quantiles]
-    parts: list[pd.DataFrame] = []
+    parts: list[dict[str, np.ndarray]] = []  # per team, one array per column
     periods: dict[str, np.ndarray] = {}
     teams: dict[str, TeamItems] = {}
     cols = {c: plan[c].to_numpy() for c in ("ri", "id", "team", "kind", "share")}
@@ -195,14 +195,18 @@ def forecast_items(
             if prev is not None:  # quantiles stay in order (NaN: beyond the horizon stays)
                 days = np.where(np.isnan(days), days, np.fmax(days, prev))
             values[lab] = prev = days
-        parts.append(pd.DataFrame(values))
+        parts.append(values)
         if keep_trials:
             stretched = stretch(finish, f50, f85)
             periods.update(zip(items.ids, stretched.T, strict=True))
             teams[str(team)] = items
     names = ["ri", "id", "team", "kind", "share"]
     names += [f"{x}{s}" for x in labels for s in ("_raw", "")]
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
+    frame = (
+        pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in names})
+        if parts
+        else pd.DataFrame(columns=names)
+    )
     return ItemForecast(frame, periods, teams)
 
 

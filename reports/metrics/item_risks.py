@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .column_dates import ColumnDates
+from .flow import is_type
 from .health import REASONS, HealthConfig, blocked_reasons, blocker_lookup, flag_lookup, n_days
 from .history import due_history, scoped, sprint_membership
 from .roadmap import ROADMAP_TYPES, RoadmapScope, target_days
@@ -75,11 +76,10 @@ def item_risks(
     n = len(items)
     if n == 0:
         return pd.DataFrame(columns=ITEM_RISK_COLUMNS)
-    folded = {t.casefold() for t in roadmap_types}
-    is_roadmap = items["type"].astype(object).map(lambda t: str(t).casefold() in folded)
+    is_roadmap = is_type(items, roadmap_types)
     pos = items["position"].to_numpy()
     done = (pos >= 0) & (pos >= items["done_index"].to_numpy())
-    eligible = ~is_roadmap.to_numpy(dtype=bool) & ~items["is_subtask"].to_numpy(dtype=bool) & ~done
+    eligible = ~is_roadmap & ~items["is_subtask"].to_numpy(dtype=bool) & ~done
     rows = np.flatnonzero(eligible)
     if len(rows) == 0:
         return pd.DataFrame(columns=ITEM_RISK_COLUMNS)

@@ -20,7 +20,7 @@ import pandas as pd
 from .column_dates import ColumnDates
 from .flow import flow_items
 from .forecast_inputs import NAT
-from .history import Membership, asof_index, due_history
+from .history import Grid, Membership, asof_index, due_history
 from .roadmap import ROADMAP_TYPES, RoadmapScope, target_days
 from .timeutil import day_start_utc, local_day, local_days, to_ms
 
@@ -62,11 +62,9 @@ class Replay:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the items throughput counts, and per instant when each became done."""
         rows = flow_items(cd, exclude_types=exclude_types).index.to_numpy(dtype=np.int64)
-        q_row = np.tile(rows, len(t))
-        q_ms = np.repeat(t, len(rows))
-        done = cd.done_at_times(q_row, q_ms)
-        entry = np.where(done, cd.last_done_entry(q_row, q_ms), NAT)
-        return rows, entry.reshape(len(t), len(rows))
+        g = Grid.of(rows, t)
+        done = cd.done_at_times(g.rows, g.times)
+        return rows, g.back(np.where(done, cd.last_done_entry(g.rows, g.times), NAT))
 
     def samples(self, k: int, weeks: int) -> dict[str, np.ndarray]:
         """Per team, items done per week over the ``weeks`` whole weeks before the week of the
@@ -110,38 +108,35 @@ class Replay:
             rows = mem.pairs["row"].to_numpy(dtype=np.int64)[ok]
             ri_parts.append(owner[ok])
             row_parts.append(rows)
-            q_pid = np.tile(pid, len(t))
-            q_ms = np.repeat(t, len(pid))
-            inside.append(mem.member_at(q_pid, q_ms).reshape(len(t), len(pid)))
-            added.append(_last_entries(mem, pid, t))
+            g = Grid.of(pid, t)
+            inside.append(g.back(mem.member_at(g.rows, g.times)))
+            added.append(_last_entries(mem, g))
         pair_ri = np.concatenate(ri_parts) if ri_parts else np.zeros(0, dtype=np.int64)
         pair_row = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
         shape = (len(t), len(pair_ri))
         inside_all = np.hstack(inside) if inside else np.zeros(shape, dtype=bool)
         inside_all &= created[pair_row][None, :] <= t[:, None]
         added_all = np.hstack(added) if added else np.zeros(shape, dtype=np.int64)
-        q_row = np.tile(pair_row, len(t))
-        q_ms = np.repeat(t, len(pair_row))
+        g = Grid.of(pair_row, t)
         ev = cd.events
         e_row = ev["row"].to_numpy(dtype=np.int64)
         e_ms = ev["at_ms"].to_numpy(dtype=np.int64)
-        idx = asof_index(e_row, e_ms, q_row, q_ms)
+        idx = asof_index(e_row, e_ms, g.rows, g.times)
         position = np.where(idx >= 0, ev["position"].to_numpy()[np.maximum(idx, 0)], -1)
         moved = np.where(idx >= 0, e_ms[np.maximum(idx, 0)], NAT)
-        moved = np.where(moved > created[q_row], moved, NAT)  # the creation is no move
-        done_entry = cd.last_done_entry(q_row, q_ms)
+        moved = np.where(moved > created[g.rows], moved, NAT)  # the creation is no move
+        done_entry = cd.last_done_entry(g.rows, g.times)
         rm = scope.roadmap
         rm_rows = rm["row"].to_numpy(dtype=np.int64)
         own_done = np.zeros((len(t), len(rm)), dtype=bool)
         target = np.full((len(t), len(rm)), np.datetime64("NaT"), dtype="datetime64[ns]")
         epic = np.flatnonzero(rm_rows >= 0)
         if len(epic):
-            r = np.tile(rm_rows[epic], len(t))
-            m = np.repeat(t, len(epic))
-            own_done[:, epic] = cd.done_at_times(r, m).reshape(len(t), len(epic))
-            due = due_history(items, changes, cd.as_of_ms).value_at(r, m)
+            e = Grid.of(rm_rows[epic], t)
+            own_done[:, epic] = e.back(cd.done_at_times(e.rows, e.times))
+            due = due_history(items, changes, cd.as_of_ms).value_at(e.rows, e.times)
             days = target_days(pd.to_datetime(pd.Series(due, dtype=object), utc=True), cd.tz)
-            target[:, epic] = days.to_numpy(dtype="datetime64[ns]").reshape(len(t), len(epic))
+            target[:, epic] = e.back(days.to_numpy(dtype="datetime64[ns]"))
         version = np.flatnonzero(rm_rows < 0)
         if len(version):
             # a version's release date has no history: its date now, released once it passed
@@ -158,9 +153,9 @@ class Replay:
             pair_row,
             inside_all,
             added_all,
-            position.reshape(shape),
-            done_entry.reshape(shape),
-            moved.reshape(shape),
+            g.back(position),
+            g.back(done_entry),
+            g.back(moved),
             own_done,
             target,
             _first_committed(cd),
@@ -221,15 +216,13 @@ class Replay:
         return State(at, frame[known].reset_index(drop=True), kids)
 
 
-def _last_entries(mem: Membership, pid: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Per (instant, pair): the last time the pair's item entered the set at or before the
-    instant (int64 min when never)."""
+def _last_entries(mem: Membership, grid: Grid) -> np.ndarray:
+    """Per (instant, pair) of ``grid``: the last time the pair's item entered the set at or
+    before the instant (int64 min when never)."""
     e_pair = mem.ev_pair[mem.enter]
     e_ms = mem.ev_ms[mem.enter]
-    q_pid = np.tile(pid, len(times))
-    q_ms = np.repeat(times, len(pid))
-    idx = asof_index(e_pair, e_ms, q_pid, q_ms)
-    return np.where(idx >= 0, e_ms[np.maximum(idx, 0)], NAT).reshape(len(times), len(pid))
+    idx = asof_index(e_pair, e_ms, grid.rows, grid.times)
+    return grid.back(np.where(idx >= 0, e_ms[np.maximum(idx, 0)], NAT))
 
 
 def _first_committed(cd: ColumnDates) -> np.ndarray:

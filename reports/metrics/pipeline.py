@@ -445,15 +445,18 @@ def _run(
     wanted: Collection[str] | None,
     timings: dict[str, float] | None = None,
     preset: Mapping[str, Any] | None = None,
+    validated: bool = False,
 ) -> dict[str, Any]:
     """Run the steps in ``wanted`` (all when None) and those they need; ``preset`` results are
-    given, not run (e.g. last week's forecast, replayed with this week's track record)."""
+    given, not run (e.g. last week's forecast, replayed with this week's track record);
+    ``validated``: the inputs were already checked (the same frames, one run earlier)."""
     steps = _steps()
     needed = set(STEP_NAMES) - set(QUESTION_ONLY) if wanted is None else set(wanted)
     for name, deps, _ in reversed(steps):
         if name in needed:
             needed.update(deps)
-    validate_inputs(inputs)
+    if not validated:
+        validate_inputs(inputs)
     results: dict[str, Any] = {"as_of": as_utc(as_of), **(preset or {})}
     for name, _, step in steps:
         if name not in needed or name in results:
@@ -517,18 +520,6 @@ def column_dates_at(
     return cd
 
 
-def snapshot_at(
-    inputs: MetricsInputs,
-    config: MetricsConfig,
-    as_of: pd.Timestamp,
-    preset: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """The roadmap snapshot the engine gives for ``as_of`` over the same history (``preset``:
-    results already known, e.g. the forecast and track record replayed with this week's)."""
-    frame: pd.DataFrame = _run(inputs, config, as_of, ["snapshot"], preset=preset)["snapshot"]
-    return frame
-
-
 def weekly(
     inputs: MetricsInputs,
     config: MetricsConfig,
@@ -542,8 +533,12 @@ def weekly(
     preset = {"previous_as_of": previous_as_of}
     results = Results(**_run(inputs, config, as_of, None, timings, preset))
     t0 = time.perf_counter()
-    last = results.forecast_record.previous
-    previous = snapshot_at(inputs, config, previous_as_of, {"forecast_record": last})
+    # last week's snapshot over the same (already validated) history, with the forecast and
+    # track record replayed with this week's
+    last = {"forecast_record": results.forecast_record.previous}
+    previous: pd.DataFrame = _run(
+        inputs, config, previous_as_of, ["snapshot"], preset=last, validated=True
+    )["snapshot"]
     diff = diff_snapshots(previous, results.snapshot, config.tz)
     if timings is not None:
         timings["last_week"] = time.perf_counter() - t0

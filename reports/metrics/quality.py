@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .column_dates import ColumnDates
-from .flow import estimates_at_as_of
+from .flow import estimates_at_as_of, is_type
 from .frames import validate_items, validate_sync_runs
 from .history import FieldHistory, Membership, current_values
 from .roadmap import ROADMAP_TYPES, RoadmapScope
@@ -132,9 +132,7 @@ def data_quality(
             )
         )
     items = cd.items
-    folded = {t.casefold() for t in roadmap_types}
-    is_roadmap = items["type"].astype(object).map(lambda t: str(t).casefold() in folded)
-    is_roadmap_arr = is_roadmap.to_numpy(dtype=bool)
+    is_roadmap_arr = is_type(items, roadmap_types)
     subtask = items["is_subtask"].to_numpy(dtype=bool)
     pos = items["position"].to_numpy()
     open_ = ~((pos >= 0) & (pos >= items["done_index"].to_numpy()))

@@ -263,25 +263,33 @@ def score(cases: pd.DataFrame, days: np.ndarray) -> np.ndarray:
     return out[:, 0] if flat else out
 
 
-def learn_factor(cases: pd.DataFrame, q: str) -> float | None:
-    """Smallest factor on the raw horizon whose past hit rate reaches ``TARGETS[q]`` (None: too
-    few resolved cases to learn from)."""
-    raw = cases[f"{q}_raw"].to_numpy(dtype=np.float64)
-    s = score(cases, corrected_days(raw[:, None], GRID[None, :]))
-    resolved = (~np.isnan(s)).sum(axis=0)
+def grid_scores(cases: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per quantile, every case scored (see :func:`score`) with each factor of ``GRID`` on its
+    raw horizon: what learning a factor reads, scored once for all the folds that learn."""
+    return {
+        q: score(cases, corrected_days(cases[f"{q}_raw"].to_numpy(dtype=np.float64)[:, None], GRID))
+        for q in TARGETS
+    }
+
+
+def learn_factor(scores: np.ndarray, q: str) -> float | None:
+    """Smallest factor on the raw horizon whose past hit rate reaches ``TARGETS[q]`` (``scores``:
+    cases x ``GRID`` from :func:`grid_scores`; None: too few resolved cases to learn from)."""
+    resolved = (~np.isnan(scores)).sum(axis=0)
     with np.errstate(invalid="ignore"):
-        rate = np.nansum(s, axis=0) / resolved
+        rate = np.nansum(scores, axis=0) / resolved
     ok = (resolved >= MIN_CASES) & (rate >= TARGETS[q])
     return float(GRID[np.argmax(ok)]) if ok.any() else None
 
 
-def learn_correction(cases: pd.DataFrame) -> Correction:
-    """Per kind (with enough resolved cases) and over all kinds ("*"), the learned factors."""
+def learn_correction(cases: pd.DataFrame, scores: Mapping[str, np.ndarray]) -> Correction:
+    """Per kind (with enough resolved cases) and over all kinds ("*"), the factors learned from
+    the cases' :func:`grid_scores` (``scores``, row for row)."""
     tables: dict[str, dict[str, float]] = {"p50": {}, "p85": {}}
-    groups = [("*", cases), *cases.groupby("kind", sort=True)]
-    for kind, part in groups:
+    groups = [("*", np.arange(len(cases))), *cases.groupby("kind", sort=True).indices.items()]
+    for kind, rows in groups:
         for q, table in tables.items():
-            f = learn_factor(part, q)
+            f = learn_factor(scores[q][rows], q)
             if f is not None:
                 table[str(kind)] = f
     return Correction(tables["p50"], tables["p85"])
@@ -307,9 +315,10 @@ def score_cases(cases: pd.DataFrame, replay: Replay) -> tuple[pd.DataFrame, Corr
     p85 = np.full(len(cases), np.nan)
     c50 = np.full(len(cases), np.nan)
     c85 = np.full(len(cases), np.nan)
+    scores = grid_scores(cases)
     for k in range(FOLDS):
         test = (cases["fold"] == k).to_numpy()
-        learned = learn_correction(cases[~test])
+        learned = learn_correction(cases[~test], {q: s[~test] for q, s in scores.items()})
         mine = cases[test]
         f50 = np.array([learned.factor("p50", str(x)) for x in mine["kind"]])
         f85 = np.array([learned.factor("p85", str(x)) for x in mine["kind"]])
@@ -346,7 +355,7 @@ def score_cases(cases: pd.DataFrame, replay: Replay) -> tuple[pd.DataFrame, Corr
         frame[f"{q}_held"] = pd.array(
             [None if np.isnan(x) else bool(x) for x in s], dtype="boolean"
         )
-    return frame[list(HISTORY_COLUMNS)], learn_correction(cases)
+    return frame[list(HISTORY_COLUMNS)], learn_correction(cases, scores)
 
 
 def statuses(

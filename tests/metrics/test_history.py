@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pulse.reports.metrics.history import FieldHistory, Membership, asof_index, split_values
+from pulse.reports.metrics.history import (
+    FieldHistory,
+    Grid,
+    Membership,
+    asof_index,
+    split_values,
+)
 
 from .factories import changes, item, items
 
@@ -14,6 +20,20 @@ def test_asof_index_by_hand():
     ev_ms = np.array([10, 20, 5])
     got = asof_index(ev_row, ev_ms, np.array([0, 0, 0, 1, 1, 2]), np.array([9, 10, 25, 4, 5, 99]))
     assert got.tolist() == [-1, 0, 1, -1, 2, -1]
+
+
+def test_grid_answers_every_instant_and_row_in_the_order_asked():
+    ev_row = np.array([0, 0, 1, 2, 2])
+    ev_ms = np.array([10, 20, 5, 1, 30])
+    rows = np.array([2, 0, 1, 0])  # unsorted, one row twice
+    times = np.array([25, 4, 10])  # unsorted instants
+    grid = Grid.of(rows, times)
+    assert grid.rows.tolist() == sorted(grid.rows.tolist())  # the search walks events once
+    got = grid.back(asof_index(ev_row, ev_ms, grid.rows, grid.times))
+    assert got.shape == (3, 4)
+    for k, t in enumerate(times):
+        assert got[k].tolist() == asof_index(ev_row, ev_ms, rows, np.full(4, t)).tolist()
+    assert got.tolist() == [[3, 1, 2, 1], [3, -1, -1, -1], [3, 0, 2, 0]]
 
 
 def test_split_values():
