@@ -23,8 +23,8 @@ from pulse.store.sql import (
     Reader,
     backend,
     first,
-    hide_password,
     libpq_url,
+    public_url,
     rows,
     sqlite_database,
 )
@@ -111,8 +111,8 @@ class Store:
 
     @property
     def display_url(self) -> str:
-        """The URL without its password, for messages."""
-        return hide_password(self.url)
+        """The URL without user name or password, for messages."""
+        return public_url(self.url)
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,20 +153,6 @@ def _connect(url: str, copy: _MemoryCopy | None = None) -> Reader:
     import psycopg
 
     return Reader(psycopg.connect(libpq_url(url)), "postgresql")
-
-
-def public_url(url: str) -> str:
-    """A store URL without its user name or password, for what is shown to readers."""
-    from sqlalchemy.engine import URL, make_url
-
-    parsed = make_url(url)
-    return URL.create(
-        parsed.drivername,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    ).render_as_string()
 
 
 def _create_private_sqlite_file(path: Path) -> None:
@@ -291,7 +277,7 @@ def open_store(url: str, create: bool = True) -> Store:
     """Open the store at a SQLAlchemy URL, migrated. ``create``: create it when it does not
     exist (sync, serve); otherwise a store that does not exist is refused and nothing created.
     A store at the latest schema is opened without SQLAlchemy."""
-    safe = hide_password(url)
+    safe = public_url(url)
     store = Store(url=url, create=create)
     try:
         if store.is_sqlite:

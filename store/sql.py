@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pulse.store.timestamps import sqlite_text, to_utc
 
@@ -47,13 +47,13 @@ def sqlite_database(url: str) -> str | None:
     return unquote(path) or None
 
 
-def hide_password(url: str) -> str:
-    """The URL with its password shown as ``***`` (as SQLAlchemy renders it), for messages."""
+def public_url(url: str) -> str:
+    """The URL without user name or password, for whatever Pulse shows: messages, the workbook.
+    Works alike on a store's SQLAlchemy URL and on a source's http(s) URL."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    user, _, host = parts.netloc.rpartition("@")
-    return url.replace(f"//{parts.netloc}", f"//{user.split(':', 1)[0]}:***@{host}", 1)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def libpq_url(url: str) -> str:

@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pulse.settings import JiraSource, Settings, TrelloSource
-from pulse.store.engine import public_url
+from pulse.store.sql import public_url
 
 from .context import ReportContext
 from .layout import print_setup, section, title_block
@@ -188,16 +188,6 @@ CONFIG_COLUMNS = [
 ]
 
 
-def _public_url(url: str) -> str:
-    """A source's URL without user name or password."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    host = rest.split("/", 1)
-    host[0] = host[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{'/'.join(host)}"
-
-
 def config_rows(settings: Settings, ctx: ReportContext | None = None) -> list[dict[str, Any]]:
     """The configuration as (setting, value) rows — secrets, users and credentials left out."""
     rows: list[dict[str, Any]] = [
@@ -212,7 +202,7 @@ def config_rows(settings: Settings, ctx: ReportContext | None = None) -> list[di
     for source in settings.sources:
         p = f"source {source.name}"
         rows.append({"setting": f"{p}: kind", "value": source.kind})
-        rows.append({"setting": f"{p}: url", "value": _public_url(source.url)})
+        rows.append({"setting": f"{p}: url", "value": public_url(source.url)})
         if isinstance(source, JiraSource):
             if source.projects:
                 rows.append({"setting": f"{p}: projects", "value": ", ".join(source.projects)})
