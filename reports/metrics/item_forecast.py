@@ -1,9 +1,8 @@
 """Per roadmap item Monte Carlo forecasts from the item's own share of its team (METRICS §4).
 
 Model. Each trial draws the team's weekly throughput with replacement from its last W weeks
-(:func:`pulse.reports.metrics.forecast.cumulative_throughput`'s blocks); what the item receives and
-how
-much it has to do come from history (:mod:`pulse.reports.metrics.forecast_inputs`):
+(:func:`pulse.reports.metrics.forecast.draw_block`); what the item receives and how much it has
+to do come from history (:mod:`pulse.reports.metrics.forecast_inputs`):
 
 - **share**: the item receives ``share`` of the team's throughput, what it actually received in
   the sample window, shrunk towards an even split over the team's open items;
@@ -32,7 +31,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .forecast import _BLOCK, PERIOD_DAYS, ForecastConfig, _draw_block, _quantile_days, team_rng
+from .forecast import (
+    BLOCK,
+    PERIOD_DAYS,
+    ForecastConfig,
+    at_least,
+    days_of_periods,
+    draw_block,
+    team_rng,
+)
 
 _EPS = 1e-9
 
@@ -102,13 +109,13 @@ def _cumulative(
     """Cumulative team throughput per trial (trials x periods), block by block until every
     trial reaches every finite target, or the horizon."""
     rng = team_rng(config.seed, team, 0)
-    block, horizon = _BLOCK[config.period], horizon_periods(config)
-    parts = [np.cumsum(_draw_block(rng, samples, config.trials, block), axis=1)]
+    block, horizon = BLOCK[config.period], horizon_periods(config)
+    parts = [np.cumsum(draw_block(rng, samples, config.trials, block), axis=1)]
     width = block
     while width < horizon and targets.size:
         if (parts[-1][:, -1:] >= targets).all():  # the first blocks never depend on the targets
             break
-        step = np.cumsum(_draw_block(rng, samples, config.trials, block), axis=1)
+        step = np.cumsum(draw_block(rng, samples, config.trials, block), axis=1)
         parts.append(parts[-1][:, -1:] + step)
         width += block
     return np.hstack(parts)[:, :horizon]
@@ -184,7 +191,7 @@ def forecast_items(
             dormant_new=float(dormant_new),
         )
         finish, _ = simulate_items(items, samples.get(str(team), np.zeros(0)), config, str(team))
-        raw = _quantile_days(finish, config.quantiles, config.period)
+        raw = days_of_periods(finish, config.quantiles, config.period)
         values = {c: v[ix] for c, v in cols.items()}
         f50 = np.array([correction.factor("p50", str(k)) for k in kinds])
         f85 = np.array([correction.factor("p85", str(k)) for k in kinds])
@@ -231,7 +238,7 @@ def stretch(finish: np.ndarray, f50: np.ndarray, f85: np.ndarray) -> np.ndarray:
 
 def quantile_days(periods: np.ndarray, config: ForecastConfig) -> np.ndarray:
     """Quantiles (config.quantiles x items) in days of finish periods per trial."""
-    return _quantile_days(periods, config.quantiles, config.period)
+    return days_of_periods(periods, config.quantiles, config.period)
 
 
 def done_by(
@@ -245,8 +252,6 @@ def done_by(
     """Children of item ``col`` done by ``until_periods`` with ``confidence``: its share of the
     team's cumulative throughput by then (the p85 correction stretching time), at most its
     remaining children."""
-    from .forecast import at_least
-
     reach = math.floor(until_periods / max(factor, _EPS))
     if reach <= 0 or cum.shape[1] == 0:
         return 0

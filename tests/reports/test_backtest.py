@@ -18,7 +18,8 @@ from pulse.reports.dataset import Dataset, load_dataset
 from pulse.reports.metrics.calibration import forecast_calibration
 from pulse.reports.metrics.column_dates import column_dates
 from pulse.reports.metrics.flow import flow_items
-from pulse.reports.metrics.forecast import ForecastConfig, forecast_when
+from pulse.reports.metrics.forecast import ForecastConfig, days_of_periods
+from pulse.reports.metrics.item_forecast import TeamItems, simulate_items
 from pulse.reports.metrics.pipeline import compute_all
 from pulse.reports.metrics.roadmap import ROADMAP_TYPES
 from pulse.reports.metrics.throughput import throughput_samples
@@ -66,10 +67,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
 
 def when(samples: dict, team: str, remaining: int, today: pd.Timestamp) -> pd.Series:
     """p50/p85 of one roadmap item of ``remaining`` items, the team's only work."""
-    plan = pd.DataFrame(
-        {"roadmap_id": ["r"], "team": [team], "remaining": [remaining], "started": True, "rank": 0}
-    )
-    return forecast_when(plan, samples, today, ForecastConfig(seed=4)).iloc[0]
+    config = ForecastConfig(seed=4)
+    alone = TeamItems(["r"], [float(remaining)], [1.0], [0.0], [])
+    finish, _ = simulate_items(alone, samples[team], config, team)
+    p50, p85, _p95 = days_of_periods(finish, config.quantiles, config.period)[:, 0]
+    return pd.Series({"p50": today + pd.Timedelta(days=p50), "p85": today + pd.Timedelta(days=p85)})
 
 
 def test_p85_dates_forecast_at_past_mondays_are_met_at_least_80_percent(history: History) -> None:
