@@ -358,9 +358,11 @@ class Figures:
         change = kpi.change
         delta = f" ({int(change):+d} vs the week before)" if change is not None else ""
         counts = self.status_counts.set_index("status")["now"]
+        held = int((self.held_open["status"] == "off track").sum())
+        apart = f" ({held} of them held open only by untouched children)" if held else ""
         parts = [
             f"Week of {ctx.week:%d %b %Y}: {items} items delivered last week{delta}",
-            f"roadmap {int(counts.get('off track', 0))} off track, "
+            f"roadmap {int(counts.get('off track', 0))} off track{apart}, "
             f"{int(counts.get('at risk', 0))} at risk, {int(counts.get('on track', 0))} on track",
         ]
         if len(self.risks):

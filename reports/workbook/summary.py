@@ -134,16 +134,19 @@ def _roadmap(ws: Worksheet, row: int, figs: Figures) -> int:
     add_status_colours(ws, f"A{row + 2}:A{end}")
     total = int(counts["now"].sum())
     note(ws, end + 1, 1, f"{total} roadmap items in all; details on the Roadmap sheet.")
-    held = len(figs.held_open)
-    if not held:
+    held = figs.held_open
+    if not len(held):
         return end + 1
+    by_status = held["status"].value_counts()
+    split = ", ".join(f"{int(by_status[s])} {s}" for s in C.STATUS_ORDER if s in by_status)
     note(
         ws,
         end + 2,
         1,
-        f"{held} of them {'is' if held == 1 else 'are'} held open only by untouched children: "
-        "a backlog to tidy, not late work — rated on the date they would land without those "
-        "children, and listed apart on the Risks sheet.",
+        f"{len(held)} of them {'is' if len(held) == 1 else 'are'} held open only by untouched "
+        f"children ({split}): a backlog to tidy, not late work — rated on the date they would "
+        "land without those children (an item past its target stays off track), and listed "
+        "apart on the Risks sheet.",
     )
     return end + 2
 

@@ -291,6 +291,10 @@ def test_items_held_open_by_untouched_children_are_counted_and_listed_apart(org:
         isinstance(v, str) and v.startswith(f"{count} of them {'is' if count == 1 else 'are'} held")
         for v in summary
     )
+    late = int((held["Status"] == "off track").sum())
+    headline = wb["Summary"]["A3"].value
+    if late:
+        assert f"off track ({late} of them held open only by untouched children)" in headline
 
 
 def test_roadmap_sheet_resolves_links_to_the_other_tool(org: Org) -> None:
