@@ -5,10 +5,12 @@ target was last set, whichever is later. A store synced for the first time today
 before today, yet its history says when each epic's target was set or moved and when work on it
 began. The baseline instant here is the later of the two: the last instant up to as_of the target
 was set or moved (a re-plan resets what growth is measured against), and the instant work started
-(the item itself or its first child reached the committed column). Scope before work starts is
-planning, not growth. Baseline scope = children at that instant, replayed from the ``parent`` /
-``fix_version`` histories exactly as :func:`pulse.reports.metrics.roadmap.roadmap_scope` replays
-them for as_of. Items not started by as_of, or without a target, get no baseline.
+(its first child reached the committed column; the epic's own status does not count, so an epic
+marked in progress before it had children is not measured against an empty scope). Scope before
+work starts is planning, not growth. Baseline scope = children at that instant, replayed from the
+``parent`` / ``fix_version`` histories exactly as
+:func:`pulse.reports.metrics.roadmap.roadmap_scope` replays them for as_of. Items not started by
+as_of, or without a target, get no baseline.
 """
 
 from __future__ import annotations
@@ -75,13 +77,9 @@ def history_baselines(
     created_ms = to_ms(rm["created"])
     target_ms[~is_epic] = created_ms[~is_epic]
     has_target = pd.notna(rm["target_day"]).to_numpy()
-    start = to_ms(rm["started_at"])
-    own = np.full(len(rm), _NAT, dtype=np.int64)
-    if is_epic.any():
-        own[is_epic] = to_ms(items["committed_at"].iloc[rows[is_epic]])
-    started = np.where(
-        (start != _NAT) & (own != _NAT), np.minimum(start, own), np.maximum(start, own)
-    )
+    # work starts when the first child reaches committed: an epic marked in progress before it
+    # has children would otherwise be measured against an empty scope
+    started = to_ms(rm["started_at"])
     base_ms = np.maximum(target_ms, started)
     ok = has_target & (target_ms != _NAT) & (started != _NAT) & (base_ms <= cd.as_of_ms)
 

@@ -13,11 +13,13 @@ from .factories import WF, changes, ts
 from .roadmap_world import AS_OF, world
 
 
-def baseline(*due_changes: tuple[str, str, str | None, str | None]) -> pd.Series:
-    """WEB-E1's baseline row, with E1's due date changed as given (at, field, from, to). E1
-    itself stays in the backlog here, so its work starts with its first child."""
+def baseline(
+    *due_changes: tuple[str, str, str | None, str | None], epic_status: str = "Backlog"
+) -> pd.Series:
+    """WEB-E1's baseline row, with E1's due date changed as given (at, field, from, to) and E1
+    itself in ``epic_status`` since its creation."""
     its, trs, ch, versions, item_versions, _ = world()
-    its.loc[its["item_id"] == "E1", "status"] = "Backlog"
+    its.loc[its["item_id"] == "E1", "status"] = epic_status
     extra = changes(*((("E1", at, field, old, new)) for at, field, old, new in due_changes))
     ch = pd.concat([ch, extra], ignore_index=True)
     cd = column_dates(its, trs, WF, AS_OF, "UTC")
@@ -32,6 +34,14 @@ def test_work_started_after_the_target_was_set():
     assert row["baseline_at"] == ts("2026-03-02 10:00")
     assert row["baseline_scope"] == 3
     assert row["baseline_target"] == ts("2026-04-30 00:00")
+
+
+def test_an_epic_marked_in_progress_before_it_had_children_starts_with_its_first_child():
+    # E1 was In Progress from its creation on 01-05, when it had no children: work still starts
+    # on 03-02 with c1, so the baseline is 3 children, not an empty scope
+    row = baseline(epic_status="In Progress")
+    assert row["baseline_at"] == ts("2026-03-02 10:00")
+    assert row["baseline_scope"] == 3
 
 
 def test_a_target_reset_after_work_started_moves_the_baseline():
