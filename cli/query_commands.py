@@ -275,7 +275,8 @@ def print_risk(doc: dict[str, Any], console: Console, limit: int = 0) -> None:
         item = Text(row["key"], style="bold")
         item.append(f"\n{row['kind']} · {row['team']}", style="dim")
         title = row["title"] if len(row["title"]) <= 40 else row["title"][:39] + "…"
-        item.append(f"\n{title}")
+        if title != row["key"]:  # a version is named by its title: once is enough
+            item.append(f"\n{title}")
         status = Text(row["status"], style=STATUS_STYLE.get(row["status"], ""))
         status.append(f"\n{row['level']}", style=LEVEL_STYLE[row["level"]])
         dates = Text()

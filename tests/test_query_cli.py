@@ -123,6 +123,8 @@ def test_risk_table_shows_the_most_severe_rows_and_counts_the_rest(
     shown = [line.split()[0] for line in lines if line.startswith(" ") and line[1:2].strip()]
     keys = [r["key"] for r in rows]
     assert [k for k in shown if k in keys] == keys[:3], "the first column holds the top 3 keys"
+    versions = [r["key"] for r in rows if r["kind"] == "version"]
+    assert all(shown.count(k) <= 1 for k in versions), "a version's name is printed once"
     assert lines[-1].startswith(f"{len(rows)} at risk")
 
 
