@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from pulse import clock
 from pulse.store.run_owner import is_dead
-from pulse.store.sql import dialect_of, first, instant, records, rows, scalar
-from pulse.store.timestamps import to_text
+from pulse.store.sql import dialect_of, first, records, rows, scalar
+from pulse.store.timestamps import from_stored, to_text
 
 if TYPE_CHECKING:
     from pulse.store.sql import Conn
@@ -67,7 +67,8 @@ def data_version(conn: Conn, now: datetime | None = None) -> DataVersion:
         since=now - STALE_RUN,
     )
     cursors, updated = rows(conn, "SELECT COUNT(*), MAX(updated_at) FROM sync_cursors")[0]
-    parts = [count, last_id, instant(finished), cursors, instant(updated)]
+    stamps = [None if v is None else from_stored(v) for v in (finished, updated)]
+    parts = [count, last_id, stamps[0], cursors, stamps[1]]
     busy = any(not is_dead(owner) for (owner,) in running)
     return DataVersion(":".join(_text(p) for p in parts), busy)
 
@@ -84,9 +85,7 @@ class Entry:
 def _entry(row: tuple[Any, ...] | None) -> Entry | None:
     if row is None:
         return None
-    moment = instant(row[1])
-    assert moment is not None  # the column is NOT NULL
-    return Entry(int(row[0]), moment, json.loads(row[2]))
+    return Entry(int(row[0]), from_stored(row[1]), json.loads(row[2]))
 
 
 def find_entry(conn: Conn, version: str, config_hash: str, as_of: datetime) -> Entry | None:

@@ -313,9 +313,7 @@ def _database_reason(exc: Exception) -> str | None:
     """The first line of what the database said, when ``exc`` is the driver's (or
     SQLAlchemy's) database error; None for anything else."""
     orig = driver_error(exc)
-    if orig is None:
-        return None
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return None if orig is None else failure_reason(orig)
 
 
 def _exists(conn: Reader) -> bool:
@@ -331,8 +329,10 @@ def _exists(conn: Reader) -> bool:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """The first line of what the database said about a failure (else the failure itself)."""
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    """The first line of what the database said about a failure (else the failure itself, or
+    its kind when it says nothing)."""
+    said = str(getattr(exc, "orig", None) or exc).strip()
+    return said.splitlines()[0] if said else type(exc).__name__
 
 
 def driver_error(exc: BaseException) -> BaseException | None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from pulse.store.sql import day, first, instant, rows
+from pulse.store.sql import day, first, rows
+from pulse.store.timestamps import from_stored
 
 if TYPE_CHECKING:
     from pulse.store.sql import Conn
@@ -90,8 +91,7 @@ def stored_item(conn: Conn, source_id: int, item_id: str) -> StoredItem:
     if row is None:
         raise LookupError(f"no item {item_id} in source {source_id}")
     key, project, kind, title, status = (str(v) for v in row[2:7])
-    created = instant(row[7])
-    assert created is not None  # the column is NOT NULL
+    created = from_stored(row[7])
     return StoredItem(
         int(row[0]),
         str(row[1]),
@@ -127,9 +127,7 @@ def status_changes(
     )
     out = []
     for at, f, to in found:
-        moment = instant(at)
-        assert moment is not None  # the column is NOT NULL
-        out.append((moment, None if f is None else str(f), str(to)))
+        out.append((from_stored(at), None if f is None else str(f), str(to)))
     return out
 
 

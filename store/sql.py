@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -166,14 +166,6 @@ def scalar(conn: Any, sql: str, **params: Any) -> Any:
     """The first column of the first row (None when no row)."""
     row = first(conn, sql, **params)
     return None if row is None else row[0]
-
-
-def instant(value: Any) -> datetime | None:
-    """A stored instant as aware UTC: SQLite gives SQLAlchemy's text back, PostgreSQL a datetime."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def day(value: Any) -> date | None:

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from pulse.store.engine import Store
-from pulse.store.sql import instant, rows
+from pulse.store.sql import rows
+from pulse.store.timestamps import from_stored
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -76,4 +77,7 @@ def data_span(store: Store) -> tuple[datetime | None, datetime | None]:
             "SELECT (SELECT MIN(created) FROM items), (SELECT MAX(finished_at) FROM sync_runs"
             " WHERE job = 'sync' AND status = 'ok')",
         )
-    return instant(first), instant(last)
+    return (
+        None if first is None else from_stored(first),
+        None if last is None else from_stored(last),
+    )

@@ -17,9 +17,11 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def from_stored(value: datetime) -> datetime:
-    """A stored instant as aware UTC (SQLite gives it back naive, meaning UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def from_stored(value: datetime | str) -> datetime:
+    """A stored instant as aware UTC: SQLite gives it back naive (meaning UTC), or, read through
+    its driver without SQLAlchemy, as the text SQLAlchemy stored (:func:`sqlite_text`)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def sqlite_text(value: datetime | None) -> str | None:
